@@ -1,0 +1,35 @@
+"""clsmap: map the [CLS] vector space of a text classifier.
+
+The pipeline, one module a stage::
+
+    data -> models/hooks/extraction -> store -> reducers -> plotting
+                                        ^
+                                     training (fine-tune a classifier to map)
+"""
+
+from ._errors import ClsmapError, MissingExtraError
+from ._version import __version__
+from .data import LabeledTexts, read_dataset
+from .extraction import extract
+from .hooks import capture
+from .models import load_model
+from .plotting import plot
+from .reducers import project
+from .store import Store, open_store
+from .training import train
+
+__all__ = [
+    "ClsmapError",
+    "LabeledTexts",
+    "MissingExtraError",
+    "Store",
+    "__version__",
+    "capture",
+    "extract",
+    "load_model",
+    "open_store",
+    "plot",
+    "project",
+    "read_dataset",
+    "train",
+]

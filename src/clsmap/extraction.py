@@ -1,0 +1,467 @@
+"""Stage 2c, extraction: run the model over the texts and stream vectors and predictions to a store.
+
+What the seed's loop got wrong and this gets right:
+
+* texts are tokenized without padding, sorted by length and grouped into batches under a
+  token budget, so each batch is padded only to its own longest text (not to 512);
+* the vectors of each batch are pooled on the device and copied to the host at once, and each
+  part of the store is written as soon as it is complete: memory is bounded by a part, not by
+  the dataset, and nothing is concatenated over and over;
+* a forward hook, when one is used, is removed when the run ends, even on error;
+* an interrupted run resumes at the first part that is not on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ._version import __version__
+from ._errors import ClsmapError
+from ._validation import check_choice, check_positive_int
+from .data import LabeledTexts, read_dataset
+from .hooks import capture
+from .models import DTYPES, DType, LoadedModel, load_model, resolve_dtype
+from .store import Store, StoreWriter, open_store
+
+__all__ = ["extract", "plan_batches", "pool", "POOLINGS"]
+
+logger = logging.getLogger(__name__)
+
+Pooling = Literal["cls", "mean", "max", "pooler"]
+POOLINGS = ("cls", "mean", "max", "pooler")
+#: upper bound on the memory of one part's vectors; parts are also at most 8,192 rows
+_PART_BYTES = 64 << 20
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def plan_batches(lengths: Sequence[int], *, token_budget: int, max_batch_size: int = 512) -> list[np.ndarray]:
+    """Group row indices into batches of similar length.
+
+    Rows are sorted by length, longest first, and cut into batches whose padded size
+    (rows x longest row) stays within ``token_budget``; a row longer than the budget gets a
+    batch of its own. Every index appears in exactly one batch.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    batches: list[np.ndarray] = []
+    start = 0
+    n = len(order)
+    while start < n:
+        longest = max(int(lengths[order[start]]), 1)
+        size = max(1, min(max_batch_size, token_budget // longest, n - start))
+        batches.append(order[start:start + size])
+        start += size
+    return batches
+
+
+def pool(hidden: Any, mask: Any, how: Pooling) -> Any:
+    """Pool token vectors ``hidden`` (b, t, h) into (b, h), ignoring positions where ``mask`` is 0.
+
+    ``cls`` takes the first token; ``mean`` averages the real tokens; ``max`` takes the
+    element-wise maximum over the real tokens. A 2-D input is returned as is.
+    """
+    import torch
+
+    if hidden.dim() == 2:
+        return hidden
+    if how == "cls":
+        return hidden[:, 0]
+    keep = mask.to(torch.bool).unsqueeze(-1)
+    if how == "mean":
+        summed = hidden.masked_fill(~keep, 0).sum(dim=1)
+        return summed / keep.sum(dim=1).clamp(min=1).to(hidden.dtype)
+    if how == "max":
+        return hidden.masked_fill(~keep, float("-inf")).max(dim=1).values
+    raise ValueError(f"pool() does not compute {how!r} from token vectors")
+
+
+# --------------------------------------------------------------------------- what to take
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Which tensors one forward pass yields and which store columns they fill."""
+
+    columns: list[str]
+    layers: list[int] | None  # hidden-state indices, or None for a module hook
+    module: str | None
+    pooling: str
+    description: dict[str, Any]
+
+
+def _num_hidden_states(model: Any) -> int:
+    config = model.config
+    layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layers", None)
+    if layers is None:
+        raise ClsmapError(f"{type(model).__name__}: its config does not say how many layers it has; use --module")
+    return int(layers) + 1
+
+
+def _resolve_target(model: Any, *, layer: int | str | None, module: str | None, pooling: str) -> _Target:
+    if module is not None:
+        if layer is not None:
+            raise ClsmapError("pass either --layer or --module, not both")
+        return _Target(["vector"], None, module, pooling, {"module": module, "layer": None, "pooling": pooling})
+    count = _num_hidden_states(model)
+    span = f"{count} hidden states: 0 is the embeddings, 1-{count - 1} the layers; negative indices count from the end"
+    if layer is None:
+        layer = -1
+    if isinstance(layer, str):
+        if layer == "all":
+            layers = list(range(count))
+            return _Target([f"layer_{i}" for i in layers], layers, None, pooling,
+                           {"module": None, "layer": "all", "pooling": pooling})
+        try:
+            layer = int(layer)
+        except ValueError:
+            raise ClsmapError(f"--layer {layer!r}: give an integer index or 'all' ({span})") from None
+    if not -count <= layer < count:
+        raise ClsmapError(f"--layer {layer} is out of range: the model has {span}")
+    index = layer % count
+    return _Target(["vector"], [index], None, pooling, {"module": None, "layer": index, "pooling": pooling})
+
+
+def _find_pooler(model: Any) -> str:
+    base = getattr(model, "base_model", model)
+    if getattr(base, "pooler", None) is not None:
+        prefix = getattr(model, "base_model_prefix", "")
+        return f"{prefix}.pooler" if base is not model and prefix else "pooler"
+    raise ClsmapError(
+        f"--pooling pooler: {type(model).__name__} has no pooler layer (BERT has one; ELECTRA, RoBERTa "
+        "classifiers and DistilBERT do not); use --pooling cls"
+    )
+
+
+# --------------------------------------------------------------------------- labels vs classes
+
+
+def _class_names(loaded: LoadedModel, data: LabeledTexts) -> list[str] | None:
+    if loaded.classes is None:
+        return None
+    if not loaded.named_classes and data.labels_are_integers:
+        return [str(i) for i in range(len(loaded.classes))]
+    return list(loaded.classes)
+
+
+def _label_index(classes: list[str] | None, data: LabeledTexts, source: str) -> np.ndarray | None:
+    """Class index of each row's label (-1 where the label is not a class of the model)."""
+    if classes is None or data.labels is None:
+        return None
+    lookup = {name: i for i, name in enumerate(classes)}
+    if data.labels_are_integers and not set(data.labels) <= set(lookup):
+        lookup = {str(i): i for i in range(len(classes))}
+    index = np.array([lookup.get(label, -1) for label in data.labels], dtype=np.int64)
+    unknown = sorted({data.labels[i] for i in np.flatnonzero(index < 0)})
+    if unknown:
+        logger.warning(
+            "%s: %d label(s) are not classes of the model (%s; the model has %s): 'correct' is left "
+            "empty for their rows",
+            source, len(unknown), ", ".join(unknown[:5]), ", ".join(classes[:8]),
+        )
+    return index
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _model_manifest(loaded: LoadedModel) -> dict[str, Any]:
+    model = loaded.model
+    return {
+        "name_or_path": loaded.name_or_path,
+        "config_hash": loaded.config_hash,
+        "architecture": type(model).__name__,
+        "model_type": getattr(model.config, "model_type", None),
+        "hidden_size": getattr(model.config, "hidden_size", None),
+    }
+
+
+def extract(
+    model: str | Path | LoadedModel,
+    data: str | Path | LabeledTexts | Any,
+    out: str | Path,
+    *,
+    layer: int | Literal["all"] | None = None,
+    module: str | None = None,
+    pooling: Pooling = "cls",
+    max_length: int | None = None,
+    batch_tokens: int = 4096,
+    device: str = "auto",
+    dtype: DType = "auto",
+    text_column: str | None = None,
+    label_column: str | None = None,
+    overwrite: bool = False,
+    trust_remote_code: bool = False,
+    progress: bool | None = None,
+) -> Store:
+    """Extract a vector, logits and prediction for every text, into the store folder ``out``.
+
+    Parameters
+    ----------
+    model
+        A local Hugging Face model folder, a Hub id, or a :class:`~clsmap.models.LoadedModel`.
+    data
+        A data file (CSV, TSV, JSONL, Parquet), a ``datasets`` folder, a DataFrame, or
+        :class:`~clsmap.data.LabeledTexts`.
+    out
+        The store folder. A compatible unfinished store there is resumed.
+    layer
+        Hidden-state index (default -1, the last layer; 0 is the embeddings) or ``"all"`` for
+        every layer in one pass (columns ``layer_0`` ... ``layer_L``).
+    module
+        Instead of a layer, the dotted path of a submodule whose output is captured by a
+        forward hook, e.g. ``electra.encoder.layer[-1].output.LayerNorm``.
+    pooling
+        ``cls`` (first token), ``mean`` or ``max`` over the real tokens, or ``pooler`` (BERT's
+        pooler output).
+    max_length
+        Truncation length in tokens; default the model's limit, at most 512. Batches are padded
+        only to their longest text.
+    batch_tokens
+        Token budget of one batch (rows x padded length).
+    dtype
+        ``float32`` (exact), ``bfloat16``/``float16`` autocast, or ``auto``: bfloat16 where the
+        hardware runs it natively (CUDA, CPUs with AMX/AVX512-BF16), float32 elsewhere.
+    overwrite
+        Replace a store made with other settings instead of refusing.
+    progress
+        Show a progress bar; default when logging is at INFO or lower.
+
+    Returns
+    -------
+    Store
+        The finished store, as :func:`clsmap.open_store` returns it.
+    """
+    import torch
+
+    check_choice(pooling, POOLINGS, param="pooling", func="extract")
+    check_positive_int(batch_tokens, param="batch_tokens", func="extract", minimum=8)
+    if max_length is not None:
+        check_positive_int(max_length, param="max_length", func="extract", minimum=2)
+    texts = read_dataset(data, text_column=text_column, label_column=label_column)
+    loaded = model if isinstance(model, LoadedModel) else load_model(
+        model, device=device, trust_remote_code=trust_remote_code
+    )
+    net, tokenizer = loaded.model, loaded.tokenizer
+    run_device = str(next(net.parameters()).device)
+    run_dtype = resolve_dtype(dtype, run_device.split(":")[0])
+    target = _resolve_target(net, layer=layer, module=module, pooling=pooling)
+    hook_path = target.module
+    if pooling == "pooler":
+        if target.module is not None or target.layers != [_num_hidden_states(net) - 1]:
+            raise ClsmapError("--pooling pooler takes BERT's pooler output; it cannot be combined with --layer/--module")
+        hook_path = _find_pooler(net)
+    limit = _max_length(net, tokenizer, max_length)
+    classes = _class_names(loaded, texts)
+    label_index = _label_index(classes, texts, texts.source)
+
+    hidden = int(getattr(net.config, "hidden_size", 0) or 0)
+    width_guess = max(hidden, 1) * len(target.columns) * 4
+    part_rows = int(min(8192, max(256, _PART_BYTES // width_guess)))
+    manifest = {
+        "clsmap_version": __version__,
+        "model": _model_manifest(loaded),
+        "extraction": {**target.description, "max_length": limit, "dtype": run_dtype},
+        "dataset": {
+            "source": texts.source,
+            "sha256": texts.fingerprint,
+            "text_column": texts.text_column,
+            "label_column": texts.label_column,
+            "id_column": texts.id_column,
+        },
+        "n_rows": len(texts),
+        "part_rows": part_rows,
+        "classes": classes,
+        "vector_columns": target.columns,
+        "default_vector": target.columns[-1],
+        "device": run_device,
+    }
+    writer = StoreWriter(out, manifest, overwrite=overwrite)
+    done = writer.done_parts()
+    n_parts = math.ceil(len(texts) / part_rows)
+    todo = [k for k in range(n_parts) if k not in done]
+    if done:
+        logger.info("resuming %s: %d of %d parts already written", out, len(done), n_parts)
+
+    show = progress if progress is not None else logger.isEnabledFor(logging.INFO)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(texts), initial=sum(writer._expected_rows(k) for k in done),
+               unit="text", desc="extract", disable=not show, dynamic_ncols=True)
+
+    def tokenize(k: int) -> dict[str, list[list[int]]]:
+        lo, hi = k * part_rows, min(len(texts), (k + 1) * part_rows)
+        return tokenizer(texts.texts[lo:hi], truncation=True, max_length=limit, padding=False)
+
+    autocast = (
+        torch.autocast(run_device.split(":")[0], dtype=getattr(torch, run_dtype))
+        if run_dtype != "float32" else nullcontext()
+    )
+    with ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool_exec:
+        hooked = stack.enter_context(capture(net, hook_path)) if hook_path else None
+        stack.callback(bar.close)
+        upcoming = pool_exec.submit(tokenize, todo[0]) if todo else None
+        for position, k in enumerate(todo):
+            encoded = upcoming.result()
+            upcoming = pool_exec.submit(tokenize, todo[position + 1]) if position + 1 < len(todo) else None
+            lo = k * part_rows
+            outputs = _run_part(
+                net, encoded, target, hooked, tokenizer, batch_tokens=batch_tokens,
+                device=run_device, autocast=autocast, bar=bar,
+            )
+            table = _part_table(
+                texts, lo, outputs, target, classes,
+                None if label_index is None else label_index[lo:lo + len(encoded["input_ids"])],
+            )
+            writer.write_part(k, table)
+    writer.finish()
+    logger.info("wrote %d rows to %s", len(texts), out)
+    return open_store(out)
+
+
+def _max_length(net: Any, tokenizer: Any, requested: int | None) -> int:
+    limits = [512]
+    positions = getattr(net.config, "max_position_embeddings", None)
+    if positions:
+        # RoBERTa-style models reserve two positions for the padding offset
+        offset = 2 if getattr(net.config, "model_type", "") in ("roberta", "xlm-roberta", "camembert") else 0
+        limits.append(int(positions) - offset)
+    tok_limit = getattr(tokenizer, "model_max_length", None)
+    if tok_limit and tok_limit < 1_000_000:
+        limits.append(int(tok_limit))
+    ceiling = min(limits[1:]) if len(limits) > 1 else 512
+    if requested is None:
+        return min(limits)
+    if requested > ceiling:
+        raise ClsmapError(f"--max-length {requested} exceeds the model's limit of {ceiling} tokens")
+    return requested
+
+
+def _pad(batch_ids: list[list[int]], extra: dict[str, list[list[int]]], pad_id: int, device: str) -> dict[str, Any]:
+    import torch
+
+    longest = max(len(x) for x in batch_ids)
+    ids = torch.full((len(batch_ids), longest), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch_ids), longest), dtype=torch.long)
+    for i, row in enumerate(batch_ids):
+        ids[i, :len(row)] = torch.tensor(row, dtype=torch.long)
+        mask[i, :len(row)] = 1
+    inputs = {"input_ids": ids, "attention_mask": mask}
+    for name, rows in extra.items():
+        values = torch.zeros((len(rows), longest), dtype=torch.long)
+        for i, row in enumerate(rows):
+            values[i, :len(row)] = torch.tensor(row, dtype=torch.long)
+        inputs[name] = values
+    return {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
+
+
+def _run_part(
+    net: Any, encoded: Any, target: _Target, hooked: Any, tokenizer: Any, *,
+    batch_tokens: int, device: str, autocast: Any, bar: Any,
+) -> dict[str, np.ndarray | None]:
+    import torch
+
+    input_ids: list[list[int]] = encoded["input_ids"]
+    extra_names = [n for n in ("token_type_ids",) if n in encoded]
+    n = len(input_ids)
+    vectors = {c: None for c in target.columns}
+    logits_out: np.ndarray | None = None
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    want_hidden = target.layers is not None and target.pooling != "pooler"
+    for batch in plan_batches([len(x) for x in input_ids], token_budget=batch_tokens):
+        inputs = _pad([input_ids[i] for i in batch], {e: [encoded[e][i] for i in batch] for e in extra_names},
+                      pad_id, device)
+        with torch.inference_mode(), autocast:
+            out = net(**inputs, output_hidden_states=want_hidden, return_dict=True)
+        mask = inputs["attention_mask"]
+        if hooked is not None:
+            if hooked.output is None:
+                raise ClsmapError(f"--module {target.module!r} did not run during the forward pass")
+            pooled = [pool(hooked.output, mask, target.pooling)]
+        else:
+            states = out.hidden_states
+            pooled = [pool(states[i], mask, target.pooling) for i in target.layers]
+        for column, tensor in zip(target.columns, pooled):
+            host = tensor.float().cpu().numpy()
+            if vectors[column] is None:
+                vectors[column] = np.empty((n, host.shape[1]), dtype=np.float32)
+            vectors[column][batch] = host
+        logits = getattr(out, "logits", None)
+        if logits is not None:
+            host_logits = logits.float().cpu().numpy()
+            if logits_out is None:
+                logits_out = np.empty((n, host_logits.shape[1]), dtype=np.float32)
+            logits_out[batch] = host_logits
+        bar.update(len(batch))
+    return {"logits": logits_out, **vectors}
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _fixed_list(matrix: np.ndarray) -> Any:
+    import pyarrow as pa
+
+    flat = pa.array(np.ascontiguousarray(matrix, dtype=np.float32).reshape(-1))
+    return pa.FixedSizeListArray.from_arrays(flat, matrix.shape[1])
+
+
+def _list_column(matrix: np.ndarray | None, n: int) -> Any:
+    import pyarrow as pa
+
+    if matrix is None:
+        return pa.nulls(n, type=pa.list_(pa.float32()))
+    offsets = pa.array(np.arange(0, matrix.size + 1, matrix.shape[1], dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, pa.array(matrix.reshape(-1).astype(np.float32)))
+
+
+def _part_table(
+    texts: LabeledTexts, lo: int, outputs: dict[str, np.ndarray | None], target: _Target,
+    classes: list[str] | None, label_index: np.ndarray | None,
+) -> Any:
+    import pyarrow as pa
+
+    logits = outputs["logits"]
+    n = len(outputs[target.columns[0]])
+    hi = lo + n
+    columns: dict[str, Any] = {
+        "row": pa.array(np.arange(lo, hi, dtype=np.int64)),
+        "id": pa.array(texts.ids[lo:hi], type=pa.string()),
+        "text": pa.array(texts.texts[lo:hi], type=pa.string()),
+        "label": pa.array(texts.labels[lo:hi] if texts.labels is not None else [None] * n, type=pa.string()),
+    }
+    if logits is not None and classes is not None:
+        probs = _softmax(logits.astype(np.float64)).astype(np.float32)
+        pred_id = probs.argmax(axis=1).astype(np.int32)
+        columns["pred"] = pa.array([classes[i] for i in pred_id], type=pa.string())
+        columns["pred_id"] = pa.array(pred_id, type=pa.int32())
+        columns["confidence"] = pa.array(probs.max(axis=1), type=pa.float32())
+        if label_index is not None:
+            known = label_index >= 0
+            columns["correct"] = pa.array(pred_id == label_index, mask=~known, type=pa.bool_())
+        else:
+            columns["correct"] = pa.nulls(n, type=pa.bool_())
+    else:
+        probs = None
+        columns["pred"] = pa.nulls(n, type=pa.string())
+        columns["pred_id"] = pa.nulls(n, type=pa.int32())
+        columns["confidence"] = pa.nulls(n, type=pa.float32())
+        columns["correct"] = pa.nulls(n, type=pa.bool_())
+    columns["prob"] = _list_column(probs, n)
+    columns["logits"] = _list_column(logits, n)
+    for column in target.columns:
+        columns[column] = _fixed_list(outputs[column])
+    return pa.table(columns)
