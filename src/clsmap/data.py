@@ -172,11 +172,17 @@ def _sniff_encoding(path: Path, encoding: str | None) -> str:
 
 
 def _decode_error(path: Path, exc: UnicodeDecodeError, encoding: str) -> ClsmapError:
-    with open(path, "rb") as fh:
-        before = fh.read(max(exc.start, 0))
-    line = before.count(b"\n") + 1
+    # the reader's exception counts from the start of its current chunk: find the first bad byte
+    # in the whole file (the BOM counted as bytes, not skipped)
+    raw = path.read_bytes()
+    start = exc.start
+    try:
+        raw.decode("utf-8" if encoding == "utf-8-sig" else encoding)
+    except UnicodeDecodeError as whole:
+        start = whole.start
+    line = raw[:start].count(b"\n") + 1
     return ClsmapError(
-        f"{path}: line {line} is not valid {encoding} text (byte {exc.start}); save the file as "
+        f"{path}: line {line} is not valid {encoding} text (byte {start}); save the file as "
         "UTF-8 or pass its encoding with --encoding (e.g. latin-1, cp949)"
     )
 

@@ -28,7 +28,7 @@ from ._version import __version__
 from ._errors import ClsmapError
 from ._validation import check_choice, check_positive_int
 from .data import LabeledTexts, read_dataset
-from .hooks import capture
+from .hooks import capture, resolve_module
 from .models import DTYPES, DType, LoadedModel, load_model, resolve_dtype
 from .store import Store, StoreWriter, open_store
 
@@ -261,6 +261,8 @@ def extract(
         if target.module is not None or target.layers != [_num_hidden_states(net) - 1]:
             raise ClsmapError("--pooling pooler takes BERT's pooler output; it cannot be combined with --layer/--module")
         hook_path = _find_pooler(net)
+    if hook_path:
+        resolve_module(net, hook_path)  # a wrong path fails here, before anything is written
     limit = _max_length(net, tokenizer, max_length)
     classes = _class_names(loaded, texts)
     label_index = _label_index(classes, texts, texts.source)
@@ -290,7 +292,9 @@ def extract(
     done = writer.done_parts()
     n_parts = math.ceil(len(texts) / part_rows)
     todo = [k for k in range(n_parts) if k not in done]
-    if done:
+    if done and not todo:
+        logger.info("%s is already complete", out)
+    elif done:
         logger.info("resuming %s: %d of %d parts already written", out, len(done), n_parts)
 
     show = progress if progress is not None else logger.isEnabledFor(logging.INFO)

@@ -65,13 +65,12 @@ def resolve_module(model: Any, path: str) -> Any:
 
     parts = _parse(path)
     wrapped = isinstance(model, (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel))
-    if parts[0] == "module" and not wrapped:
+    if parts[0] == "module" and len(parts) > 1:
         parts = parts[1:]
-    elif wrapped and parts[0] != "module":
-        parts = ["module", *parts]
-    roots = [model]
-    base = getattr(model.module if wrapped else model, "base_model", None)
-    if base is not None and base is not model:
+    inner = model.module if wrapped else model
+    roots = [inner]
+    base = getattr(inner, "base_model", None)
+    if base is not None and base is not inner:
         roots.append(base)
     for root in roots:
         try:
@@ -80,7 +79,7 @@ def resolve_module(model: Any, path: str) -> Any:
             continue
         if isinstance(found, torch.nn.Module):
             return found
-    names = [name for name, _ in model.named_modules() if name]
+    names = [name for name, _ in inner.named_modules() if name]
     dotted = ".".join(str(p) for p in parts)
     near = difflib.get_close_matches(dotted, names, n=5, cutoff=0.4)
     hint = f"; the nearest valid names are {', '.join(near)}" if near else ""

@@ -1,0 +1,107 @@
+"""The command line: the whole pipeline on a tiny model, and one-line errors for user mistakes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import clsmap
+from clsmap.cli import main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "clsmap.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_map_runs_the_whole_pipeline(tiny_bert, labeled_csv, tmp_path):
+    data = labeled_csv(60)
+    out = tmp_path / "out"
+    assert main(["-q", "map", str(tiny_bert), str(data), "-o", str(out), "--dtype", "float32"]) == 0
+    store = clsmap.open_store(out)
+    assert len(store) == 60
+    assert store.projection is not None and store.projection[["x", "y"]].notna().all().all()
+    assert (out / "map.png").stat().st_size > 10_000
+    assert (out / "map.svg").exists()
+
+
+def test_steps_one_by_one(tiny_electra, labeled_csv, tmp_path):
+    data = labeled_csv(40)
+    out = tmp_path / "s"
+    assert main(["-q", "extract", str(tiny_electra), str(data), "-o", str(out), "--layer", "all",
+                 "--pooling", "mean", "--dtype", "float32"]) == 0
+    assert main(["-q", "project", str(out), "--method", "pca", "--column", "all"]) == 0
+    assert main(["-q", "plot", str(out), "-o", str(tmp_path / "fig"), "--column", "layer_1"]) == 0
+    assert (tmp_path / "fig.png").exists()
+    store = clsmap.open_store(out)
+    assert all(store.projection_of(c) is not None for c in store.vector_columns)
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda df: df.rename(columns={"text": "body_txt"}), "no text column"),
+        (lambda df: df.assign(label=[None] + df["label"].tolist()[1:]), "row 1 has no label"),
+        (lambda df: df.assign(text=df["text"].tolist()[:4] + [""] + df["text"].tolist()[5:]), "row 5 has an empty text"),
+    ],
+)
+def test_bad_data_gives_one_line_error(tiny_bert, labeled_csv, tmp_path, mutate, expected):
+    data = tmp_path / "bad.csv"
+    mutate(pd.read_csv(labeled_csv(20))).to_csv(data, index=False)
+    result = run_cli("extract", str(tiny_bert), str(data), "-o", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    err = [line for line in result.stderr.splitlines() if line.startswith("clsmap: error")]
+    assert len(err) == 1 and expected in err[0] and str(data) in err[0]
+
+
+def test_bad_options_give_one_line_errors(tiny_bert, labeled_csv, tmp_path):
+    data = str(labeled_csv(10))
+    cases = [
+        (["--layer", "9"], "out of range"),
+        (["--module", "bert.encoder.layer[0].outptu"], "nearest valid names"),
+        (["--max-length", "100000"], "exceeds the model's limit"),
+    ]
+    for extra, expected in cases:
+        result = run_cli("extract", str(tiny_bert), data, "-o", str(tmp_path / "o"), *extra)
+        assert result.returncode == 2, result.stderr
+        assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_model_folder_and_weights(tmp_path, labeled_csv):
+    data = str(labeled_csv(10))
+    empty = tmp_path / "model"
+    empty.mkdir()
+    (empty / "config.json").write_text("{}")
+    result = run_cli("extract", str(empty), data, "-o", str(tmp_path / "o"))
+    assert result.returncode == 2 and "has no weights" in result.stderr
+    result = run_cli("extract", str(tmp_path / "nope"), data, "-o", str(tmp_path / "o"))
+    assert result.returncode == 2 and "no such folder" in result.stderr
+
+
+def test_hub_id_offline_fails_clearly(tmp_path, labeled_csv, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = run_cli("extract", "someone/not-a-local-model", str(labeled_csv(10)), "-o", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "not a local folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_train_then_map_the_result(tiny_bert_encoder, labeled_csv, tmp_path):
+    data = str(labeled_csv(80))
+    model_dir = tmp_path / "clf"
+    assert main(["-q", "train", str(tiny_bert_encoder), data, "-o", str(model_dir), "--epochs", "2",
+                 "--batch-size", "16", "--dtype", "float32"]) == 0
+    assert (model_dir / "config.json").exists() and (model_dir / "clsmap_train.json").exists()
+    from transformers import AutoModelForSequenceClassification
+
+    reloaded = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    assert set(reloaded.config.id2label.values()) == {"ham", "spam"}
+    out = tmp_path / "map"
+    assert main(["-q", "map", str(model_dir), data, "-o", str(out), "--method", "pca", "--dtype", "float32"]) == 0
+    store = clsmap.open_store(out)
+    assert store.has_predictions and set(store.frame["pred"]) <= {"ham", "spam"}
+    assert store.frame["correct"].notna().all()
+    # the refusal to overwrite a trained model
+    assert main(["-q", "train", str(tiny_bert_encoder), data, "-o", str(model_dir)]) == 2

