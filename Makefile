@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(BIN)/clsmap demo -o demo_out
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)

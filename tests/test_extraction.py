@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 
 import numpy as np
 import pandas as pd
@@ -13,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import clsmap
 from clsmap import ClsmapError, capture, extract, open_store
 from clsmap import extraction
 from clsmap.extraction import plan_batches, pool
@@ -30,7 +28,7 @@ LAYER_NORM = {
 # --------------------------------------------------------------------------- reference
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _reference(folder: str):
     """The checkpoint loaded independently of clsmap, in eval mode."""
     from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer

@@ -40,8 +40,8 @@ def build_tokenizer(folder: Path):
 
 
 def build_model(folder: Path, kind: str = "bert", *, num_labels: int | None = 2, id2label=None, seed: int = 0):
-    """Save a tiny random ``kind`` ('bert', 'electra', 'roberta', 'deberta', 'distilbert') model (with a classification head when
-    ``num_labels``) and its tokenizer to ``folder``; return the folder."""
+    """Save a tiny random ``kind`` ('bert', 'electra', 'roberta', 'deberta', 'distilbert') model
+    (with a classification head when ``num_labels``) and its tokenizer to ``folder``; return the folder."""
     import torch
     from transformers import (AutoModel, AutoModelForSequenceClassification, BertConfig,
                               DebertaV2Config, DistilBertConfig, ElectraConfig, RobertaConfig)

@@ -17,7 +17,7 @@ import logging
 import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +29,7 @@ from ._errors import ClsmapError
 from ._validation import check_choice, check_positive_int
 from .data import LabeledTexts, read_dataset
 from .hooks import capture, resolve_module
-from .models import DTYPES, DType, LoadedModel, load_model, resolve_dtype
+from .models import DType, LoadedModel, autocast_for, load_model, pad_batch, resolve_dtype
 from .store import Store, StoreWriter, open_store
 
 __all__ = ["extract", "plan_batches", "pool", "POOLINGS"]
@@ -242,7 +242,6 @@ def extract(
     Store
         The finished store, as :func:`clsmap.open_store` returns it.
     """
-    import torch
 
     check_choice(pooling, POOLINGS, param="pooling", func="extract")
     check_positive_int(batch_tokens, param="batch_tokens", func="extract", minimum=8)
@@ -259,7 +258,9 @@ def extract(
     hook_path = target.module
     if pooling == "pooler":
         if target.module is not None or target.layers != [_num_hidden_states(net) - 1]:
-            raise ClsmapError("--pooling pooler takes BERT's pooler output; it cannot be combined with --layer/--module")
+            raise ClsmapError(
+                "--pooling pooler takes BERT's pooler output; it cannot be combined with --layer/--module"
+            )
         hook_path = _find_pooler(net)
     if hook_path:
         resolve_module(net, hook_path)  # a wrong path fails here, before anything is written
@@ -307,10 +308,7 @@ def extract(
         lo, hi = k * part_rows, min(len(texts), (k + 1) * part_rows)
         return tokenizer(texts.texts[lo:hi], truncation=True, max_length=limit, padding=False)
 
-    autocast = (
-        torch.autocast(run_device.split(":")[0], dtype=getattr(torch, run_dtype))
-        if run_dtype != "float32" else nullcontext()
-    )
+    autocast = autocast_for(run_device, run_dtype)
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool_exec:
         hooked = stack.enter_context(capture(net, hook_path)) if hook_path else None
         stack.callback(bar.close)
@@ -351,24 +349,6 @@ def _max_length(net: Any, tokenizer: Any, requested: int | None) -> int:
     return requested
 
 
-def _pad(batch_ids: list[list[int]], extra: dict[str, list[list[int]]], pad_id: int, device: str) -> dict[str, Any]:
-    import torch
-
-    longest = max(len(x) for x in batch_ids)
-    ids = torch.full((len(batch_ids), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch_ids), longest), dtype=torch.long)
-    for i, row in enumerate(batch_ids):
-        ids[i, :len(row)] = torch.tensor(row, dtype=torch.long)
-        mask[i, :len(row)] = 1
-    inputs = {"input_ids": ids, "attention_mask": mask}
-    for name, rows in extra.items():
-        values = torch.zeros((len(rows), longest), dtype=torch.long)
-        for i, row in enumerate(rows):
-            values[i, :len(row)] = torch.tensor(row, dtype=torch.long)
-        inputs[name] = values
-    return {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
-
-
 def _run_part(
     net: Any, encoded: Any, target: _Target, hooked: Any, tokenizer: Any, *,
     batch_tokens: int, device: str, autocast: Any, bar: Any,
@@ -383,7 +363,7 @@ def _run_part(
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     want_hidden = target.layers is not None and target.pooling != "pooler"
     for batch in plan_batches([len(x) for x in input_ids], token_budget=batch_tokens):
-        inputs = _pad([input_ids[i] for i in batch], {e: [encoded[e][i] for i in batch] for e in extra_names},
+        inputs = pad_batch([input_ids[i] for i in batch], {e: [encoded[e][i] for i in batch] for e in extra_names},
                       pad_id, device)
         with torch.inference_mode(), autocast:
             out = net(**inputs, output_hidden_states=want_hidden, return_dict=True)
@@ -395,7 +375,7 @@ def _run_part(
         else:
             states = out.hidden_states
             pooled = [pool(states[i], mask, target.pooling) for i in target.layers]
-        for column, tensor in zip(target.columns, pooled):
+        for column, tensor in zip(target.columns, pooled, strict=False):
             host = tensor.float().cpu().numpy()
             if vectors[column] is None:
                 vectors[column] = np.empty((n, host.shape[1]), dtype=np.float32)

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +19,9 @@ from typing import Any, Literal
 from ._errors import ClsmapError
 from ._validation import check_choice
 
-__all__ = ["LoadedModel", "load_model", "resolve_device", "resolve_dtype", "cpu_has_native_bf16"]
+__all__ = [
+    "LoadedModel", "load_model", "resolve_device", "resolve_dtype", "cpu_has_native_bf16", "pad_batch", "autocast_for",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -186,3 +189,34 @@ def load_model(
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def pad_batch(
+    batch_ids: list[list[int]], extra: dict[str, list[list[int]]], pad_id: int, device: str
+) -> dict[str, Any]:
+    """Right-pad token id lists into tensors on ``device``: ``input_ids``, ``attention_mask``
+    and each of ``extra`` (e.g. ``token_type_ids``, padded with 0)."""
+    import torch
+
+    longest = max(len(x) for x in batch_ids)
+    ids = torch.full((len(batch_ids), longest), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch_ids), longest), dtype=torch.long)
+    for i, row in enumerate(batch_ids):
+        ids[i, :len(row)] = torch.tensor(row, dtype=torch.long)
+        mask[i, :len(row)] = 1
+    inputs = {"input_ids": ids, "attention_mask": mask}
+    for name, rows in extra.items():
+        values = torch.zeros((len(rows), longest), dtype=torch.long)
+        for i, row in enumerate(rows):
+            values[i, :len(row)] = torch.tensor(row, dtype=torch.long)
+        inputs[name] = values
+    return {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
+
+
+def autocast_for(device: str, dtype: str) -> Any:
+    """A ``torch.autocast`` context for ``dtype`` on ``device``, or a no-op for float32."""
+    import torch
+
+    if dtype == "float32":
+        return nullcontext()
+    return torch.autocast(device.split(":")[0], dtype=getattr(torch, dtype))

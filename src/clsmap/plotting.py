@@ -141,7 +141,9 @@ def plot(
         check_choice(fmt, ("png", "svg", "pdf"), param="formats", func="plot")
     proj = opened.projection_of(column)
     if proj is None:
-        raise ClsmapError(f"{opened.path}: no 2-D map of {column or opened.default_vector} yet; run clsmap project first")
+        raise ClsmapError(
+            f"{opened.path}: no 2-D map of {column or opened.default_vector} yet; run clsmap project first"
+        )
     frame = opened.frame
     xy = proj[["x", "y"]].to_numpy(dtype=np.float32)
     has_labels, has_preds = opened.has_labels, opened.has_predictions
@@ -159,7 +161,7 @@ def plot(
     with matplotlib.rc_context({"font.family": _font_families(classes + [title]), "svg.fonttype": "none"}):
         fig = Figure(figsize=(6.2 * len(panels) + 2.2, 6.4), layout="constrained")
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
-        for ax, panel in zip(axes, panels):
+        for ax, panel in zip(axes, panels, strict=False):
             _draw_panel(ax, xy, frame, panel if panel in available else "none", classes)
         _legend(fig, frame, classes, show=any(p in ("label", "pred") and p in available for p in panels))
         fig.suptitle(title, fontsize=11)
@@ -240,7 +242,7 @@ def plot_compare(
     with matplotlib.rc_context({"font.family": _font_families(classes + titles), "svg.fonttype": "none"}):
         fig = Figure(figsize=(6.2 * len(opened) + 2.6, 6.4), layout="constrained")
         axes = fig.subplots(1, len(opened), squeeze=False)[0]
-        for ax, store, title in zip(axes, opened, titles):
+        for ax, store, title in zip(axes, opened, titles, strict=False):
             proj = store.projection
             if proj is None:
                 raise ClsmapError(f"{store.path}: no 2-D map yet; run clsmap project first")

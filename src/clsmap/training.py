@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from ._errors import ClsmapError
 from ._validation import check_positive_int
 from ._version import __version__
 from .data import LabeledTexts, read_dataset
-from .models import DType, resolve_device, resolve_dtype
+from .models import DType, autocast_for, pad_batch, resolve_device, resolve_dtype
 
 __all__ = ["train", "TrainResult", "TRAIN_RECORD"]
 
@@ -143,14 +142,11 @@ def train(
     lengths = np.array([len(x) for x in input_ids])
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
+    extra_names = [n for n in ("token_type_ids",) if n in encoded]
+
     def batch_inputs(rows: np.ndarray) -> dict[str, Any]:
-        longest = int(lengths[rows].max())
-        ids = torch.full((len(rows), longest), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), longest), dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, :lengths[r]] = torch.tensor(input_ids[r])
-            mask[i, :lengths[r]] = 1
-        return {"input_ids": ids.to(run_device), "attention_mask": mask.to(run_device)}
+        return pad_batch([input_ids[r] for r in rows], {e: [encoded[e][r] for r in rows] for e in extra_names},
+                         pad_id, run_device)
 
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     groups = [
@@ -160,8 +156,7 @@ def train(
     optimizer = torch.optim.AdamW(groups, lr=learning_rate)
     steps = epochs * math.ceil(len(train_idx) / batch_size)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * steps), steps)
-    autocast = (torch.autocast(run_device.split(":")[0], dtype=getattr(torch, run_dtype))
-                if run_dtype != "float32" else nullcontext())
+    autocast = autocast_for(run_device, run_dtype)
     show = progress if progress is not None else logger.isEnabledFor(logging.INFO)
     rng = np.random.default_rng(seed)
     history: list[dict[str, float]] = []
