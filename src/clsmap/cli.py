@@ -139,18 +139,22 @@ def _configure_logging(verbose: bool, quiet: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     handler = RichHandler(show_path=verbose, show_time=False, rich_tracebacks=False, markup=False)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.handlers[:] = [handler]
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     logger.setLevel(level)
-    logger.propagate = False
     import warnings
 
-    # transformers and pacmap warn about things the user cannot act on; show them only in -v
+    # transformers and pacmap warn about things the user cannot act on (pacmap: "random state is
+    # set", which clsmap does on purpose); show them only with -v
     if not verbose:
+        logging.getLogger("pacmap").setLevel(logging.ERROR)
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", message=".*n_jobs value.*")
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
 
 
 def _dataset(args: argparse.Namespace) -> Any:

@@ -8,9 +8,7 @@ Every reducer stores its parameters in ``__init__`` and nothing else, validates 
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import io
 import logging
 import time
 from pathlib import Path
@@ -86,12 +84,7 @@ class PaCMAP(Reducer):
             n_components=2, n_neighbors=neighbors, MN_ratio=self.mn_ratio, FP_ratio=self.fp_ratio,
             random_state=self.seed, apply_pca=X.shape[1] > 100 and n > 100,
         )
-        # PaCMAP prints notices (e.g. "random state is set") to stdout; route them to the log
-        with contextlib.redirect_stdout(io.StringIO()) as printed:
-            result = reducer.fit_transform(X, init="pca")
-        for line in printed.getvalue().splitlines():
-            logger.debug("pacmap: %s", line)
-        return result
+        return reducer.fit_transform(X, init="pca")
 
 
 class UMAP(Reducer):
