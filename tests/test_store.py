@@ -120,3 +120,12 @@ def test_output_path_that_is_a_file(tmp_path, tiny_bert, labeled_csv):
     out.write_text("x")
     with pytest.raises(ClsmapError, match="is a file"):
         extract(tiny_bert, labeled_csv(5), out, dtype="float32", progress=False)
+
+
+def test_damaged_manifest_is_refused_unless_overwrite(store, tiny_bert, labeled_csv):
+    (store.path / "clsmap.json").write_text("{not json")
+    data = labeled_csv(600, seed=21, max_words=12, with_id=True)
+    with pytest.raises(ClsmapError, match="damaged store manifest"):
+        extract(tiny_bert, data, store.path, dtype="float32", progress=False)
+    rebuilt = extract(tiny_bert, data, store.path, dtype="float32", progress=False, overwrite=True)
+    assert len(rebuilt) == 600 and rebuilt.frame["id"].is_unique

@@ -116,25 +116,21 @@ class StoreWriter:
         self.manifest["schema_version"] = SCHEMA_VERSION
         if self.folder.exists() and not self.folder.is_dir():
             raise ClsmapError(f"output {self.folder} is a file; pass a folder")
+        if overwrite:
+            self._clear()
         existing = _read_manifest(self.folder) if self.folder.exists() else None
         if existing is not None:
             differing = [k for k in RESUME_KEYS if existing.get(k) != self.manifest.get(k)]
-            if differing and not overwrite:
+            if differing:
                 detail = "; ".join(_describe_difference(k, existing.get(k), self.manifest.get(k)) for k in differing)
                 raise ClsmapError(
                     f"{self.folder} holds a store made with other settings ({detail}); "
                     "pass --overwrite to replace it, or choose another output folder"
                 )
-            if overwrite:
-                self._clear()
-        elif overwrite and self.folder.exists():
-            self._clear()
         (self.folder / VECTORS).mkdir(parents=True, exist_ok=True)
         for stray in (self.folder / VECTORS).glob("*.tmp"):
             stray.unlink()
-        self.manifest.setdefault("created", _now())
-        if existing is not None and not overwrite and "created" in existing:
-            self.manifest["created"] = existing["created"]
+        self.manifest["created"] = existing.get("created", _now()) if existing else _now()
         self.manifest["complete"] = False
         self._write_manifest()
 
