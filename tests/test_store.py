@@ -129,3 +129,15 @@ def test_damaged_manifest_is_refused_unless_overwrite(store, tiny_bert, labeled_
         extract(tiny_bert, data, store.path, dtype="float32", progress=False)
     rebuilt = extract(tiny_bert, data, store.path, dtype="float32", progress=False, overwrite=True)
     assert len(rebuilt) == 600 and rebuilt.frame["id"].is_unique
+
+
+def test_duckdb_reads_the_store(store):
+    duckdb = pytest.importorskip("duckdb")
+    pattern = str(store.path / "vectors" / "*.parquet")
+    rows, width, accuracy = duckdb.sql(
+        f"select count(*), max(len(vector)), avg(correct::int) from read_parquet('{pattern}')"
+    ).fetchone()
+    assert rows == len(store) and width == store.vectors.shape[1]
+    assert accuracy == pytest.approx(store.accuracy)
+    ids = [r[0] for r in duckdb.sql(f"select id from read_parquet('{pattern}') order by row").fetchall()]
+    assert ids == list(store.frame["id"])

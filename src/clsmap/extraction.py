@@ -175,14 +175,37 @@ def _label_index(classes: list[str] | None, data: LabeledTexts, source: str) -> 
 # --------------------------------------------------------------------------- the run
 
 
-def _model_manifest(loaded: LoadedModel) -> dict[str, Any]:
-    model = loaded.model
+def _manifest(
+    loaded: LoadedModel, texts: LabeledTexts, target: _Target, classes: list[str] | None, *,
+    max_length: int, dtype: str, device: str,
+) -> dict[str, Any]:
+    """What the store records about the run; the part size keeps one part's vectors under 64 MB."""
+    config = loaded.model.config
+    hidden = int(getattr(config, "hidden_size", 0) or 0)
+    part_rows = int(min(8192, max(256, _PART_BYTES // (max(hidden, 1) * len(target.columns) * 4))))
     return {
-        "name_or_path": loaded.name_or_path,
-        "config_hash": loaded.config_hash,
-        "architecture": type(model).__name__,
-        "model_type": getattr(model.config, "model_type", None),
-        "hidden_size": getattr(model.config, "hidden_size", None),
+        "clsmap_version": __version__,
+        "model": {
+            "name_or_path": loaded.name_or_path,
+            "config_hash": loaded.config_hash,
+            "architecture": type(loaded.model).__name__,
+            "model_type": getattr(config, "model_type", None),
+            "hidden_size": hidden or None,
+        },
+        "extraction": {**target.description, "max_length": max_length, "dtype": dtype},
+        "dataset": {
+            "source": texts.source,
+            "sha256": texts.fingerprint,
+            "text_column": texts.text_column,
+            "label_column": texts.label_column,
+            "id_column": texts.id_column,
+        },
+        "n_rows": len(texts),
+        "part_rows": part_rows,
+        "classes": classes,
+        "vector_columns": target.columns,
+        "default_vector": target.columns[-1],
+        "device": device,
     }
 
 
@@ -268,40 +291,20 @@ def extract(
     classes = _class_names(loaded, texts)
     label_index = _label_index(classes, texts, texts.source)
 
-    hidden = int(getattr(net.config, "hidden_size", 0) or 0)
-    width_guess = max(hidden, 1) * len(target.columns) * 4
-    part_rows = int(min(8192, max(256, _PART_BYTES // width_guess)))
-    manifest = {
-        "clsmap_version": __version__,
-        "model": _model_manifest(loaded),
-        "extraction": {**target.description, "max_length": limit, "dtype": run_dtype},
-        "dataset": {
-            "source": texts.source,
-            "sha256": texts.fingerprint,
-            "text_column": texts.text_column,
-            "label_column": texts.label_column,
-            "id_column": texts.id_column,
-        },
-        "n_rows": len(texts),
-        "part_rows": part_rows,
-        "classes": classes,
-        "vector_columns": target.columns,
-        "default_vector": target.columns[-1],
-        "device": run_device,
-    }
+    manifest = _manifest(loaded, texts, target, classes, max_length=limit, dtype=run_dtype, device=run_device)
     writer = StoreWriter(out, manifest, overwrite=overwrite)
+    part_rows = writer.part_rows
     done = writer.done_parts()
-    n_parts = math.ceil(len(texts) / part_rows)
-    todo = [k for k in range(n_parts) if k not in done]
+    todo = [k for k in range(math.ceil(len(texts) / part_rows)) if k not in done]
     if done and not todo:
         logger.info("%s is already complete", out)
     elif done:
-        logger.info("resuming %s: %d of %d parts already written", out, len(done), n_parts)
+        logger.info("resuming %s: %d of %d parts already written", out, len(done), len(done) + len(todo))
 
     show = progress if progress is not None else logger.isEnabledFor(logging.INFO)
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(texts), initial=sum(writer._expected_rows(k) for k in done),
+    bar = tqdm(total=len(texts), initial=sum(writer.expected_rows(k) for k in done),
                unit="text", desc="extract", disable=not show, dynamic_ncols=True)
 
     def tokenize(k: int) -> dict[str, list[list[int]]]:
@@ -309,6 +312,7 @@ def extract(
         return tokenizer(texts.texts[lo:hi], truncation=True, max_length=limit, padding=False)
 
     autocast = autocast_for(run_device, run_dtype)
+    # tokenization of the next part overlaps the forward passes of this one
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool_exec:
         hooked = stack.enter_context(capture(net, hook_path)) if hook_path else None
         stack.callback(bar.close)

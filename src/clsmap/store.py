@@ -161,17 +161,17 @@ class StoreWriter:
                 logger.warning("%s is damaged; it will be extracted again", path)
                 path.unlink()
                 continue
-            if rows == self._expected_rows(index):
+            if rows == self.expected_rows(index):
                 done.add(index)
         return done
 
-    def _expected_rows(self, index: int) -> int:
+    def expected_rows(self, index: int) -> int:
         n = int(self.manifest["n_rows"])
         return max(0, min(self.part_rows, n - index * self.part_rows))
 
     def write_part(self, index: int, table: Any) -> None:
-        if table.num_rows != self._expected_rows(index):
-            raise AssertionError(f"part {index}: {table.num_rows} rows, expected {self._expected_rows(index)}")
+        if table.num_rows != self.expected_rows(index):
+            raise AssertionError(f"part {index}: {table.num_rows} rows, expected {self.expected_rows(index)}")
         write_table_atomic(table, self.folder / VECTORS / _part_name(index), metadata=self._file_meta())
 
     def _file_meta(self) -> dict[str, Any]:
