@@ -136,7 +136,7 @@ def test_duckdb_reads_the_store(store):
     pattern = str(store.path / "vectors" / "*.parquet")
     rows, width, accuracy = duckdb.sql(
         f"select count(*), max(len(vector)), avg(correct::int) from read_parquet('{pattern}')"
-    ).fetchone()
+    ).fetchall()[0]
     assert rows == len(store) and width == store.vectors.shape[1]
     assert accuracy == pytest.approx(store.accuracy)
     ids = [r[0] for r in duckdb.sql(f"select id from read_parquet('{pattern}') order by row").fetchall()]
