@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["knn_purity"]
+__all__ = ["knn_purity", "linear_probe_accuracy"]
 
 
 def knn_purity(X: np.ndarray, labels: np.ndarray | list, *, k: int = 10, metric: str = "cosine") -> float:
@@ -30,3 +30,26 @@ def knn_purity(X: np.ndarray, labels: np.ndarray | list, *, k: int = 10, metric:
     keep = np.where(not_self.sum(axis=1, keepdims=True) > k, not_self & (np.cumsum(not_self, axis=1) <= k), not_self)
     same = (labels[neighbours] == labels[:, None]) & keep
     return float((same.sum(axis=1) / keep.sum(axis=1)).mean())
+
+
+def linear_probe_accuracy(X: np.ndarray, labels: np.ndarray | list, *, folds: int = 5, seed: int = 0) -> float:
+    """Cross-validated accuracy of a logistic-regression probe on the vectors.
+
+    How much class information a linear read-out can take from the space, whether or not the
+    model has a classification head: the "accuracy" of a base encoder's [CLS] space.
+    Standardised features, stratified folds (fewer when a class is rarer than ``folds``).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X = np.asarray(X, dtype=np.float32)
+    labels = np.asarray(labels)
+    smallest = int(np.unique(labels, return_counts=True)[1].min())
+    folds = min(folds, smallest)
+    if folds < 2:
+        raise ValueError("linear_probe_accuracy needs at least two examples of every class")
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return float(cross_val_score(probe, X, labels, cv=splits).mean())

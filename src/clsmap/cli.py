@@ -234,8 +234,10 @@ def run(args: argparse.Namespace) -> None:
         summary = run_demo(args.out, model=args.model, epochs=args.epochs, train_rows=args.train_rows,
                            dtype=args.dtype)
         logger.info(
-            "demo done in %.0f s: held-out accuracy after fine-tuning %.3f; 10-NN label purity of [CLS] "
-            "%.3f before, %.3f after", summary["total_seconds"], summary["held_out_accuracy_after"],
+            "demo done in %.0f s: held-out accuracy after fine-tuning %.3f; on the held-out [CLS] vectors, "
+            "linear-probe accuracy %.3f before, %.3f after; 10-NN label purity %.3f before, %.3f after",
+            summary["total_seconds"], summary["held_out_accuracy_after"],
+            summary["linear_probe_accuracy_before"], summary["linear_probe_accuracy_after"],
             summary["knn10_purity_before"], summary["knn10_purity_after"],
         )
         logger.info("figure: %s", summary["figure"][0])

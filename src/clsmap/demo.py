@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ClsmapError
-from .analysis import knn_purity
+from .analysis import knn_purity, linear_probe_accuracy
 from .data import read_dataset
 from .extraction import extract
 from .plotting import plot, plot_compare
@@ -114,6 +114,8 @@ def run_demo(
         "held_out_accuracy_after": stores["after"].accuracy,
         "knn10_purity_before": knn_purity(stores["before"].vectors, labels),
         "knn10_purity_after": knn_purity(stores["after"].vectors, labels),
+        "linear_probe_accuracy_before": linear_probe_accuracy(stores["before"].vectors, labels, seed=seed),
+        "linear_probe_accuracy_after": linear_probe_accuracy(stores["after"].vectors, labels, seed=seed),
         "train_seconds": train_seconds,
         "total_seconds": round(time.perf_counter() - started, 1),
         "output": str(out),
