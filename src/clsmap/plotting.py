@@ -97,18 +97,14 @@ def _font_families(strings: list[str]) -> list[str]:
     return families
 
 
-def _scatter_by(ax: Any, xy: np.ndarray, codes: np.ndarray, names: list[str], size: float,
-                colors: list[tuple[float, float, float]]) -> list[Any]:
-    handles = []
-    for code, name in enumerate(names):
-        pick = codes == code
-        count = int(pick.sum())
-        if not count:
-            continue
-        handles.append(ax.scatter(xy[pick, 0], xy[pick, 1], s=size, color=colors[code], alpha=0.75,
-                                  linewidths=0, rasterized=len(xy) > 20_000,
-                                  label=f"{name} ({count:,})"))
-    return handles
+def _scatter_by(ax: Any, xy: np.ndarray, codes: np.ndarray, size: float,
+                colors: list[tuple[float, float, float]]) -> None:
+    """All points in one call, in a fixed random order, so that no class is always drawn on top."""
+    keep = np.flatnonzero(codes >= 0)
+    order = keep[np.random.default_rng(0).permutation(len(keep))]
+    rgb = np.asarray(colors, dtype=np.float32)[codes[order]]
+    ax.scatter(xy[order, 0], xy[order, 1], s=size, c=rgb, alpha=0.75, linewidths=0,
+               rasterized=len(xy) > 20_000)
 
 
 def _mark_errors(ax: Any, xy: np.ndarray, wrong: np.ndarray, size: float) -> None:
@@ -180,7 +176,7 @@ def _draw_panel(ax: Any, xy: np.ndarray, frame: pd.DataFrame, panel: str, classe
     raster = len(xy) > 20_000
     if panel in ("label", "pred"):
         codes = pd.Categorical(frame[panel], categories=classes).codes
-        _scatter_by(ax, xy, codes, classes, size, palette(len(classes)))
+        _scatter_by(ax, xy, codes, size, palette(len(classes)))
         _mark_errors(ax, xy, wrong, size)
         ax.set_title("true label" if panel == "label" else "prediction")
     elif panel == "correct":
