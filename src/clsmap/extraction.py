@@ -265,7 +265,6 @@ def extract(
     Store
         The finished store, as :func:`clsmap.open_store` returns it.
     """
-
     check_choice(pooling, POOLINGS, param="pooling", func="extract")
     check_positive_int(batch_tokens, param="batch_tokens", func="extract", minimum=8)
     if max_length is not None:
@@ -360,15 +359,13 @@ def _run_part(
     import torch
 
     input_ids: list[list[int]] = encoded["input_ids"]
-    extra_names = [n for n in ("token_type_ids",) if n in encoded]
     n = len(input_ids)
     vectors = {c: None for c in target.columns}
     logits_out: np.ndarray | None = None
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     want_hidden = target.layers is not None and target.pooling != "pooler"
     for batch in plan_batches([len(x) for x in input_ids], token_budget=batch_tokens):
-        inputs = pad_batch([input_ids[i] for i in batch], {e: [encoded[e][i] for i in batch] for e in extra_names},
-                      pad_id, device)
+        inputs = pad_batch(encoded, batch, pad_id, device)
         with torch.inference_mode(), autocast:
             out = net(**inputs, output_hidden_states=want_hidden, return_dict=True)
         mask = inputs["attention_mask"]
@@ -379,7 +376,7 @@ def _run_part(
         else:
             states = out.hidden_states
             pooled = [pool(states[i], mask, target.pooling) for i in target.layers]
-        for column, tensor in zip(target.columns, pooled, strict=False):
+        for column, tensor in zip(target.columns, pooled, strict=True):
             host = tensor.float().cpu().numpy()
             if vectors[column] is None:
                 vectors[column] = np.empty((n, host.shape[1]), dtype=np.float32)

@@ -191,13 +191,13 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def pad_batch(
-    batch_ids: list[list[int]], extra: dict[str, list[list[int]]], pad_id: int, device: str
-) -> dict[str, Any]:
-    """Right-pad token id lists into tensors on ``device``: ``input_ids``, ``attention_mask``
-    and each of ``extra`` (e.g. ``token_type_ids``, padded with 0)."""
+def pad_batch(encoded: Any, rows: Any, pad_id: int, device: str) -> dict[str, Any]:
+    """Right-pad the ``rows`` of an unpadded tokenizer output into tensors on ``device``:
+    ``input_ids`` (with ``pad_id``), ``attention_mask`` and ``token_type_ids`` when the
+    tokenizer makes them (padded with 0)."""
     import torch
 
+    batch_ids = [encoded["input_ids"][r] for r in rows]
     longest = max(len(x) for x in batch_ids)
     ids = torch.full((len(batch_ids), longest), pad_id, dtype=torch.long)
     mask = torch.zeros((len(batch_ids), longest), dtype=torch.long)
@@ -205,11 +205,12 @@ def pad_batch(
         ids[i, :len(row)] = torch.tensor(row, dtype=torch.long)
         mask[i, :len(row)] = 1
     inputs = {"input_ids": ids, "attention_mask": mask}
-    for name, rows in extra.items():
-        values = torch.zeros((len(rows), longest), dtype=torch.long)
-        for i, row in enumerate(rows):
-            values[i, :len(row)] = torch.tensor(row, dtype=torch.long)
-        inputs[name] = values
+    if "token_type_ids" in encoded:
+        types = torch.zeros((len(batch_ids), longest), dtype=torch.long)
+        for i, r in enumerate(rows):
+            row = encoded["token_type_ids"][r]
+            types[i, :len(row)] = torch.tensor(row, dtype=torch.long)
+        inputs["token_type_ids"] = types
     return {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
 
 

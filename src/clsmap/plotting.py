@@ -157,7 +157,7 @@ def plot(
     with matplotlib.rc_context({"font.family": _font_families(classes + [title]), "svg.fonttype": "none"}):
         fig = Figure(figsize=(6.2 * len(panels) + 2.2, 6.4), layout="constrained")
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
-        for ax, panel in zip(axes, panels, strict=False):
+        for ax, panel in zip(axes, panels, strict=True):
             _draw_panel(ax, xy, frame, panel if panel in available else "none", classes)
         _legend(fig, frame, classes, show=any(p in ("label", "pred") and p in available for p in panels))
         fig.suptitle(title, fontsize=11)
@@ -238,7 +238,7 @@ def plot_compare(
     with matplotlib.rc_context({"font.family": _font_families(classes + titles), "svg.fonttype": "none"}):
         fig = Figure(figsize=(6.2 * len(opened) + 2.6, 6.4), layout="constrained")
         axes = fig.subplots(1, len(opened), squeeze=False)[0]
-        for ax, store, title in zip(axes, opened, titles, strict=False):
+        for ax, store, title in zip(axes, opened, titles, strict=True):
             proj = store.projection
             if proj is None:
                 raise ClsmapError(f"{store.path}: no 2-D map yet; run clsmap project first")

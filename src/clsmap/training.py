@@ -142,11 +142,8 @@ def train(
     lengths = np.array([len(x) for x in input_ids])
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
-    extra_names = [n for n in ("token_type_ids",) if n in encoded]
-
     def batch_inputs(rows: np.ndarray) -> dict[str, Any]:
-        return pad_batch([input_ids[r] for r in rows], {e: [encoded[e][r] for r in rows] for e in extra_names},
-                         pad_id, run_device)
+        return pad_batch(encoded, rows, pad_id, run_device)
 
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     groups = [
