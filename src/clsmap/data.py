@@ -341,9 +341,9 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def _texts(series: pd.Series, *, source: str, column: str) -> list[str]:
+def _texts(series: pd.Series, *, source: str, column: str, first_row: int = 1) -> list[str]:
     texts = []
-    for row, value in enumerate(series.tolist(), 1):
+    for row, value in enumerate(series.tolist(), first_row):
         if _is_missing(value):
             raise ClsmapError(
                 f"{source}: row {row} has an empty text in column {column!r}; fill it or drop the row"
@@ -359,10 +359,10 @@ def _texts(series: pd.Series, *, source: str, column: str) -> list[str]:
     return texts
 
 
-def _labels(series: pd.Series, *, source: str, column: str) -> tuple[list[str], bool]:
+def _labels(series: pd.Series, *, source: str, column: str, first_row: int = 1) -> tuple[list[str], bool]:
     labels: list[str] = []
     are_ints = True
-    for row, value in enumerate(series.tolist(), 1):
+    for row, value in enumerate(series.tolist(), first_row):
         if _is_missing(value):
             raise ClsmapError(
                 f"{source}: row {row} has no label in column {column!r}; fill it, drop the row, "
@@ -398,10 +398,10 @@ def _is_int(text: str) -> bool:
     return True
 
 
-def _ids(series: pd.Series, *, source: str, column: str) -> list[str]:
+def _ids(series: pd.Series, *, source: str, column: str, first_row: int = 1) -> list[str]:
     ids = []
     seen: dict[str, int] = {}
-    for row, value in enumerate(series.tolist(), 1):
+    for row, value in enumerate(series.tolist(), first_row):
         if _is_missing(value):
             raise ClsmapError(f"{source}: row {row} has no id in column {column!r}")
         if isinstance(value, (float, np.floating)) and float(value).is_integer():

@@ -17,7 +17,7 @@ import logging
 import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -32,12 +32,14 @@ from .hooks import capture, resolve_module
 from .models import DType, LoadedModel, autocast_for, load_model, pad_batch, resolve_dtype
 from .store import Store, StoreWriter, open_store
 
-__all__ = ["extract", "plan_batches", "pool", "POOLINGS"]
+__all__ = ["extract", "extract_chunk", "plan_batches", "pool", "POOLINGS", "BACKENDS"]
 
 logger = logging.getLogger(__name__)
 
 Pooling = Literal["cls", "mean", "max", "pooler"]
 POOLINGS = ("cls", "mean", "max", "pooler")
+Backend = Literal["local", "ray"]
+BACKENDS = ("local", "ray")
 #: upper bound on the memory of one part's vectors; parts are also at most 8,192 rows
 _PART_BYTES = 64 << 20
 
@@ -154,22 +156,27 @@ def _class_names(loaded: LoadedModel, data: LabeledTexts) -> list[str] | None:
     return list(loaded.classes)
 
 
-def _label_index(classes: list[str] | None, data: LabeledTexts, source: str) -> np.ndarray | None:
-    """Class index of each row's label (-1 where the label is not a class of the model)."""
-    if classes is None or data.labels is None:
+def _label_lookup(
+    classes: list[str] | None, distinct: set[str] | None, labels_are_integers: bool, source: str,
+) -> dict[str, int] | None:
+    """Class index of each distinct label (labels missing from the result are not classes of the model).
+
+    ``distinct`` is the set of labels of the whole dataset (``None`` without labels): integer labels
+    are read as class indices only when they are not all class names.
+    """
+    if classes is None or distinct is None:
         return None
     lookup = {name: i for i, name in enumerate(classes)}
-    if data.labels_are_integers and not set(data.labels) <= set(lookup):
+    if labels_are_integers and not distinct <= set(lookup):
         lookup = {str(i): i for i in range(len(classes))}
-    index = np.array([lookup.get(label, -1) for label in data.labels], dtype=np.int64)
-    unknown = sorted({data.labels[i] for i in np.flatnonzero(index < 0)})
+    unknown = sorted(distinct - set(lookup))
     if unknown:
         logger.warning(
             "%s: %d label(s) are not classes of the model (%s; the model has %s): 'correct' is left "
             "empty for their rows",
             source, len(unknown), ", ".join(unknown[:5]), ", ".join(classes[:8]),
         )
-    return index
+    return lookup
 
 
 # --------------------------------------------------------------------------- the run
@@ -226,6 +233,12 @@ def extract(
     overwrite: bool = False,
     trust_remote_code: bool = False,
     progress: bool | None = None,
+    backend: Backend = "local",
+    ray_address: str | None = None,
+    num_workers: int | None = None,
+    gpus_per_worker: float = 0,
+    cpus_per_worker: float = 1,
+    ray_num_cpus: int | None = None,
 ) -> Store:
     """Extract a vector, logits and prediction for every text, into the store folder ``out``.
 
@@ -259,6 +272,19 @@ def extract(
         Replace a store made with other settings instead of refusing.
     progress
         Show a progress bar; default when logging is at INFO or lower.
+    backend
+        ``local`` runs the model in this process; ``ray`` reads the data with Ray Data and runs the
+        model in a pool of Ray actors (``pip install 'clsmap[ray]'``), writing the same store.
+    ray_address
+        With ``backend="ray"``: the cluster to join (``auto``, ``ray://host:10001``, ...). Without it
+        (and without ``RAY_ADDRESS`` set) a local Ray instance is started and stopped afterwards.
+    num_workers
+        With ``backend="ray"``: model replicas (actors); default as many as the cluster's CPUs (or
+        GPUs, with ``gpus_per_worker``) allow.
+    gpus_per_worker, cpus_per_worker
+        With ``backend="ray"``: resources of each actor (fractions allowed).
+    ray_num_cpus
+        With ``backend="ray"`` and no cluster: CPUs of the local Ray instance (default: all).
 
     Returns
     -------
@@ -266,31 +292,38 @@ def extract(
         The finished store, as :func:`clsmap.open_store` returns it.
     """
     check_choice(pooling, POOLINGS, param="pooling", func="extract")
+    check_choice(backend, BACKENDS, param="backend", func="extract")
     check_positive_int(batch_tokens, param="batch_tokens", func="extract", minimum=8)
     if max_length is not None:
         check_positive_int(max_length, param="max_length", func="extract", minimum=2)
+    if backend == "ray":
+        from ._ray import extract_ray
+
+        return extract_ray(
+            model, data, out, layer=layer, module=module, pooling=pooling, max_length=max_length,
+            batch_tokens=batch_tokens, device=device, dtype=dtype, text_column=text_column,
+            label_column=label_column, overwrite=overwrite, trust_remote_code=trust_remote_code,
+            progress=progress, ray_address=ray_address, num_workers=num_workers,
+            gpus_per_worker=gpus_per_worker, cpus_per_worker=cpus_per_worker, ray_num_cpus=ray_num_cpus,
+        )
+    ray_only = {"ray_address": ray_address is not None, "num_workers": num_workers is not None,
+                "ray_num_cpus": ray_num_cpus is not None, "gpus_per_worker": gpus_per_worker != 0,
+                "cpus_per_worker": cpus_per_worker != 1}
+    given = [name for name, changed in ray_only.items() if changed]
+    if given:
+        raise ValueError(f"extract: {', '.join(given)} only apply with backend='ray'")
     texts = read_dataset(data, text_column=text_column, label_column=label_column)
     loaded = model if isinstance(model, LoadedModel) else load_model(
         model, device=device, trust_remote_code=trust_remote_code
     )
-    net, tokenizer = loaded.model, loaded.tokenizer
-    run_device = str(next(net.parameters()).device)
-    run_dtype = resolve_dtype(dtype, run_device.split(":")[0])
-    target = _resolve_target(net, layer=layer, module=module, pooling=pooling)
-    hook_path = target.module
-    if pooling == "pooler":
-        if target.module is not None or target.layers != [_num_hidden_states(net) - 1]:
-            raise ClsmapError(
-                "--pooling pooler takes BERT's pooler output; it cannot be combined with --layer/--module"
-            )
-        hook_path = _find_pooler(net)
-    if hook_path:
-        resolve_module(net, hook_path)  # a wrong path fails here, before anything is written
-    limit = _max_length(net, tokenizer, max_length)
     classes = _class_names(loaded, texts)
-    label_index = _label_index(classes, texts, texts.source)
+    lookup = _label_lookup(classes, None if texts.labels is None else set(texts.labels),
+                           texts.labels_are_integers, texts.source)
+    runner = _prepare(loaded, layer=layer, module=module, pooling=pooling, max_length=max_length,
+                      batch_tokens=batch_tokens, dtype=dtype, classes=classes, label_lookup=lookup)
 
-    manifest = _manifest(loaded, texts, target, classes, max_length=limit, dtype=run_dtype, device=run_device)
+    manifest = _manifest(loaded, texts, runner.target, classes, max_length=runner.max_length,
+                         dtype=runner.dtype, device=runner.device)
     writer = StoreWriter(out, manifest, overwrite=overwrite)
     part_rows = writer.part_rows
     done = writer.done_parts()
@@ -306,32 +339,107 @@ def extract(
     bar = tqdm(total=len(texts), initial=sum(writer.expected_rows(k) for k in done),
                unit="text", desc="extract", disable=not show, dynamic_ncols=True)
 
-    def tokenize(k: int) -> dict[str, list[list[int]]]:
-        lo, hi = k * part_rows, min(len(texts), (k + 1) * part_rows)
-        return tokenizer(texts.texts[lo:hi], truncation=True, max_length=limit, padding=False)
+    def span(k: int) -> tuple[int, int]:
+        return k * part_rows, min(len(texts), (k + 1) * part_rows)
 
-    autocast = autocast_for(run_device, run_dtype)
     # tokenization of the next part overlaps the forward passes of this one
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool_exec:
-        hooked = stack.enter_context(capture(net, hook_path)) if hook_path else None
+        hooked = stack.enter_context(runner.hooks())
         stack.callback(bar.close)
-        upcoming = pool_exec.submit(tokenize, todo[0]) if todo else None
+        upcoming = pool_exec.submit(runner.tokenize, texts.texts[slice(*span(todo[0]))]) if todo else None
         for position, k in enumerate(todo):
             encoded = upcoming.result()
-            upcoming = pool_exec.submit(tokenize, todo[position + 1]) if position + 1 < len(todo) else None
-            lo = k * part_rows
-            outputs = _run_part(
-                net, encoded, target, hooked, tokenizer, batch_tokens=batch_tokens,
-                device=run_device, autocast=autocast, bar=bar,
-            )
-            table = _part_table(
-                texts, lo, outputs, target, classes,
-                None if label_index is None else label_index[lo:lo + len(encoded["input_ids"])],
+            if position + 1 < len(todo):
+                upcoming = pool_exec.submit(runner.tokenize, texts.texts[slice(*span(todo[position + 1]))])
+            lo, hi = span(k)
+            table = extract_chunk(
+                runner, np.arange(lo, hi, dtype=np.int64), texts.ids[lo:hi], texts.texts[lo:hi],
+                None if texts.labels is None else texts.labels[lo:hi],
+                encoded=encoded, hooked=hooked, bar=bar,
             )
             writer.write_part(k, table)
     writer.finish()
     logger.info("wrote %d rows to %s", len(texts), out)
     return open_store(out)
+
+
+# --------------------------------------------------------------------------- the per-chunk work
+
+
+@dataclass
+class _Runner:
+    """What turning a chunk of texts into store rows needs; made once per process that runs the
+    model (the local run, or each Ray actor) by :func:`_prepare`."""
+
+    net: Any
+    tokenizer: Any
+    target: _Target
+    hook_path: str | None
+    max_length: int
+    batch_tokens: int
+    device: str
+    dtype: str
+    classes: list[str] | None
+    label_lookup: dict[str, int] | None
+
+    def tokenize(self, texts: Sequence[str]) -> Any:
+        return self.tokenizer(list(texts), truncation=True, max_length=self.max_length, padding=False)
+
+    def hooks(self) -> Any:
+        """A context holding the forward hook (``None`` when the target is a hidden state)."""
+        return capture(self.net, self.hook_path) if self.hook_path else nullcontext(None)
+
+
+def _prepare(
+    loaded: LoadedModel, *, layer: int | str | None, module: str | None, pooling: str, max_length: int | None,
+    batch_tokens: int, dtype: str, classes: list[str] | None, label_lookup: dict[str, int] | None,
+) -> _Runner:
+    """Resolve what to take from the model (layer, hook, pooling, truncation, dtype); fails on a wrong
+    option before anything is written."""
+    net, tokenizer = loaded.model, loaded.tokenizer
+    run_device = str(next(net.parameters()).device)
+    run_dtype = resolve_dtype(dtype, run_device.split(":")[0])
+    target = _resolve_target(net, layer=layer, module=module, pooling=pooling)
+    hook_path = target.module
+    if pooling == "pooler":
+        if target.module is not None or target.layers != [_num_hidden_states(net) - 1]:
+            raise ClsmapError(
+                "--pooling pooler takes BERT's pooler output; it cannot be combined with --layer/--module"
+            )
+        hook_path = _find_pooler(net)
+    if hook_path:
+        resolve_module(net, hook_path)  # a wrong path fails here, before anything is written
+    return _Runner(
+        net=net, tokenizer=tokenizer, target=target, hook_path=hook_path,
+        max_length=_max_length(net, tokenizer, max_length), batch_tokens=batch_tokens,
+        device=run_device, dtype=run_dtype, classes=classes, label_lookup=label_lookup,
+    )
+
+
+def extract_chunk(
+    runner: _Runner, rows: np.ndarray, ids: Sequence[str], texts: Sequence[str], labels: Sequence[str] | None,
+    *, encoded: Any = None, hooked: Any = None, bar: Any = None,
+) -> Any:
+    """The work both backends do on a chunk of rows: tokenize, plan length-sorted batches, run the
+    forward passes, pool, and build the store's Arrow table (rows in the order given).
+
+    ``rows`` are the input positions of the chunk, ``ids``/``texts``/``labels`` its values. The local
+    backend passes ``encoded`` (tokenized ahead in a thread) and the ``hooked`` capture it holds for
+    the whole run; a Ray actor passes neither.
+    """
+    if runner.hook_path and hooked is None:
+        with runner.hooks() as hooked_here:
+            return extract_chunk(runner, rows, ids, texts, labels, encoded=encoded, hooked=hooked_here, bar=bar)
+    if encoded is None:
+        encoded = runner.tokenize(texts)
+    outputs = _run_part(
+        runner.net, encoded, runner.target, hooked, runner.tokenizer, batch_tokens=runner.batch_tokens,
+        device=runner.device, autocast=autocast_for(runner.device, runner.dtype), bar=bar,
+    )
+    label_index = None
+    if runner.label_lookup is not None and labels is not None:
+        label_index = np.array([runner.label_lookup.get(label, -1) for label in labels], dtype=np.int64)
+    return _part_table(rows, ids, texts, labels, outputs, runner.target, runner.classes, label_index)
 
 
 def _max_length(net: Any, tokenizer: Any, requested: int | None) -> int:
@@ -387,7 +495,8 @@ def _run_part(
             if logits_out is None:
                 logits_out = np.empty((n, host_logits.shape[1]), dtype=np.float32)
             logits_out[batch] = host_logits
-        bar.update(len(batch))
+        if bar is not None:
+            bar.update(len(batch))
     return {"logits": logits_out, **vectors}
 
 
@@ -414,19 +523,19 @@ def _list_column(matrix: np.ndarray | None, n: int) -> Any:
 
 
 def _part_table(
-    texts: LabeledTexts, lo: int, outputs: dict[str, np.ndarray | None], target: _Target,
-    classes: list[str] | None, label_index: np.ndarray | None,
+    rows: np.ndarray, ids: Sequence[str], texts: Sequence[str], labels: Sequence[str] | None,
+    outputs: dict[str, np.ndarray | None], target: _Target, classes: list[str] | None,
+    label_index: np.ndarray | None,
 ) -> Any:
     import pyarrow as pa
 
     logits = outputs["logits"]
     n = len(outputs[target.columns[0]])
-    hi = lo + n
     columns: dict[str, Any] = {
-        "row": pa.array(np.arange(lo, hi, dtype=np.int64)),
-        "id": pa.array(texts.ids[lo:hi], type=pa.string()),
-        "text": pa.array(texts.texts[lo:hi], type=pa.string()),
-        "label": pa.array(texts.labels[lo:hi] if texts.labels is not None else [None] * n, type=pa.string()),
+        "row": pa.array(np.asarray(rows, dtype=np.int64)),
+        "id": pa.array(list(ids), type=pa.string()),
+        "text": pa.array(list(texts), type=pa.string()),
+        "label": pa.array(list(labels) if labels is not None else [None] * n, type=pa.string()),
     }
     if logits is not None and classes is not None:
         probs = _softmax(logits.astype(np.float64)).astype(np.float32)
