@@ -52,7 +52,7 @@ after = {
     "root_level": root.level,
     "filters": list(map(repr, warnings.filters)),
 }
-heavy = ["torch", "transformers", "matplotlib", "pacmap", "umap", "openTSNE", "sklearn", "numba"]
+heavy = ["torch", "transformers", "matplotlib", "pacmap", "umap", "openTSNE", "sklearn", "numba", "ray"]
 print(json.dumps({
     "before": before,
     "after": after,

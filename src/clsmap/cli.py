@@ -23,6 +23,7 @@ examples:
   clsmap map ./my-classifier reviews.csv -o out      extract -> project -> figure in one go
   clsmap extract ./model data.jsonl -o out --layer all --pooling mean
   clsmap extract ./kcelectra data.csv -o out --module electra.encoder.layer[-1].output.LayerNorm
+  clsmap extract /models/clf s3://bucket/texts.parquet -o out --backend ray --ray-address auto
   clsmap project out --method umap
   clsmap plot out
   clsmap train bert-base-uncased train.csv -o my-classifier --epochs 3
@@ -56,6 +57,15 @@ def _extract_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--trust-remote-code", action="store_true",
                    help="allow a model to run code from its repository (only for models you trust)")
     g.add_argument("--overwrite", action="store_true", help="replace a store made with other settings")
+    r = p.add_argument_group("Ray backend (pip install 'clsmap[ray]')")
+    r.add_argument("--backend", default="local", choices=["local", "ray"],
+                   help="local: this process; ray: Ray Data and an actor pool (default: local)")
+    r.add_argument("--ray-address", help="Ray cluster to join (auto, ray://head:10001, ...); default: RAY_ADDRESS, "
+                   "else a local Ray instance started for this run")
+    r.add_argument("--num-workers", type=int, help="model replicas (default: as many as the CPUs/GPUs allow)")
+    r.add_argument("--gpus-per-worker", type=float, default=0, help="GPUs of each worker, e.g. 1 or 0.5 (default: 0)")
+    r.add_argument("--cpus-per-worker", type=float, default=1, help="CPUs of each worker (default: 1)")
+    r.add_argument("--ray-num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
 
 
 def _project_options(p: argparse.ArgumentParser) -> None:
@@ -182,6 +192,25 @@ def _layer(value: str | None) -> int | str | None:
 def _do_extract(args: argparse.Namespace) -> Any:
     from .extraction import extract
 
+    if args.backend == "ray":
+        from ._ray import extract_ray
+
+        return extract_ray(
+            args.model, args.data, args.out, layer=_layer(args.layer), module=args.module,
+            pooling=args.pooling, max_length=args.max_length, batch_tokens=args.batch_tokens,
+            device=args.device, dtype=args.dtype, overwrite=args.overwrite,
+            trust_remote_code=args.trust_remote_code, text_column=args.text_column,
+            label_column=False if args.no_labels else args.label_column,
+            id_column=False if args.no_ids else args.id_column, format=args.format, encoding=args.encoding,
+            ray_address=args.ray_address, num_workers=args.num_workers, gpus_per_worker=args.gpus_per_worker,
+            cpus_per_worker=args.cpus_per_worker, ray_num_cpus=args.ray_num_cpus,
+        )
+    ray_only = [flag for flag, value in (("--ray-address", args.ray_address), ("--num-workers", args.num_workers),
+                                         ("--ray-num-cpus", args.ray_num_cpus)) if value is not None]
+    ray_only += [flag for flag, value, default in (("--gpus-per-worker", args.gpus_per_worker, 0),
+                                                   ("--cpus-per-worker", args.cpus_per_worker, 1)) if value != default]
+    if ray_only:
+        raise ClsmapError(f"{', '.join(ray_only)} only apply with --backend ray")
     return extract(
         args.model, _dataset(args), args.out, layer=_layer(args.layer), module=args.module,
         pooling=args.pooling, max_length=args.max_length, batch_tokens=args.batch_tokens,

@@ -1,0 +1,211 @@
+"""The Ray backend on a real local Ray instance (2 CPUs): the same store as the local backend, a dead
+actor retried without losing or doubling a row, resume after Ctrl-C, and the install hint without ray."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import clsmap
+from clsmap import extraction
+from clsmap._ray import extract_ray
+from clsmap.store import VECTORS, StoreWriter
+
+ATOL = 1e-5
+ROWS = 600  # with parts of 256 rows (forced below): 3 parts, the last one short
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    """One local Ray instance for the module (starting one costs ~10 s on 2 cores), stopped after."""
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def small_parts(monkeypatch):
+    monkeypatch.setattr(extraction, "_PART_BYTES", 1)  # parts of the minimum 256 rows
+
+
+def local_store(model, data, out):
+    return clsmap.extract(model, data, out, dtype="float32", device="cpu", progress=False)
+
+
+def ray_store(model, data, out, **kwargs):
+    kwargs.setdefault("num_workers", 2)
+    kwargs.setdefault("cpus_per_worker", 1)
+    kwargs.setdefault("batch_rows", 64)  # several batches per part, so parts arrive in pieces
+    return extract_ray(model, str(data), out, dtype="float32", progress=False, **kwargs)
+
+
+def assert_same_store(got, expected):
+    """Same rows in the same order, same predictions, vectors within ATOL, same manifest and layout."""
+    assert len(got) == len(expected)
+    assert got.frame["row"].tolist() == list(range(len(expected)))
+    assert got.frame["id"].is_unique
+    for column in ("row", "id", "text", "label", "pred", "pred_id", "correct"):
+        assert got.frame[column].tolist() == expected.frame[column].tolist(), column
+    assert np.allclose(got.frame["confidence"], expected.frame["confidence"], atol=ATOL)
+    for column in ("prob", "logits"):
+        assert np.abs(np.stack(got.frame[column]) - np.stack(expected.frame[column])).max() <= ATOL, column
+    assert got.vectors.shape == expected.vectors.shape
+    assert np.abs(got.vectors - expected.vectors).max() <= ATOL
+    timestamps = {"created", "finished"}
+    assert {k: v for k, v in got.meta.items() if k not in timestamps} == {
+        k: v for k, v in expected.meta.items() if k not in timestamps
+    }
+    got_parts = sorted((got.path / VECTORS).glob("part-*.parquet"))
+    expected_parts = sorted((expected.path / VECTORS).glob("part-*.parquet"))
+    assert [p.name for p in got_parts] == [p.name for p in expected_parts]
+    for a, b in zip(got_parts, expected_parts, strict=True):
+        assert pq.read_schema(a).remove_metadata() == pq.read_schema(b).remove_metadata()
+        assert pq.read_metadata(a).num_rows == pq.read_metadata(b).num_rows
+        rows = pq.read_table(a, columns=["row"]).column("row").to_numpy()
+        assert np.array_equal(rows, np.sort(rows))  # each part file is in input order too
+
+
+@pytest.mark.parametrize("kind", ["bert", "electra"])
+def test_ray_store_equals_local_store(ray_instance, small_parts, request, kind, labeled_csv, tmp_path):
+    model = request.getfixturevalue(f"tiny_{kind}")
+    data = labeled_csv(ROWS, seed=3, max_words=30, with_id=True)
+    expected = local_store(model, data, tmp_path / "local")
+    got = ray_store(model, data, tmp_path / "ray")
+    assert got.meta["complete"] is True and got.meta["part_rows"] == 256
+    assert_same_store(got, expected)
+    assert clsmap.open_store(tmp_path / "ray").frame["id"].tolist() == expected.frame["id"].tolist()
+
+
+def test_a_killed_actor_is_retried_and_every_row_is_stored_once(ray_instance, small_parts, tiny_bert,
+                                                                labeled_csv, tmp_path):
+    data = labeled_csv(ROWS, seed=4, max_words=30, with_id=True)
+    expected = local_store(tiny_bert, data, tmp_path / "local")
+    marker = tmp_path / "killed"
+    # the actor that gets the batch holding row 300 ends its process, the first time only
+    got = ray_store(tiny_bert, data, tmp_path / "ray", _fail=(300, str(marker), "exit"))
+    assert marker.exists()  # the failure happened
+    assert_same_store(got, expected)
+
+
+def test_interrupted_ray_run_resumes(ray_instance, small_parts, tiny_bert, labeled_csv, tmp_path):
+    rows = 3000
+    data = labeled_csv(rows, seed=5, max_words=30)
+    out = tmp_path / "ray"
+    # a second driver, the CLI, joins this Ray instance; Ctrl-C once its first part is on disk
+    code = (
+        "import sys, clsmap.extraction as e; e._PART_BYTES = 1; from clsmap.cli import main; "
+        f"sys.exit(main(['-q', 'extract', {str(tiny_bert)!r}, {str(data)!r}, '-o', {str(out)!r}, "
+        "'--dtype', 'float32', '--batch-tokens', '64', '--backend', 'ray', '--num-workers', '1', "
+        f"'--ray-address', {ray_instance.get_runtime_context().gcs_address!r}]))"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (out / VECTORS).exists() or not list((out / VECTORS).glob("part-*.parquet")):
+            if proc.poll() is not None:
+                pytest.fail(f"the Ray run ended before it could be interrupted: {proc.stderr.read()[-2000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail("no part written in time")
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == 130, proc.stderr.read()[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    lines = proc.stderr.read().strip().splitlines()
+    assert lines and "interrupted" in lines[-1] and "resumes" in lines[-1]
+    with pytest.raises(clsmap.ClsmapError, match="incomplete"):
+        clsmap.open_store(out)
+    partial = clsmap.open_store(out, allow_partial=True)
+    assert 0 < len(partial) < rows
+    kept = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / VECTORS).glob("part-*.parquet")}
+
+    resumed = ray_store(tiny_bert, data, out, batch_tokens=64)
+    for path, stat in kept.items():  # the parts written before Ctrl-C were skipped, not redone
+        assert (path.stat().st_ino, path.stat().st_mtime_ns) == stat
+    expected = local_store(tiny_bert, data, tmp_path / "local")
+    assert_same_store(resumed, expected)
+
+
+def test_parts_are_written_once_whatever_order_rows_arrive_in(tmp_path):
+    """The driver's side alone: batches out of order, one delivered twice (a retried batch)."""
+    import pyarrow as pa
+
+    from clsmap._ray import _collect
+
+    n, part_rows = 700, 256
+    writer = StoreWriter(tmp_path / "store", {"n_rows": n, "part_rows": part_rows, "vector_columns": ["vector"],
+                                              "default_vector": "vector"})
+
+    def batch(lo, hi):
+        rows = np.arange(lo, hi, dtype=np.int64)
+        return pa.table({"row": rows, "id": [f"r{i}" for i in rows],
+                         "vector": pa.FixedSizeListArray.from_arrays(pa.array(rows.astype(np.float32)), 1)})
+
+    spans = [(600, 700), (0, 100), (300, 600), (100, 300), (0, 100), (250, 400)]
+
+    class Arrivals:
+        def iter_batches(self, **_):
+            yield from (batch(lo, hi) for lo, hi in spans)
+
+    _collect(Arrivals(), writer, [0, 1, 2], show=False, initial=0)
+    parts = sorted((tmp_path / "store" / VECTORS).glob("part-*.parquet"))
+    assert [pq.read_metadata(p).num_rows for p in parts] == [256, 256, 188]
+    rows = np.concatenate([pq.read_table(p).column("row").to_numpy() for p in parts])
+    assert np.array_equal(rows, np.arange(n))
+    meta = json.loads(pq.read_schema(parts[0]).metadata[b"clsmap"])
+    assert meta["n_rows"] == n
+
+
+def test_missing_rows_are_reported_not_written(tmp_path):
+    import pyarrow as pa
+
+    from clsmap._ray import _collect
+
+    writer = StoreWriter(tmp_path / "store", {"n_rows": 300, "part_rows": 256, "vector_columns": ["vector"],
+                                              "default_vector": "vector"})
+
+    class Arrivals:
+        def iter_batches(self, **_):
+            rows = np.arange(0, 299, dtype=np.int64)  # row 299 never comes
+            yield pa.table({"row": rows})
+
+    with pytest.raises(clsmap.ClsmapError, match="1 part"):
+        _collect(Arrivals(), writer, [0, 1], show=False, initial=0)
+    assert [p.name for p in (tmp_path / "store" / VECTORS).glob("*.parquet")] == ["part-000000.parquet"]
+
+
+def test_without_ray_the_backend_names_the_extra(monkeypatch, tiny_bert, labeled_csv, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as if it were not installed
+    data = labeled_csv(10)
+    with pytest.raises(clsmap.MissingExtraError, match=r"clsmap\[ray\]"):
+        clsmap.extract(tiny_bert, data, tmp_path / "api", backend="ray")
+    assert not (tmp_path / "api").exists()
+
+    from clsmap.cli import main
+
+    assert main(["-q", "extract", str(tiny_bert), str(data), "-o", str(tmp_path / "cli"), "--backend", "ray"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'clsmap[ray]'" in err[0]
+    assert not (tmp_path / "cli").exists()
+
+
+def test_ray_options_need_the_ray_backend(tiny_bert, labeled_csv, tmp_path):
+    data = labeled_csv(10)
+    with pytest.raises(ValueError, match="num_workers"):
+        clsmap.extract(tiny_bert, data, tmp_path / "out", num_workers=2)
+    with pytest.raises(ValueError, match="backend"):
+        clsmap.extract(tiny_bert, data, tmp_path / "out", backend="spark")
+    assert not Path(tmp_path / "out").exists()
