@@ -65,6 +65,9 @@ def _project_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--method", default="pacmap", choices=["pacmap", "umap", "tsne", "pca"], help="(default: pacmap)")
     g.add_argument("--seed", type=int, default=0, help="random seed of the projection (default: 0)")
     g.add_argument("--n-neighbors", type=int, help="neighbourhood size of pacmap/umap")
+    g.add_argument("--max-fit", type=int, default=100_000,
+                   help="fit the map on a sample of this many rows and place the others by their nearest "
+                        "neighbours (default: 100000; 0 fits every row)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,7 +201,7 @@ def _do_project(store: Any, args: argparse.Namespace, column: str | None = None)
     params = {"n_neighbors": args.n_neighbors} if args.n_neighbors else {}
     if params and args.method in ("tsne", "pca"):
         raise ClsmapError(f"--n-neighbors does not apply to --method {args.method}")
-    project(store, method=args.method, column=column, seed=args.seed, **params)
+    project(store, method=args.method, column=column, seed=args.seed, max_fit=args.max_fit or None, **params)
 
 
 def run(args: argparse.Namespace) -> None:
