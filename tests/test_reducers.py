@@ -163,3 +163,54 @@ def test_project_rejects_unknown_parameters(tmp_path, tiny_bert, labeled_csv):
     with pytest.raises(ClsmapError, match="no vector column"):
         project(store, method="pca", column="layer_0")
     assert not (store.path / "projections").exists()
+
+
+# --------------------------------------------------------------------------- large N: fit a sample, place the rest
+
+
+def _purity_2d(xy, labels, k=10):
+    index = NearestNeighbors(n_neighbors=k + 1).fit(xy).kneighbors(xy, return_distance=False)[:, 1:]
+    return float((labels[index] == labels[:, None]).mean())
+
+
+def test_fit_on_sample_places_the_rest_among_their_class(blobs_large):
+    from clsmap.reducers import PCA, fit_on_sample
+
+    X, y = blobs_large
+    xy, sampled = fit_on_sample(PCA(seed=0), X, max_fit=400, seed=1)
+    assert xy.shape == (len(X), 2) and np.isfinite(xy).all()
+    assert len(sampled) == 400 and len(np.unique(sampled)) == 400
+    np.testing.assert_allclose(xy[sampled], PCA(seed=0).fit_transform(X[sampled]), rtol=1e-5, atol=1e-5)
+    full = PCA(seed=0).fit_transform(X)
+    assert _purity_2d(xy, y) >= _purity_2d(full, y) - 0.02
+    # a placed point lies next to the sampled points of its own blob
+    rest = np.setdiff1d(np.arange(len(X)), sampled)
+    centroids = np.stack([xy[sampled][y[sampled] == c].mean(axis=0) for c in range(4)])
+    nearest = np.linalg.norm(xy[rest][:, None] - centroids[None], axis=2).argmin(axis=1)
+    assert (nearest == y[rest]).mean() >= 0.99
+
+
+def test_project_records_the_sample_size(tmp_path, tiny_bert, labeled_csv):
+    store = extract(tiny_bert, labeled_csv(120), tmp_path / "s", progress=False)
+    xy = project(store, method="pca", max_fit=50)
+    meta = read_file_meta(tmp_path / "s" / "projections" / "vector.parquet")
+    assert meta["fit_rows"] == 50 and meta["n_rows"] == 120
+    assert np.isfinite(xy).all()
+    project(store, method="pca", max_fit=None)
+    assert read_file_meta(tmp_path / "s" / "projections" / "vector.parquet")["fit_rows"] == 120
+    with pytest.raises(ValueError, match="max_fit"):
+        project(store, method="pca", max_fit=0)
+
+
+def test_seeded_pacmap_gives_faiss_its_threads_back(blobs):
+    faiss = pytest.importorskip("faiss")
+    import os
+
+    make_reducer("pacmap", seed=0).fit_transform(blobs[0])
+    assert faiss.omp_get_max_threads() == len(os.sched_getaffinity(0))
+
+
+@pytest.fixture(scope="module")
+def blobs_large():
+    X, y = make_blobs(n_samples=3000, n_features=40, centers=4, cluster_std=2.0, random_state=3)
+    return X.astype(np.float32), y

@@ -39,7 +39,8 @@ def build_tokenizer(folder: Path):
     return fast, len(vocab)
 
 
-def build_model(folder: Path, kind: str = "bert", *, num_labels: int | None = 2, id2label=None, seed: int = 0):
+def build_model(folder: Path, kind: str = "bert", *, num_labels: int | None = 2, id2label=None, seed: int = 0,
+                num_layers: int = 2):
     """Save a tiny random ``kind`` ('bert', 'electra', 'roberta', 'deberta', 'distilbert') model
     (with a classification head when ``num_labels``) and its tokenizer to ``folder``; return the folder."""
     import torch
@@ -49,7 +50,7 @@ def build_model(folder: Path, kind: str = "bert", *, num_labels: int | None = 2,
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     _, vocab_size = build_tokenizer(folder)
-    common = dict(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+    common = dict(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=num_layers, num_attention_heads=2,
                   intermediate_size=64, max_position_embeddings=128, hidden_dropout_prob=0.0,
                   attention_probs_dropout_prob=0.0)
     if kind == "bert":
@@ -61,7 +62,7 @@ def build_model(folder: Path, kind: str = "bert", *, num_labels: int | None = 2,
     elif kind == "deberta":
         config = DebertaV2Config(**common, pad_token_id=0)
     elif kind == "distilbert":
-        config = DistilBertConfig(vocab_size=vocab_size, dim=32, n_layers=2, n_heads=2, hidden_dim=64,
+        config = DistilBertConfig(vocab_size=vocab_size, dim=32, n_layers=num_layers, n_heads=2, hidden_dim=64,
                                   max_position_embeddings=128, dropout=0.0, attention_dropout=0.0, pad_token_id=0)
     else:
         raise ValueError(kind)

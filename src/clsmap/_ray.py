@@ -37,7 +37,7 @@ import numpy as np
 from ._errors import ClsmapError, require
 from ._validation import check_choice, check_positive_int
 from .data import _SUFFIXES, FORMATS, LabeledTexts, read_dataset
-from .extraction import _class_names, _label_lookup, _manifest, _prepare, extract_chunk
+from .extraction import QUANTIZE, _class_names, _label_lookup, _manifest, _prepare, extract_chunk
 from .models import DEVICES, LoadedModel, load_model, resolve_dtype
 from .store import Store, StoreWriter, open_store
 
@@ -91,6 +91,7 @@ def extract_ray(
     batch_tokens: int = 4096,
     device: str = "auto",
     dtype: str = "auto",
+    quantize: str = "none",
     text_column: str | None = None,
     label_column: str | None | bool = None,
     id_column: str | None | bool = None,
@@ -132,6 +133,9 @@ def extract_ray(
     if worker_device.startswith("cuda") and not gpus_per_worker:
         raise ClsmapError(f"--device {device} with --backend ray needs --gpus-per-worker (e.g. 1)")
     worker_dtype = _worker_dtype(dtype, worker_device)
+    check_choice(quantize, QUANTIZE, param="quantize", func="extract")
+    if quantize == "int8" and not worker_device.startswith("cpu"):
+        raise ClsmapError(f"--quantize int8 runs on the CPU only; the workers run on {worker_device}")
 
     started = _connect(ray, ray_address, ray_num_cpus, verbose=logger.isEnabledFor(logging.DEBUG))
     from ray.data import DataContext
@@ -156,7 +160,8 @@ def extract_ray(
         # on the driver, only to check the options and describe the run; the actors run it
         runner = _prepare(loaded, **options, dtype="float32", classes=classes, label_lookup=lookup)
         manifest = _manifest(loaded, info, runner.target, classes, max_length=runner.max_length,
-                             dtype=worker_dtype, device=worker_device)
+                             dtype=worker_dtype, device=worker_device, quantize=quantize)
+        options["quantize"] = quantize
         del runner, loaded
         writer = StoreWriter(out, manifest, overwrite=overwrite)
         part_rows = writer.part_rows

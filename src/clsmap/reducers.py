@@ -17,10 +17,10 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from ._errors import ClsmapError, require
-from ._validation import check_choice, reject_unknown
+from ._validation import check_choice, check_positive_int, reject_unknown
 from .store import PROJECTIONS, Store, open_store, write_table_atomic
 
-__all__ = ["Reducer", "PaCMAP", "UMAP", "TSNE", "PCA", "REDUCERS", "make_reducer", "project"]
+__all__ = ["Reducer", "PaCMAP", "UMAP", "TSNE", "PCA", "REDUCERS", "make_reducer", "fit_on_sample", "project"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,10 @@ class PaCMAP(Reducer):
             n_components=2, n_neighbors=neighbors, MN_ratio=self.mn_ratio, FP_ratio=self.fp_ratio,
             random_state=self.seed, apply_pca=X.shape[1] > 100 and n > 100,
         )
-        return reducer.fit_transform(X, init="pca")
+        try:
+            return reducer.fit_transform(X, init="pca")
+        finally:
+            _restore_faiss_threads()
 
 
 class UMAP(Reducer):
@@ -136,6 +139,83 @@ class PCA(Reducer):
 
 
 REDUCERS: dict[str, type[Reducer]] = {cls.name: cls for cls in (PaCMAP, UMAP, TSNE, PCA)}
+#: above this many rows, :func:`project` fits on a sample and places the other rows (see :func:`fit_on_sample`)
+MAX_FIT = 100_000
+
+
+def _restore_faiss_threads() -> None:
+    """PaCMAP with a seed sets faiss to one thread for the whole process; give the threads back."""
+    try:
+        import faiss
+    except ImportError:
+        return
+    import os
+
+    faiss.omp_set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+
+
+def _nearest(sample: np.ndarray, queries: np.ndarray, k: int, *, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Squared L2 distances and indices of the ``k`` nearest ``sample`` rows of each query row.
+
+    faiss IVF (nlist up to 1024, nprobe 16) when faiss is installed (it comes with PaCMAP),
+    else scikit-learn's exact search.
+    """
+    try:
+        import faiss
+    except ImportError:
+        faiss = None
+    if faiss is None:
+        from sklearn.neighbors import NearestNeighbors
+
+        distances, index = NearestNeighbors(n_neighbors=k).fit(sample).kneighbors(queries)
+        return distances**2, index
+    d = sample.shape[1]
+    nlist = int(min(1024, max(1, len(sample) // 64)))
+    quantizer = faiss.IndexFlatL2(d)
+    ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_L2)
+    ivf.cp.seed = 0 if seed is None else int(seed)
+    ivf.train(np.ascontiguousarray(sample))
+    ivf.add(np.ascontiguousarray(sample))
+    ivf.nprobe = min(16, nlist)
+    distances = np.empty((len(queries), k), dtype=np.float32)
+    index = np.empty((len(queries), k), dtype=np.int64)
+    for lo in range(0, len(queries), 65536):
+        chunk = np.ascontiguousarray(queries[lo:lo + 65536])
+        distances[lo:lo + len(chunk)], index[lo:lo + len(chunk)] = ivf.search(chunk, k)
+    return distances, index
+
+
+def fit_on_sample(reducer: Reducer, X: np.ndarray, *, max_fit: int = MAX_FIT, k: int = 10,
+                  seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Map ``X`` by fitting ``reducer`` on a random sample of ``max_fit`` rows and placing the rest.
+
+    Each row outside the sample goes to the inverse-distance-weighted mean of the 2-D positions
+    of its ``k`` nearest sampled rows (in the original space). This is how a million vectors
+    are mapped in minutes and bounded memory: the expensive non-linear fit sees ``max_fit``
+    rows. Returns the ``(n, 2)`` map and the sampled row indices.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    n = len(X)
+    rng = np.random.default_rng(seed)
+    sampled = np.sort(rng.choice(n, size=min(max_fit, n), replace=False))
+    xy = np.empty((n, 2), dtype=np.float32)
+    xy[sampled] = reducer.fit_transform(X[sampled])
+    rest = np.setdiff1d(np.arange(n), sampled, assume_unique=True)
+    if len(rest):
+        k = min(k, len(sampled))
+        distances, index = _nearest(X[sampled], X[rest], k, seed=seed)
+        missing = index < 0  # IVF may find fewer than k neighbours in its probed lists
+        weights = 1.0 / (np.sqrt(np.maximum(distances, 0)) + 1e-6)
+        weights[missing] = 0
+        index[missing] = 0
+        positions = xy[sampled][index]  # (r, k, 2)
+        total = weights.sum(axis=1, keepdims=True)
+        lonely = total[:, 0] == 0
+        total[lonely] = 1
+        xy[rest] = (positions * weights[..., None]).sum(axis=1) / total
+        if lonely.any():
+            xy[rest[lonely]] = xy[sampled].mean(axis=0)
+    return xy, sampled
 
 
 def make_reducer(method: Method = "pacmap", **params: Any) -> Reducer:
@@ -153,24 +233,36 @@ def project(
     method: Method = "pacmap",
     column: str | None = None,
     seed: int | None = 0,
+    max_fit: int | None = MAX_FIT,
     **params: Any,
 ) -> np.ndarray:
     """Project a store's vectors to 2-D and save the map in ``projections/<column>.parquet``.
 
     ``column`` is the vector column to map (default: the store's default, the last layer);
-    ``"all"`` maps every vector column. Extra keyword arguments go to the reducer (e.g.
-    ``n_neighbors``). Returns the ``(n, 2)`` coordinates of the (last) mapped column.
+    ``"all"`` maps every vector column. With more than ``max_fit`` rows (default 100,000;
+    ``None`` for no limit) the reducer is fitted on a random sample of that size and the other
+    rows are placed among their nearest sampled neighbours (:func:`fit_on_sample`). Extra
+    keyword arguments go to the reducer (e.g. ``n_neighbors``). Returns the ``(n, 2)``
+    coordinates of the (last) mapped column.
     """
     import pyarrow as pa
 
     opened = open_store(store)
     reducer = make_reducer(method, seed=seed, **params)
+    if max_fit is not None:
+        check_positive_int(max_fit, param="max_fit", func="project", minimum=3)
     columns = opened.vector_columns if column == "all" else [column or opened.default_vector]
     xy = np.empty((0, 2), dtype=np.float32)
     for name in columns:
         vectors = opened.vectors_of(name)
         started = time.perf_counter()
-        xy = reducer.fit_transform(vectors)
+        sampled = None
+        if max_fit is not None and len(vectors) > max_fit:
+            logger.info("%s: fitting %s on %d of %d rows and placing the rest by their nearest neighbours",
+                        name, method, max_fit, len(vectors))
+            xy, sampled = fit_on_sample(reducer, vectors, max_fit=max_fit, seed=seed)
+        else:
+            xy = reducer.fit_transform(vectors)
         seconds = time.perf_counter() - started
         logger.info("%s map of %s (%d x %d) in %.1f s", method, name, *vectors.shape, seconds)
         table = pa.table({
@@ -185,6 +277,7 @@ def project(
             "params": reducer.get_params(),
             "column": name,
             "n_rows": len(xy),
+            "fit_rows": len(xy) if sampled is None else len(sampled),
             "seconds": round(seconds, 3),
             "store": {k: opened.meta.get(k) for k in ("schema_version", "model", "extraction", "dataset")},
         }
