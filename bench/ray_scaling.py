@@ -42,10 +42,13 @@ def cpu_name() -> str:
     return platform.processor()
 
 
-def fit(sizes: list[int], seconds: list[float]) -> tuple[float, float]:
-    """Steady texts/s (slope) and fixed seconds (intercept) of a line through the two sizes."""
+def fit(sizes: list[int], seconds: list[float]) -> tuple[float | None, float | None]:
+    """Steady texts/s (slope) and fixed seconds (intercept) of a line through the two sizes; None
+    when the larger run was not slower (noise on a shared machine swamped the difference)."""
     (n1, n2), (t1, t2) = sizes, seconds
-    per_text = max((t2 - t1) / (n2 - n1), 1e-9)
+    if t2 <= t1:
+        return None, None
+    per_text = (t2 - t1) / (n2 - n1)
     return 1 / per_text, t1 - n1 * per_text
 
 
@@ -69,7 +72,8 @@ def main() -> None:
     frame = pd.read_csv(SHARED / "wordnet_supersense.csv").sample(n=max(args.rows), random_state=0)
     frame = frame[["text", "label"]].reset_index(drop=True)
     cores = os.cpu_count()
-    print(f"cpu: {cpu_name()} ({cores} cores); load average at start {os.getloadavg()[0]:.1f}")
+    load_start = os.getloadavg()[0]
+    print(f"cpu: {cpu_name()} ({cores} cores); load average at start {load_start:.1f}")
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,16 +116,19 @@ def main() -> None:
             "config": name, "workers": workers, "cpus_per_worker": cpus, "rows": list(args.rows),
             "seconds": [round(s, 2) for s in seconds],
             "texts_per_s_end_to_end": round(max(args.rows) / seconds[-1], 1),
-            "texts_per_s_steady": round(steady, 1), "fixed_seconds": round(fixed, 1),
+            "texts_per_s_steady": None if steady is None else round(steady, 1),
+            "fixed_seconds": None if fixed is None else round(fixed, 1),
             "end_to_end_vs_local": round((max(args.rows) / seconds[-1]) / local_rate, 2),
         }
         results.append(row)
         print(json.dumps(row))
-    print(f"load average at end {os.getloadavg()[0]:.1f} (the machine is shared: figures are noisy)")
+    load_end = os.getloadavg()[0]
+    print(f"load average at end {load_end:.1f} (the machine is shared: figures are noisy)")
     RESULTS.parent.mkdir(exist_ok=True)
     with open(RESULTS, "a", encoding="utf-8") as fh:
         for row in results:
             fh.write(json.dumps({"time": stamp, "cpu": cpu_name(), "cores": cores, "model": Path(model).name,
+                                 "load_average": [round(load_start, 1), round(load_end, 1)],
                                  "max_length": args.max_length, **row}) + "\n")
 
 

@@ -141,9 +141,10 @@ def extract_ray(
     from ray.data import DataContext
 
     context = DataContext.get_current()
-    saved = (context.execution_options.preserve_order, context.enable_progress_bars,
-             context.print_on_execution_start)
-    context.enable_progress_bars = False
+    saved = {"enable_progress_bars": context.enable_progress_bars,
+             "print_on_execution_start": getattr(context, "print_on_execution_start", None)}
+    preserve_order = context.execution_options.preserve_order
+    context.enable_progress_bars = False  # clsmap's own bar counts the rows written
     context.print_on_execution_start = False
     try:
         blocks, info = _read_blocks(
@@ -203,8 +204,9 @@ def extract_ray(
             raise user from None
         raise
     finally:
-        (context.execution_options.preserve_order, context.enable_progress_bars,
-         context.print_on_execution_start) = saved
+        context.execution_options.preserve_order = preserve_order
+        for name, value in saved.items():
+            setattr(context, name, value)
         if started:
             ray.shutdown()
     logger.info("wrote %d rows to %s", info.n_rows, out)
