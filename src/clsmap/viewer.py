@@ -32,7 +32,7 @@ from ._errors import ClsmapError
 from ._validation import check_choice, check_positive_int
 from .store import Store, open_store
 
-__all__ = ["write_map", "show", "map_html"]
+__all__ = ["MapView", "map_html", "show", "write_map"]
 
 logger = logging.getLogger(__name__)
 
@@ -320,19 +320,47 @@ def write_map(
 
 
 def _iframe(page: str, height: int) -> str:
+    # srcdoc is an attribute: html.escape(quote=True) leaves no way to end it early
     return (f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width:100%;height:{height}px;border:0" '
-            'sandbox="allow-scripts allow-downloads allow-popups"></iframe>')
+            'sandbox="allow-scripts allow-downloads" title="clsmap interactive map"></iframe>')
+
+
+class MapView:
+    """The interactive map of a store, for Jupyter: the notebook renders it through ``_repr_html_``
+    (an ``<iframe srcdoc>`` holding the self-contained page, so its scripts and styles stay apart).
+    ``html`` is the page itself; :meth:`save` writes it to a file."""
+
+    def __init__(self, page: str, *, height: int = 640) -> None:
+        self.html = page
+        self.height = height
+
+    def _repr_html_(self) -> str:
+        return _iframe(self.html, self.height)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.html, encoding="utf-8")
+        return path
+
+    def __repr__(self) -> str:
+        return f"<clsmap MapView: {len(self.html) / 1e6:.1f} MB of HTML>"
 
 
 def show(store: Store | str | Path, *, column: str | None = None, max_text_chars: int | None = 200,
-         theme: Theme = "auto", height: int = 640) -> Any:
-    """Display the map of ``store`` inline in Jupyter; returns an ``IPython.display.HTML``."""
-    from ._errors import require
-
-    display = require("IPython.display", extra="notebook", purpose="clsmap.show", package="ipython")
+         theme: Theme = "auto", height: int = 640) -> MapView:
+    """The map of ``store`` for a Jupyter notebook: the last expression of a cell, or passed to
+    ``IPython.display.display``, it shows inline (same page as :func:`write_map`)."""
     check_positive_int(height, param="height", func="show")
     page = map_html(store, column=column, max_text_chars=max_text_chars, theme=theme)
-    return display.HTML(_iframe(page, height))
+    return MapView(page, height=height)
+
+
+def store_html(store: Store) -> str:
+    """What ``Store._repr_html_`` shows: the map if the store has a projection, else a short summary."""
+    if store.projection_of(None) is None:
+        return (f"<pre>{html.escape(repr(store))}\nno 2-D projection yet: "
+                f"clsmap.project(store) adds one, then the map shows here</pre>")
+    return show(store)._repr_html_()
 
 
 _BODY = """\
