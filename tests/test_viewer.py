@@ -115,7 +115,8 @@ def test_palette_names_and_many_classes(tmp_path):
     classes = [f"class-{k:03d}" for k in range(300)]
     rng = np.random.default_rng(1)
     store = synthetic_store(tmp_path / "s", rng.normal(size=(n, 2)), [f"t{i}" for i in range(n)],
-                            labels=[classes[i % 300] for i in range(n)], preds=[classes[(i + 1) % 300] for i in range(n)],
+                            labels=[classes[i % 300] for i in range(n)],
+                            preds=[classes[(i + 1) % 300] for i in range(n)],
                             confidence=np.full(n, 0.5), classes=classes)
     meta, cols = _parts(map_html(store))
     assert meta["label_names"] == classes and cols["label"].max() == 299

@@ -224,7 +224,8 @@ def xss_map(tmp_path_factory):
     ids = [f"{XSS[i % len(XSS)]}-{i}" for i in range(n)]
     store = synthetic_store(folder / "store", xy, texts, labels=labels, preds=preds,
                             confidence=rng.uniform(0.2, 1, n), ids=ids, classes=classes,
-                            model='<img src=x onerror="window.__pwned=1">model</title><script>window.__pwned=1</script>')
+                            model='<img src=x onerror="window.__pwned=1">model</title>'
+                                  '<script>window.__pwned=1</script>')
     (folder / "store" / "analysis").mkdir()
     (folder / "store" / "analysis" / "regions.json").write_text(json.dumps({
         "schema": 1, "column": "vector",
@@ -258,7 +259,8 @@ def test_xss_payloads_run_nothing_and_show_as_text(browser, xss_map):
     assert page.dialogs == []
     assert page.errors == []
     # nothing from the data became an element
-    assert page.evaluate("() => document.querySelectorAll('img, svg, iframe, object, embed, b[onmouseover]').length") == 0
+    elements = "img, svg, iframe, object, embed, b[onmouseover]"
+    assert page.evaluate(f"() => document.querySelectorAll('{elements}').length") == 0
     assert page.evaluate("() => document.querySelectorAll('script').length") == 3
     page.close()
 

@@ -139,24 +139,25 @@ def _read_regions(store: Store, column: str, half: float, centre: np.ndarray) ->
         if not np.allclose(norm[0], norm[-1]):
             norm = np.vstack([norm, norm[:1]])
 
-        def num(key: str) -> float | int | None:
-            value = region.get(key)
-            return value if isinstance(value, (int, float)) and math.isfinite(value) else None
-
         out.append({
             "region_id": str(region.get("region_id", len(out) + 1)),
             "polygon": np.round(norm, 5).tolist(),
             "cx": float(norm[:-1, 0].mean()),
             "cy": float(norm[:-1, 1].mean()),
-            "n": num("n"),
-            "n_errors": num("n_errors"),
-            "error_rate": num("error_rate"),
-            "purity": num("purity"),
+            "n": _number(region.get("n")),
+            "n_errors": _number(region.get("n_errors")),
+            "error_rate": _number(region.get("error_rate")),
+            "purity": _number(region.get("purity")),
             "true_label": str(region.get("true_label", "")),
             "pred_label": str(region.get("pred_label", "")),
             "examples": [str(e) for e in (region.get("examples") or [])[:10]],
         })
     return out
+
+
+def _number(value: Any) -> float | int | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return value if ok else None
 
 
 def _title(store: Store, column: str, reducer: str | None, accuracy: float | None) -> dict[str, Any]:
@@ -379,10 +380,13 @@ _BODY = """\
   <div id="plot"><canvas id="canvas"></canvas><canvas id="overlay"></canvas>
     <div id="loading">loading the map…</div></div>
   <aside id="side">
-    <section><input id="search" type="search" placeholder="search texts and ids" autocomplete="off" spellcheck="false">
-      <label class="small"><input id="regex" type="checkbox"> regex</label> <span id="search-count" class="small"></span>
+    <section>
+      <input id="search" type="search" placeholder="search texts and ids" autocomplete="off" spellcheck="false">
+      <label class="small"><input id="regex" type="checkbox"> regex</label>
+      <span id="search-count" class="small"></span>
     </section>
-    <section><div class="row"><h3 id="legend-title">colour</h3><button id="show-all" class="small">show all</button></div>
+    <section>
+      <div class="row"><h3 id="legend-title">colour</h3><button id="show-all" class="small">show all</button></div>
       <div class="small hint">click: hide/show · alt- or double-click: isolate · dark ring: misclassified</div>
       <div id="legend"></div></section>
     <section id="regions" hidden><div class="row"><h3>confusion regions</h3>
