@@ -37,10 +37,18 @@ def _parts(page: str):
     meta_json = re.search(r'<script type="application/json" id="clsmap-meta">(.*?)</script>', page, re.S).group(1)
     meta = json.loads(meta_json)
     b64 = re.search(r'<script type="application/octet-stream" id="clsmap-data">(.*?)</script>', page, re.S).group(1)
-    raw = gzip.decompress(base64.b64decode(b64))
-    dtypes = {"f4": np.float32, "i4": np.int32, "u4": np.uint32, "i1": np.int8, "u1": np.uint8}
+    packed = base64.b64decode(b64)
+    raw = bytearray(meta["raw_length"])
+    for m in meta["members"]:
+        part = gzip.decompress(packed[m["offset"]:m["offset"] + m["length"]])
+        raw[m["raw_offset"]:m["raw_offset"] + len(part)] = part
+    raw = bytes(raw)
+    dtypes = {"f4": np.float32, "i4": np.int32, "u4": np.uint32, "i2": np.int16, "u2": np.uint16, "i1": np.int8,
+              "u1": np.uint8}
     cols = {c["name"]: np.frombuffer(raw, dtype=dtypes[c["dtype"]], count=c["length"], offset=c["offset"])
             for c in meta["columns"]}
+    for name in ("text", "id"):
+        cols[f"{name}_off"] = np.concatenate([[0], np.cumsum(cols[f"{name}_len"], dtype=np.int64)])
     return meta, cols
 
 
@@ -76,6 +84,15 @@ def test_payload_round_trips_the_store(tmp_path):
     assert meta["title"]["accuracy"] == pytest.approx(store.accuracy)
     whole = _parts(map_html(store, max_text_chars=None))[1]
     assert _strings(whole["text"], whole["text_off"]) == list(frame["text"])
+
+
+def test_payload_in_several_gzip_members(tmp_path, monkeypatch):
+    store = _store(tmp_path / "s", n=400)
+    monkeypatch.setattr("clsmap.viewer._MEMBER_BYTES", 1024)
+    meta, cols = _parts(map_html(store, max_text_chars=None))
+    assert len(meta["members"]) > 5
+    assert _strings(cols["text"], cols["text_off"]) == list(store.frame["text"])
+    np.testing.assert_allclose(cols["conf"], store.frame["confidence"].to_numpy(), rtol=1e-6)
 
 
 def test_page_is_self_contained_with_a_strict_csp(tmp_path):

@@ -60,7 +60,11 @@ def map_path(tmp_path_factory):
     xy, texts, labels, preds, conf, ids = _dataset()
     store = synthetic_store(folder / "store", xy, texts, labels=labels, preds=preds, confidence=conf, ids=ids,
                             classes=CLASSES, model="tiny-test-model")
-    return write_map(store, folder / "map.html", theme="light", max_text_chars=200)
+    with pytest.MonkeyPatch.context() as mp:  # several gzip members, decoded side by side
+        mp.setattr("clsmap.viewer._MEMBER_BYTES", 16 << 10)
+        path = write_map(store, folder / "map.html", theme="light", max_text_chars=200)
+    assert '"members":[{' in path.read_text(encoding="utf-8") and path.read_text().count('"raw_offset"') > 3
+    return path
 
 
 @pytest.fixture

@@ -62,8 +62,8 @@ def _json_for_script(obj: Any) -> str:
 
 
 def _strings(values: Any, max_chars: int | None) -> tuple[np.ndarray, bytes, int]:
-    """UTF-16 offsets (n+1, uint32) and the UTF-8 blob of ``values`` (nulls as ''), truncated to
-    ``max_chars`` code points; also the number of strings cut. Vectorised with pyarrow."""
+    """Lengths in UTF-16 code units (what JavaScript counts) and the UTF-8 blob of ``values``
+    (nulls as ''), cut to ``max_chars`` code points; also how many were cut. Vectorised with pyarrow."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -76,17 +76,59 @@ def _strings(values: Any, max_chars: int | None) -> tuple[np.ndarray, bytes, int
             arr = pc.utf8_slice_codeunits(arr, 0, max_chars)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    # JavaScript strings count UTF-16 code units: a code point above U+FFFF takes two
+    # a code point above U+FFFF takes two UTF-16 code units
     units = pc.utf8_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
-    astral = pc.count_substring_regex(arr, "[\\x{10000}-\\x{10FFFF}]").to_numpy(zero_copy_only=False)
-    units += astral.astype(np.int64)
-    offsets = np.zeros(len(arr) + 1, dtype=np.int64)
-    np.cumsum(units, out=offsets[1:])
-    if offsets[-1] >= 2**32:
+    units += pc.count_substring_regex(arr, "[\\x{10000}-\\x{10FFFF}]").to_numpy(zero_copy_only=False)
+    if units.sum() >= 2**32:
         raise ClsmapError("the texts are too long for one map (over 4 G characters); lower --max-text-chars")
     byte_offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
     blob = arr.buffers()[2].to_pybytes()[int(byte_offsets[0]):int(byte_offsets[-1])] if len(arr) else b""
-    return offsets.astype(np.uint32), blob, cut
+    return _smallest_uint(units), blob, cut
+
+
+def _smallest_uint(values: np.ndarray) -> np.ndarray:
+    top = int(values.max()) if len(values) else 0
+    return values.astype(np.uint8 if top < 2**8 else np.uint16 if top < 2**16 else np.uint32)
+
+
+def _smallest_int(codes: np.ndarray, n_names: int) -> np.ndarray:
+    return codes.astype(np.int8 if n_names < 2**7 else np.int16 if n_names < 2**15 else np.int32)
+
+
+_DTYPES = {np.dtype(np.float32): "f4", np.dtype(np.int32): "i4", np.dtype(np.uint32): "u4", np.dtype(np.int16): "i2",
+           np.dtype(np.uint16): "u2", np.dtype(np.int8): "i1", np.dtype(np.uint8): "u1"}
+_MEMBER_BYTES = 8 << 20
+
+
+def _pack(columns: dict[str, Any], compresslevel: int) -> tuple[list[dict[str, Any]], dict[str, Any], bytes]:
+    """Lay the columns out 8-byte aligned in one buffer and gzip it as a series of members of at most
+    8 MB, compressed on all cores (zlib releases the GIL); the page decodes each into its range."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    layout, chunks, offset = [], [], 0
+    for name, values in columns.items():
+        pad = (-offset) % 8
+        if pad:
+            chunks.append(b"\0" * pad)
+            offset += pad
+        if isinstance(values, bytes):
+            dtype, length, payload = "u1", len(values), values
+        else:
+            values = np.ascontiguousarray(values)
+            dtype, length, payload = _DTYPES[values.dtype], len(values), values.tobytes()
+        layout.append({"name": name, "dtype": dtype, "offset": offset, "length": length})
+        chunks.append(payload)
+        offset += len(payload)
+    raw = b"".join(chunks)
+    pieces = [raw[i:i + _MEMBER_BYTES] for i in range(0, len(raw), _MEMBER_BYTES)] or [b""]
+    with ThreadPoolExecutor(max_workers=min(len(pieces), os.cpu_count() or 1)) as pool:
+        packed = list(pool.map(lambda piece: gzip.compress(piece, compresslevel=compresslevel, mtime=0), pieces))
+    members, at = [], 0
+    for k, member in enumerate(packed):
+        members.append({"offset": at, "length": len(member), "raw_offset": k * _MEMBER_BYTES})
+        at += len(member)
+    return layout, {"members": members, "raw_length": len(raw)}, b"".join(packed)
 
 
 def _codes(values: Any, names: list[str]) -> np.ndarray:
@@ -185,9 +227,11 @@ def map_html(
     max_text_chars: int | None = 200,
     title: str | None = None,
     theme: Theme = "auto",
-    compresslevel: int = 6,
+    compresslevel: int = 4,
 ) -> str:
     """The map of ``store`` as one self-contained HTML document (a string). See :func:`write_map`."""
+    import pandas as pd
+
     check_choice(theme, THEMES, param="theme", func="map_html")
     if max_text_chars is not None:
         check_positive_int(max_text_chars, param="max_text_chars", func="map_html")
@@ -205,10 +249,10 @@ def map_html(
 
     classes = [str(c) for c in (store.classes or [])]
     label_values = frame["label"]
-    extra_labels = sorted(set(label_values.dropna().astype(str)) - set(classes))
+    extra_labels = sorted(set(map(str, pd.unique(label_values.dropna()))) - set(classes))
     label_names = classes + extra_labels if store.has_labels else []
     pred_names = list(classes)
-    extra_preds = sorted(set(frame["pred"].dropna().astype(str)) - set(pred_names))
+    extra_preds = sorted(set(map(str, pd.unique(frame["pred"].dropna()))) - set(pred_names))
     pred_names += extra_preds
     label = _codes(label_values.astype("string"), label_names) if label_names else np.full(n, -1, np.int32)
     pred = _codes(frame["pred"].astype("string"), pred_names) if store.has_predictions else np.full(n, -1, np.int32)
@@ -218,31 +262,14 @@ def map_html(
     known = correct_col.notna().to_numpy()
     correct[known] = correct_col[known].astype(bool).to_numpy().astype(np.int8)
 
-    text_off, text_blob, cut = _strings(frame["text"], max_text_chars)
-    id_off, id_blob, _ = _strings(frame["id"].astype("string"), None)
-
-    sections: list[tuple[str, str, bytes, int]] = [
-        ("x", "f4", np.ascontiguousarray(xy[:, 0]).tobytes(), n),
-        ("y", "f4", np.ascontiguousarray(xy[:, 1]).tobytes(), n),
-        ("label", "i4", label.tobytes(), n),
-        ("pred", "i4", pred.tobytes(), n),
-        ("conf", "f4", conf.tobytes(), n),
-        ("correct", "i1", correct.tobytes(), n),
-        ("text_off", "u4", text_off.tobytes(), n + 1),
-        ("id_off", "u4", id_off.tobytes(), n + 1),
-        ("text", "u1", text_blob, len(text_blob)),
-        ("id", "u1", id_blob, len(id_blob)),
-    ]
-    columns, parts, offset = [], [], 0
-    for name, dtype, payload, length in sections:
-        pad = (-offset) % 8
-        if pad:
-            parts.append(b"\0" * pad)
-            offset += pad
-        columns.append({"name": name, "dtype": dtype, "offset": offset, "length": length})
-        parts.append(payload)
-        offset += len(payload)
-    packed = gzip.compress(b"".join(parts), compresslevel=compresslevel, mtime=0)
+    text_len, text_blob, cut = _strings(frame["text"], max_text_chars)
+    id_len, id_blob, _ = _strings(frame["id"].astype("string"), None)
+    columns, packing, packed = _pack({
+        "x": xy[:, 0], "y": xy[:, 1],
+        "label": _smallest_int(label, len(label_names)), "pred": _smallest_int(pred, len(pred_names)),
+        "conf": conf, "correct": correct,
+        "text_len": text_len, "id_len": id_len, "text": text_blob, "id": id_blob,
+    }, compresslevel)
     encoded = base64.b64encode(packed).decode("ascii")
 
     pmeta = store.projection_meta(column) or {}
@@ -260,6 +287,7 @@ def map_html(
         "max_text_chars": max_text_chars,
         "truncated": cut,
         "columns": columns,
+        **packing,
         "theme": theme,
         "point_size": _point_size(n),
         "regions": _read_regions(store, column, half, centre),

@@ -1,6 +1,7 @@
 // clsmap's interactive map. Reads the metadata and the gzip'd columnar payload embedded in the page,
 // draws the points with regl-scatterplot, and builds every piece of UI with DOM APIs: user data
 // (texts, labels, ids, names) only ever reaches the page through textContent / createTextNode.
+import KDBush from 'kdbush';
 import createScatterplot from 'regl-scatterplot';
 import { categorical, viridis } from './palette.js';
 
@@ -40,17 +41,41 @@ const gunzip = async (bytes) => {
   return new Response(stream).arrayBuffer();
 };
 
-const TYPED = { f4: Float32Array, i4: Int32Array, u4: Uint32Array, i1: Int8Array, u1: Uint8Array };
+const TYPED = {
+  f4: Float32Array, i4: Int32Array, u4: Uint32Array, i2: Int16Array, u2: Uint16Array, i1: Int8Array, u1: Uint8Array,
+};
+
+// lengths -> offsets (n + 1 entries)
+const offsetsOf = (lengths) => {
+  const out = new Uint32Array(lengths.length + 1);
+  let total = 0;
+  for (let i = 0; i < lengths.length; i += 1) {
+    total += lengths[i];
+    out[i + 1] = total;
+  }
+  return out;
+};
 
 const loadData = async () => {
   const meta = JSON.parse($('clsmap-meta').textContent);
-  const packed = $('clsmap-data').textContent.replace(/\s+/g, '');
-  const buffer = await gunzip(await base64ToBytes(packed));
+  const packed = $('clsmap-data').textContent;
+  mark('script');
+  const bytes = await base64ToBytes(packed);
+  mark('base64');
+  // the payload is a series of gzip members (compressed in parallel); each decodes to its own range
+  const raw = new Uint8Array(meta.raw_length);
+  await Promise.all(meta.members.map(async (m) => {
+    const part = await gunzip(bytes.subarray(m.offset, m.offset + m.length));
+    raw.set(new Uint8Array(part), m.raw_offset);
+  }));
+  mark('gunzip');
   const cols = {};
   for (const c of meta.columns) {
     const Typed = TYPED[c.dtype];
-    cols[c.name] = new Typed(buffer, c.offset, c.length);
+    cols[c.name] = new Typed(raw.buffer, c.offset, c.length);
   }
+  cols.text_off = offsetsOf(cols.text_len);
+  cols.id_off = offsetsOf(cols.id_len);
   const decoder = new TextDecoder('utf-8');
   const texts = decoder.decode(cols.text);
   const ids = decoder.decode(cols.id);
@@ -69,8 +94,12 @@ const MODES = [
 const CONF_BINS = 64;
 const CONF_GROUPS = 10;
 
+const marks = {};
+const mark = (name) => { marks[name] = Math.round(performance.now()); };
+
 const start = async () => {
   const { meta, cols, texts, ids } = await loadData();
+  mark('decoded');
   const n = meta.n;
   const textOff = cols.text_off;
   const idOff = cols.id_off;
@@ -229,6 +258,11 @@ const start = async () => {
   xs.set(cols.x, H);
   ys.set(cols.y, H);
   let spec = null;
+  // the spatial index (hover, lasso) is built once from the typed arrays and reused by every redraw
+  const kd = new KDBush(H + n, 16, Float32Array);
+  for (let i = 0; i < H + n; i += 1) kd.add(xs[i], ys[i]);
+  kd.finish();
+  const spatialIndex = kd.data;
 
   const pointColours = () => spec.colours.concat([haloColour()]);
 
@@ -245,7 +279,7 @@ const start = async () => {
     });
     await scatterplot.draw(
       { x: xs, y: ys, valueA, valueB },
-      { zDataType: 'categorical', wDataType: 'categorical', preventFilterReset: true },
+      { zDataType: 'categorical', wDataType: 'categorical', preventFilterReset: true, spatialIndex },
     );
   };
 
@@ -626,8 +660,10 @@ const start = async () => {
 
   // ---------------- first draw
   spec = modeSpec(state.mode);
+  mark('coloured');
   for (const b of document.querySelectorAll('#modes button')) b.classList.toggle('on', b.dataset.mode === state.mode);
   await redraw();
+  mark('drawn');
   renderLegend();
   if (regions.length) {
     lastView = scatterplot.get('cameraView');
@@ -641,6 +677,7 @@ const start = async () => {
     ready: true,
     firstFrameMs: performance.now(),
     scriptStartMs: T0,
+    timings: marks,
     n,
     misclassified: H,
     mode: () => state.mode,
