@@ -307,3 +307,22 @@ def test_notebook_iframe_renders(browser, tmp_path):
     assert _drawn(pixels) > 0.01 * pixels.shape[0] * pixels.shape[1]
     assert errors == []
     page.close()
+
+
+def test_three_hundred_classes_get_distinct_colours(browser, tmp_path):
+    n, k = 900, 300
+    rng = np.random.default_rng(2)
+    classes = [f"class {c:03d}" for c in range(k)]
+    store = synthetic_store(tmp_path / "store", rng.normal(size=(n, 2)), [f"t{i}" for i in range(n)],
+                            labels=[classes[i % k] for i in range(n)], preds=[classes[(i * 7) % k] for i in range(n)],
+                            confidence=rng.uniform(size=n), classes=classes)
+    page = open_map(browser, write_map(store, tmp_path / "map.html", theme="light"))
+    colours = page.evaluate("""() => [...document.querySelectorAll('#legend .swatch')]
+        .map((s) => getComputedStyle(s).backgroundColor)""")
+    assert len(colours) == k and len(set(colours)) == k
+    rgb = np.array([[int(v) for v in c[c.index("(") + 1:-1].split(",")[:3]] for c in colours], dtype=float)
+    dist = np.sqrt(((rgb[:, None] - rgb[None]) ** 2).sum(-1)) + np.eye(k) * 1e9
+    assert dist.min() >= 15  # no two classes share a colour or differ by less than one step of the lattice
+    # none is lost against the white background
+    assert (np.abs(rgb - 255).sum(axis=1) > 40).all()
+    page.close()

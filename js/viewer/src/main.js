@@ -669,7 +669,9 @@ const start = async () => {
     lastView = scatterplot.get('cameraView');
     drawRegions();
   }
-  await new Promise((resolve) => requestAnimationFrame(() => resolve()));
+  // the frame after draw() resolves is the first with every point on the canvas
+  await new Promise((resolve) => { scatterplot.subscribe('draw', resolve, 1); });
+  mark('frame');
   $('loading').hidden = true;
 
   // a small hook for tests and scripts; it exposes nothing that the page does not show

@@ -9,26 +9,64 @@ const TAB20_LIGHT = [
   '#c49c94', '#f7b6d2', '#c7c7c7', '#dbdb8d', '#9edae5',
 ];
 
-const hslToHex = (h, s, l) => {
-  const k = (n) => (n + h * 12) % 12;
-  const a = s * Math.min(l, 1 - l);
-  const f = (n) => l - a * Math.max(-1, Math.min(k(n) - 3, Math.min(9 - k(n), 1)));
-  const hex = (v) => Math.round(v * 255).toString(16).padStart(2, '0');
-  return `#${hex(f(0))}${hex(f(8))}${hex(f(4))}`;
+const hex2 = (v) => v.toString(16).padStart(2, '0');
+
+// sRGB (0-255) -> CIELAB (D65)
+const lab = ([r, g, b]) => {
+  const lin = (c) => {
+    const v = c / 255;
+    return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  const [R, G, B] = [lin(r), lin(g), lin(b)];
+  const f = (t) => (t > 216 / 24389 ? Math.cbrt(t) : (841 / 108) * t + 4 / 29);
+  const x = f((0.4124 * R + 0.3576 * G + 0.1805 * B) / 0.95047);
+  const y = f(0.2126 * R + 0.7152 * G + 0.0722 * B);
+  const z = f((0.0193 * R + 0.1192 * G + 0.9505 * B) / 1.08883);
+  return [116 * y - 16, 500 * (x - y), 200 * (y - z)];
+};
+const parse = (h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16));
+
+/**
+ * n distinguishable colours: tab10 and tab20 first, then farthest-point sampling in CIELAB over a
+ * 16-level sRGB lattice (very light and very dark colours left out: they vanish on the background
+ * or look like the misclassified ring), so every new colour is as far as possible from all before.
+ */
+const cache = new Map();
+export const categorical = (n) => {
+  if (!cache.has(n)) cache.set(n, makeCategorical(n));
+  return cache.get(n).slice();
 };
 
-/** n distinguishable colours: tab10, tab20, then golden-ratio hues over 4 lightness/saturation rings. */
-export const categorical = (n) => {
-  if (n <= 10) return TAB10.slice(0, n);
-  if (n <= 20) return TAB10.concat(TAB20_LIGHT).slice(0, n);
-  const out = [];
-  const golden = 0.618033988749895;
-  for (let i = 0; i < n; i += 1) {
-    const hue = (0.05 + i * golden) % 1;
-    const ring = i % 4;
-    const sat = [0.75, 0.55, 0.9, 0.45][ring];
-    const light = [0.5, 0.38, 0.64, 0.28][ring];
-    out.push(hslToHex(hue, sat, light));
+const makeCategorical = (n) => {
+  const seeds = TAB10.concat(TAB20_LIGHT);
+  if (n <= seeds.length) return seeds.slice(0, n);
+  const cands = [];
+  for (let r = 0; r < 256; r += 17) {
+    for (let g = 0; g < 256; g += 17) {
+      for (let b = 0; b < 256; b += 17) {
+        const L = lab([r, g, b]);
+        if (L[0] >= 25 && L[0] <= 90) cands.push({ rgb: [r, g, b], lab: L, d: Infinity });
+      }
+    }
+  }
+  const out = seeds.slice();
+  const take = (L) => {
+    for (const c of cands) {
+      const d = (c.lab[0] - L[0]) ** 2 + (c.lab[1] - L[1]) ** 2 + (c.lab[2] - L[2]) ** 2;
+      if (d < c.d) c.d = d;
+    }
+  };
+  for (const s of seeds) take(lab(parse(s)));
+  while (out.length < n) {
+    let best = null;
+    for (const c of cands) if (!best || c.d > best.d) best = c;
+    if (!best || best.d === 0) {
+      // more classes than lattice colours: repeat (cannot happen below ~2,500 classes)
+      out.push(out[out.length % cands.length]);
+      continue;
+    }
+    out.push(`#${best.rgb.map(hex2).join('')}`);
+    take(best.lab);
   }
   return out;
 };
