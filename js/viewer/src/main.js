@@ -76,10 +76,7 @@ const loadData = async () => {
   }
   cols.text_off = offsetsOf(cols.text_len);
   cols.id_off = offsetsOf(cols.id_len);
-  const decoder = new TextDecoder('utf-8');
-  const texts = decoder.decode(cols.text);
-  const ids = decoder.decode(cols.id);
-  return { meta, cols, texts, ids };
+  return { meta, cols };
 };
 
 // ---------------------------------------------------------------- app
@@ -98,13 +95,23 @@ const marks = {};
 const mark = (name) => { marks[name] = Math.round(performance.now()); };
 
 const start = async () => {
-  const { meta, cols, texts, ids } = await loadData();
+  const { meta, cols } = await loadData();
   mark('decoded');
   const n = meta.n;
   const textOff = cols.text_off;
   const idOff = cols.id_off;
-  const textOf = (i) => texts.slice(textOff[i], textOff[i + 1]);
-  const idOf = (i) => ids.slice(idOff[i], idOff[i + 1]);
+  // texts and ids become strings when first needed (hover, search), not before the first frame
+  const decoder = new TextDecoder('utf-8');
+  let texts = null;
+  let ids = null;
+  const textOf = (i) => {
+    if (texts === null) texts = decoder.decode(cols.text);
+    return texts.slice(textOff[i], textOff[i + 1]);
+  };
+  const idOf = (i) => {
+    if (ids === null) ids = decoder.decode(cols.id);
+    return ids.slice(idOff[i], idOff[i + 1]);
+  };
   const labelOf = (i) => (cols.label[i] < 0 ? '' : meta.label_names[cols.label[i]]);
   const predOf = (i) => (cols.pred[i] < 0 ? '' : meta.pred_names[cols.pred[i]]);
   const confOf = (i) => cols.conf[i];
@@ -695,6 +702,7 @@ const start = async () => {
       return -1;
     },
     hovered: () => hovered,
+    isWrong: (row) => cols.correct[row] === 0,
     selection: () => state.selection.map(idOf),
     searchCount: () => state.searchCount,
     hidden: () => [...state.hidden].map((g) => spec.names[g]),
