@@ -236,11 +236,11 @@ const start = async () => {
   const background = () => (state.theme === 'dark' ? '#15181c' : '#ffffff');
   const scatterplot = createScatterplot({
     canvas,
-    pointSize: [pointSize, pointSize + Math.max(2, pointSize * 0.9)],
+    pointSize: [pointSize, pointSize + Math.max(2.5, pointSize * 0.45)],
     sizeBy: 'valueB',
     colorBy: 'valueA',
     opacity: n > 200000 ? 0.75 : 0.9,
-    opacityInactiveScale: 0.35,
+    opacityInactiveScale: 0.5,
     pointSizeSelected: Math.max(1, pointSize * 0.5),
     pointOutlineWidth: 1.5,
     backgroundColor: background(),
@@ -510,6 +510,8 @@ const start = async () => {
 
   scatterplot.subscribe('select', ({ points }) => {
     state.selection = rowsOfPoints(points);
+    // a lasso also catches the rings of misclassified points: keep the points themselves selected
+    if (points.some((p) => p < H)) scatterplot.select(state.selection.map(pointOfRow), { preventEvent: true });
     if (state.selection.length === 1) showDetail(state.selection[0]);
     renderSelection();
   });
