@@ -8,6 +8,8 @@ predicted right). For each N: the HTML file's size, the time ``write_map`` takes
 opened first and not counted), and the time from navigation to the first drawn frame in headless
 Debian chromium (``window.clsmap.firstFrameMs``: ``performance.now()`` after the first frame with
 every point drawn; median of ``--repeat`` fresh pages). Goal: 1M points open in <= 3 s, file <= 60 MB.
+The phases of the median run (page parsed, base64 decoded, gunzipped, colours computed, points
+handed to regl-scatterplot, frame drawn; ms since navigation) say where the time goes.
 Appends one JSON line per N to ``bench/results/viewer.jsonl``.
 """
 
@@ -89,22 +91,26 @@ def main() -> None:
             path = write_map(store, Path(tmp) / f"map-{n}.html", max_text_chars=args.max_text_chars)
             write_s = time.perf_counter() - started
             size_mb = path.stat().st_size / 1e6
-            first_frames = []
+            first_frames, phases = [], []
             with launch() as context:
                 for _ in range(args.repeat):
                     page = open_map(context, path, timeout_ms=120_000)
                     first_frames.append(page.evaluate("() => window.clsmap.firstFrameMs") / 1000)
+                    phases.append(page.evaluate("() => window.clsmap.timings"))
                     page.close()
+            # where the time goes (ms since navigation, the run with the median first frame)
+            phase = phases[sorted(range(len(first_frames)), key=first_frames.__getitem__)[len(first_frames) // 2]]
             row = {
                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "n": n, "max_text_chars": args.max_text_chars, "file_mb": round(size_mb, 2),
                 "write_s": round(write_s, 3), "first_frame_s": round(statistics.median(first_frames), 3),
-                "first_frame_runs_s": [round(v, 3) for v in first_frames],
+                "first_frame_runs_s": [round(v, 3) for v in first_frames], "phases_ms": phase,
                 "cpu": cpu_name(), "browser": chromium_version(), "clsmap": clsmap.__version__,
             }
             rows.append(row)
             print(f"N={n:>9,}  file {size_mb:7.1f} MB  write {write_s:6.2f} s  "
-                  f"first frame {row['first_frame_s']:6.2f} s  (runs {row['first_frame_runs_s']})", flush=True)
+                  f"first frame {row['first_frame_s']:6.2f} s  (runs {row['first_frame_runs_s']})\n"
+                  f"    phases (ms since navigation): {phase}", flush=True)
     print()
     print(f"| N | file (MB) | write (s) | first frame, median of {args.repeat} (s) |")
     print("|---:|---:|---:|---:|")

@@ -671,15 +671,27 @@ const start = async () => {
   spec = modeSpec(state.mode);
   mark('coloured');
   for (const b of document.querySelectorAll('#modes button')) b.classList.toggle('on', b.dataset.mode === state.mode);
+  // the first frame with the points: 'drawing' is published synchronously in the frame, so
+  // isPointsDrawn then says whether this frame rendered them
+  let firstFrameDone = false;
+  const firstFrame = new Promise((resolve) => {
+    const sub = scatterplot.subscribe('drawing', () => {
+      if (firstFrameDone || !scatterplot.get('isPointsDrawn')) return;
+      firstFrameDone = true;
+      scatterplot.unsubscribe(sub);
+      resolve();
+    });
+  });
   await redraw();
   mark('drawn');
+  // a frame is due after draw(); should none come, ask for one
+  setTimeout(() => { if (!firstFrameDone) scatterplot.redraw(); }, 1000);
   renderLegend();
   if (regions.length) {
     lastView = scatterplot.get('cameraView');
     drawRegions();
   }
-  // the frame after draw() resolves is the first with every point on the canvas
-  await new Promise((resolve) => { scatterplot.subscribe('draw', resolve, 1); });
+  await firstFrame;
   mark('frame');
   $('loading').hidden = true;
 
