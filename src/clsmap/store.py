@@ -323,6 +323,12 @@ class Store:
     def __repr__(self) -> str:
         return f"<clsmap Store {str(self.path)!r}: {len(self)} rows, vectors {self.vector_columns}>"
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows an opened store as its interactive map (or a one-line summary without a projection)."""
+        from .viewer import store_html
+
+        return store_html(self)
+
     @property
     def vector_columns(self) -> list[str]:
         return list(self.meta["vector_columns"])
