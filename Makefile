@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow install clean
+.PHONY: demo test test-slow install clean js
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# Rebuild the interactive map's bundle (src/clsmap/_assets/viewer.js) from js/viewer; needs Node.js >= 18.
+# Only developers who change the viewer need this: the bundle is committed.
+js:
+	cd js/viewer && npm ci --no-audit --no-fund && npm run build
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache .hypothesis

@@ -304,7 +304,8 @@ def main() -> None:
         table.append({
             "variant": variant, "subset": which, "texts": n, "seconds": seconds, "texts_per_s": n / seconds,
             "tokens_per_s": float(lengths[which].sum()) / seconds, "cpu_per_wall": cpu / seconds,
-            "roofline": flops[which] / seconds / (peak * 1e9), "peak_rss_mb": max(r["peak_rss"] for r in results) / 2**20,
+            "roofline": flops[which] / seconds / (peak * 1e9),
+            "peak_rss_mb": max(r["peak_rss"] for r in results) / 2**20,
             "max_abs_diff": float(np.abs(got - reference).max()), "mean_cosine": float(cosine.mean()),
             "min_cosine": float(cosine.min()), "rows_out": results[0]["rows_out"], "dtype_used": dtype_used,
             "seconds_all": [r["seconds"] for r in results],

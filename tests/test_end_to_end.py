@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -43,3 +45,5 @@ def test_demo_fine_tuning_separates_classes(minilm, tmp_path):
     summary = run_demo(tmp_path / "demo", epochs=1, train_rows=600, dtype="float32")
     assert summary["held_out_accuracy_after"] > 0.6
     assert summary["knn10_purity_after"] > summary["knn10_purity_before"]
+    assert [Path(p).parts[-2:] for p in summary["interactive_maps"]] == [("before", "map.html"), ("after", "map.html")]
+    assert all((tmp_path / "demo" / name / "map.html").stat().st_size > 10_000 for name in ("before", "after"))

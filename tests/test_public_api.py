@@ -21,7 +21,9 @@ PUBLIC = {
     "plot",
     "project",
     "read_dataset",
+    "show",
     "train",
+    "write_map",
 }
 
 

@@ -17,6 +17,7 @@ from .plotting import plot
 from .reducers import project
 from .store import Store, open_store
 from .training import train
+from .viewer import show, write_map
 
 __all__ = [
     "ClsmapError",
@@ -31,5 +32,7 @@ __all__ = [
     "plot",
     "project",
     "read_dataset",
+    "show",
     "train",
+    "write_map",
 ]

@@ -26,6 +26,7 @@ examples:
   clsmap extract /models/clf s3://bucket/texts.parquet -o out --backend ray --ray-address auto
   clsmap project out --method umap
   clsmap plot out
+  clsmap view out -o map.html                        the interactive map: one offline HTML file
   clsmap train bert-base-uncased train.csv -o my-classifier --epochs 3
 """
 
@@ -122,6 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", help="output path without suffix (default: STORE/map)")
     p.add_argument("--column", help="vector column whose map to draw (default: the last layer)")
     p.add_argument("--title", help="figure title")
+
+    p = add("view", "write the interactive map: one self-contained offline HTML file",
+            "clsmap view out -o map.html")
+    p.add_argument("store", help="store folder")
+    p.add_argument("-o", "--out", help="HTML file to write (default: STORE/map.html)")
+    p.add_argument("--column", help="vector column whose map to show (default: the last layer)")
+    p.add_argument("--max-text-chars", type=int, default=200,
+                   help="cut texts longer than this many characters in the file (default: 200; 0: keep whole)")
+    p.add_argument("--theme", default="auto", choices=["auto", "light", "dark"],
+                   help="initial theme (default: the browser's preference)")
+    p.add_argument("--title", help="page title")
 
     p = add("train", "fine-tune a sequence classifier", "clsmap train ./base-model train.csv -o my-classifier")
     p.add_argument("model", help="base model folder or Hub id")
@@ -244,6 +256,18 @@ def run(args: argparse.Namespace) -> None:
         _do_project(store, args)
         paths = plot(store)
         logger.info("map: %s", ", ".join(map(str, paths)))
+        from .viewer import write_map
+
+        logger.info("interactive map: %s", write_map(store))
+    elif args.command == "view":
+        from .viewer import write_map
+
+        max_chars = args.max_text_chars
+        if max_chars is not None and max_chars < 0:
+            raise ClsmapError(f"--max-text-chars {max_chars}: give a positive number, or 0 to keep texts whole")
+        path = write_map(args.store, args.out, column=args.column, max_text_chars=max_chars or None,
+                         theme=args.theme, title=args.title)
+        logger.info("interactive map: %s", path)
     elif args.command == "project":
         _do_project(args.store, args, args.column)
     elif args.command == "plot":

@@ -204,6 +204,7 @@ def _read_frame(path: Path, fmt: str, encoding: str | None) -> pd.DataFrame:
             raise ClsmapError(f"{path}: the file is empty; it needs a header row and data rows") from None
         except (pd.errors.ParserError, ValueError) as exc:
             raise ClsmapError(f"{path}: not a readable {fmt.upper()} file: {_one_line(exc)}") from None
+        _check_header(path, enc, "\t" if fmt == "tsv" else ",")
         return frame
     if fmt == "jsonl":
         return _read_jsonl(path, _sniff_encoding(path, encoding))
@@ -211,7 +212,9 @@ def _read_frame(path: Path, fmt: str, encoding: str | None) -> pd.DataFrame:
         import pyarrow.parquet as pq
 
         try:
-            return pq.read_table(path).to_pandas()
+            table = pq.read_table(path)
+            table.validate(full=True)  # e.g. invalid UTF-8 in a string column of a damaged file
+            return table.to_pandas()
         except Exception as exc:  # pyarrow raises several types for damaged files
             raise ClsmapError(f"{path}: not a readable Parquet file: {_one_line(exc)}") from None
     if fmt == "datasets":
@@ -229,6 +232,21 @@ def _read_frame(path: Path, fmt: str, encoding: str | None) -> pd.DataFrame:
             )
         return loaded.to_pandas()
     raise AssertionError(fmt)
+
+
+def _check_header(path: Path, encoding: str, sep: str) -> None:
+    """pandas renames a repeated column ``x`` to ``x.1``; a repeated name is an error instead."""
+    import csv
+
+    with open(path, encoding=encoding, newline="") as fh:
+        header = next(csv.reader(fh, delimiter=sep), [])
+    seen: set[str] = set()
+    repeated = sorted({name for name in header if name in seen or seen.add(name)})
+    if repeated:
+        raise ClsmapError(
+            f"{path}: the column name(s) {', '.join(map(repr, repeated))} appear more than once in the header; "
+            "rename them"
+        )
 
 
 def _read_jsonl(path: Path, encoding: str) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from .extraction import extract
 from .plotting import plot, plot_compare
 from .reducers import project
 from .training import TRAIN_RECORD, train
+from .viewer import write_map
 
 __all__ = ["run_demo", "demo_data_path"]
 
@@ -99,6 +100,7 @@ def run_demo(
         store = extract(source, held_out, out / name, max_length=64, dtype=dtype, progress=progress)
         project(store, method="pacmap", seed=seed)
         plot(store, out / name / "map")
+        write_map(store, out / name / "map.html")
         stores[name] = store
     figure = plot_compare(
         [stores["before"], stores["after"]],
@@ -108,6 +110,7 @@ def run_demo(
     labels = held_out.labels
     summary = {
         "figure": [str(p) for p in figure],
+        "interactive_maps": [str(out / name / "map.html") for name in stores],
         "held_out_rows": len(held_out),
         "train_rows": len(train_data),
         "epochs": epochs,

@@ -102,7 +102,7 @@ def _config_hash(config: Any) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _check_local_folder(path: Path) -> None:
+def check_local_folder(path: Path, *, allow_pickle: bool) -> None:
     if not path.is_dir():
         raise ClsmapError(f"model {path}: a file, not a model folder (one with config.json and weights)")
     if not (path / "config.json").exists():
@@ -112,6 +112,15 @@ def _check_local_folder(path: Path) -> None:
             f"model folder {path} has no weights (model.safetensors or pytorch_model.bin); "
             "save the model with save_pretrained()"
         )
+    has_safetensors = bool(list(path.glob("*.safetensors")) or (path / "model.safetensors.index.json").exists())
+    if not has_safetensors:
+        if not allow_pickle:
+            raise ClsmapError(
+                f"model folder {path} has only pickle weights (pytorch_model.bin), and loading a pickle can run "
+                "any code inside it; save the model as safetensors (model.save_pretrained() does), or pass "
+                "--allow-pickle (allow_pickle=True) if you trust where the file came from"
+            )
+        logger.warning("%s: loading pickle weights (pytorch_model.bin) because --allow-pickle was given", path)
 
 
 def load_model(
@@ -119,12 +128,16 @@ def load_model(
     *,
     device: str = "auto",
     trust_remote_code: bool = False,
+    allow_pickle: bool = False,
     head: Literal["auto", "classifier", "encoder"] = "auto",
 ) -> LoadedModel:
     """Load a model and its tokenizer from a local folder or a Hugging Face Hub id.
 
     ``head="auto"`` loads the classification head when the checkpoint has one;
-    ``"encoder"`` always loads the bare encoder.
+    ``"encoder"`` always loads the bare encoder. Weights are read from safetensors files only:
+    pickle weights (``pytorch_model.bin``) can run code when loaded, and need
+    ``allow_pickle=True``; ``trust_remote_code=True`` runs the model repository's own Python
+    code. Both are off by default and logged as warnings when on.
     """
     import torch  # noqa: F401  (imported before transformers so its errors surface first)
     from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer
@@ -132,8 +145,10 @@ def load_model(
     check_choice(head, ("auto", "classifier", "encoder"), param="head", func="load_model")
     source = str(name_or_path)
     local = Path(source).expanduser()
+    if trust_remote_code:
+        logger.warning("%s: --trust-remote-code runs Python code from the model's repository", source)
     if local.exists():
-        _check_local_folder(local)
+        check_local_folder(local, allow_pickle=allow_pickle)
         source = str(local)
     elif source.startswith((".", "/", "~")) or source.count("/") > 1:
         raise ClsmapError(f"model {source}: no such folder")
@@ -159,9 +174,11 @@ def load_model(
     )
     loader = AutoModelForSequenceClassification if with_head else AutoModel
     try:
-        model = loader.from_pretrained(source, trust_remote_code=trust_remote_code)
+        model = loader.from_pretrained(source, trust_remote_code=trust_remote_code,
+                                       use_safetensors=None if allow_pickle else True)
     except OSError as exc:
-        raise ClsmapError(f"model {source!r}: could not load the weights ({_first_line(exc)})") from None
+        hint = "" if allow_pickle else "; if it has only pickle weights and you trust them, pass --allow-pickle"
+        raise ClsmapError(f"model {source!r}: could not load the weights ({_first_line(exc)}){hint}") from None
     model.eval()
     model.to(resolve_device(device))
 

@@ -123,7 +123,7 @@ class TSNE(Reducer):
         opentsne = require("openTSNE", extra="tsne", purpose="--method tsne", package="openTSNE")
         perplexity = min(self.perplexity, max(1.0, (len(X) - 1) / 3))
         tsne = opentsne.TSNE(n_components=2, perplexity=perplexity, metric=self.metric,
-                             random_state=self.seed, n_jobs=1, verbose=False)
+                             random_state=self.seed, n_jobs=-1, verbose=False)
         return np.asarray(tsne.fit(X))
 
 

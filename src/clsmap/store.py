@@ -24,10 +24,13 @@ for one layer or module, or ``layer_0`` ... ``layer_L`` for ``layer="all"``.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import shutil
+import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,8 @@ MANIFEST = "clsmap.json"
 VECTORS = "vectors"
 PROJECTIONS = "projections"
 _META_KEY = b"clsmap"
+#: held (flock) by the one process writing a store; says who that is
+LOCK = ".clsmap.lock"
 
 #: Manifest keys that must match for a re-run to resume an existing store.
 RESUME_KEYS = ("model", "extraction", "dataset", "part_rows", "n_rows")
@@ -103,11 +108,83 @@ def _check_version(manifest: dict[str, Any], where: Path) -> None:
         )
 
 
+#: lock files this process holds, by resolved folder
+_HELD: dict[str, Any] = {}
+
+
+def _writing_error(path: Path, exc: OSError) -> ClsmapError:
+    """The one-line error for a write that the file system refused."""
+    reason = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is exceeded",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+    }.get(exc.errno or 0, exc.strerror or str(exc))
+    return ClsmapError(
+        f"cannot write {path}: {reason}. What was written before is kept and readable; free space or "
+        "choose a writable output folder, then run the same command again to resume"
+    )
+
+
+def acquire_lock(folder: Path) -> Any:
+    """Take the store's write lock (``flock`` on ``folder/.clsmap.lock``), or fail naming the holder.
+
+    The lock dies with its process, so a run killed with SIGKILL never leaves a stale lock. A
+    later writer in the same process takes over this process's lock on the folder.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return None
+    key = str(folder.resolve())
+    earlier = _HELD.pop(key, None)
+    if earlier is not None:
+        earlier.close()
+    path = folder / LOCK
+    try:
+        fh = open(path, "a+", encoding="utf-8")
+    except OSError as exc:
+        raise _writing_error(path, exc) from None
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        holder = fh.read().strip() or "a process that did not say who it is"
+        fh.close()
+        try:
+            info = json.loads(holder)
+            holder = (f"pid {info.get('pid')} on {info.get('host')}, since {info.get('since')}: "
+                      f"{info.get('command')}")
+        except (ValueError, AttributeError):
+            pass
+        raise ClsmapError(
+            f"{folder} is being written by another clsmap run ({holder}); wait for it to finish or stop it, "
+            "or write to another folder"
+        ) from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": _now(),
+                         "command": " ".join(sys.argv)[:500]}))
+    fh.flush()
+    _HELD[key] = fh
+    return fh
+
+
+def release_lock(folder: Path) -> None:
+    fh = _HELD.pop(str(folder.resolve()), None)
+    if fh is not None:
+        fh.seek(0)
+        fh.truncate()
+        fh.close()
+
+
 class StoreWriter:
     """Writes the parts of a store, resuming a compatible earlier run.
 
     ``manifest`` describes the run; if ``folder`` already holds a store whose
-    :data:`RESUME_KEYS` differ, :class:`ClsmapError` is raised unless ``overwrite``.
+    :data:`RESUME_KEYS` differ, :class:`ClsmapError` is raised unless ``overwrite``. The writer
+    holds the folder's lock (:func:`acquire_lock`) until :meth:`finish` or :meth:`close`.
     """
 
     def __init__(self, folder: str | Path, manifest: dict[str, Any], *, overwrite: bool = False) -> None:
@@ -116,6 +193,18 @@ class StoreWriter:
         self.manifest["schema_version"] = SCHEMA_VERSION
         if self.folder.exists() and not self.folder.is_dir():
             raise ClsmapError(f"output {self.folder} is a file; pass a folder")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _writing_error(self.folder, exc) from None
+        acquire_lock(self.folder)
+        try:
+            self._open(overwrite)
+        except BaseException:
+            release_lock(self.folder)
+            raise
+
+    def _open(self, overwrite: bool) -> None:
         if overwrite:
             self._clear()
         existing = _read_manifest(self.folder) if self.folder.exists() else None
@@ -127,7 +216,10 @@ class StoreWriter:
                     f"{self.folder} holds a store made with other settings ({detail}); "
                     "pass --overwrite to replace it, or choose another output folder"
                 )
-        (self.folder / VECTORS).mkdir(parents=True, exist_ok=True)
+        try:
+            (self.folder / VECTORS).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _writing_error(self.folder / VECTORS, exc) from None
         for stray in (self.folder / VECTORS).glob("*.tmp"):
             stray.unlink()
         self.manifest["created"] = existing.get("created", _now()) if existing else _now()
@@ -142,7 +234,10 @@ class StoreWriter:
     def _write_manifest(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         payload = json.dumps(self.manifest, indent=2, sort_keys=True).encode()
-        _write_atomic_bytes(self.folder / MANIFEST, payload)
+        try:
+            _write_atomic_bytes(self.folder / MANIFEST, payload)
+        except OSError as exc:
+            raise _writing_error(self.folder / MANIFEST, exc) from None
 
     @property
     def part_rows(self) -> int:
@@ -172,7 +267,12 @@ class StoreWriter:
     def write_part(self, index: int, table: Any) -> None:
         if table.num_rows != self.expected_rows(index):
             raise AssertionError(f"part {index}: {table.num_rows} rows, expected {self.expected_rows(index)}")
-        write_table_atomic(table, self.folder / VECTORS / _part_name(index), metadata=self._file_meta())
+        path = self.folder / VECTORS / _part_name(index)
+        try:
+            write_table_atomic(table, path, metadata=self._file_meta())
+        except OSError as exc:
+            path.with_name(path.name + ".tmp").unlink(missing_ok=True)
+            raise _writing_error(path, exc) from None
 
     def _file_meta(self) -> dict[str, Any]:
         return {k: v for k, v in self.manifest.items() if k != "complete"}
@@ -180,7 +280,14 @@ class StoreWriter:
     def finish(self) -> None:
         self.manifest["complete"] = True
         self.manifest["finished"] = _now()
-        self._write_manifest()
+        try:
+            self._write_manifest()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the folder's lock (also done by :meth:`finish`)."""
+        release_lock(self.folder)
 
 
 def _describe_difference(key: str, old: Any, new: Any) -> str:
@@ -215,6 +322,12 @@ class Store:
 
     def __repr__(self) -> str:
         return f"<clsmap Store {str(self.path)!r}: {len(self)} rows, vectors {self.vector_columns}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows an opened store as its interactive map (or a one-line summary without a projection)."""
+        from .viewer import store_html
+
+        return store_html(self)
 
     @property
     def vector_columns(self) -> list[str]:

@@ -23,7 +23,7 @@ from ._errors import ClsmapError
 from ._validation import check_positive_int
 from ._version import __version__
 from .data import LabeledTexts, read_dataset
-from .models import DType, autocast_for, pad_batch, resolve_device, resolve_dtype
+from .models import DType, check_local_folder, autocast_for, pad_batch, resolve_device, resolve_dtype
 
 __all__ = ["train", "TrainResult", "TRAIN_RECORD"]
 
@@ -96,6 +96,7 @@ def train(
     label_column: str | None = None,
     overwrite: bool = False,
     trust_remote_code: bool = False,
+    allow_pickle: bool = False,
     progress: bool | None = None,
 ) -> TrainResult:
     """Fine-tune ``model`` (a base or classifier checkpoint) on labeled ``data``; save to ``out``.
@@ -127,10 +128,12 @@ def train(
     run_dtype = resolve_dtype(dtype, run_device.split(":")[0], func="train")
     torch.manual_seed(seed)
     label2id = {name: i for i, name in enumerate(classes)}
+    if Path(str(model)).expanduser().exists():
+        check_local_folder(Path(str(model)).expanduser(), allow_pickle=allow_pickle)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(model), trust_remote_code=trust_remote_code)
         net = _load_for_training(AutoModelForSequenceClassification, str(model), classes, label2id,
-                                 trust_remote_code)
+                                 trust_remote_code, allow_pickle=allow_pickle)
     except OSError as exc:
         raise ClsmapError(f"model {str(model)!r}: could not be loaded ({str(exc).splitlines()[0]})") from None
     net.to(run_device)
@@ -207,7 +210,7 @@ def train(
 
 
 def _load_for_training(loader: Any, source: str, classes: list[str], label2id: dict[str, int],
-                       trust_remote_code: bool) -> Any:
+                       trust_remote_code: bool, *, allow_pickle: bool = False) -> Any:
     """Load with a (new) head for ``classes``; transformers' load-report table becomes one log line."""
     from transformers.utils import logging as hf_logging
 
@@ -217,6 +220,7 @@ def _load_for_training(loader: Any, source: str, classes: list[str], label2id: d
         net = loader.from_pretrained(
             source, num_labels=len(classes), id2label=dict(enumerate(classes)), label2id=label2id,
             ignore_mismatched_sizes=True, trust_remote_code=trust_remote_code,
+            use_safetensors=None if allow_pickle else True,
         )
     finally:
         hf_logging.set_verbosity(previous)

@@ -1,0 +1,328 @@
+"""The interactive map in a real headless chromium: drawing, hover, colour modes, legend, search,
+lasso + CSV, regions, themes, and a dataset of XSS payloads that must run nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from viewer_browser import BrowserMissing, canvas_pixels, launch, missing_reason, open_map
+
+from clsmap._synthetic import synthetic_store
+from clsmap.viewer import write_map
+
+pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
+
+CLASSES = ["animal", "plant", "food", "body"]
+LASSO_IDS = [f"lasso-{k}" for k in range(6)]
+NEEDLE = "zebrafinch needle"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        with launch() as context:
+            yield context
+    except BrowserMissing as exc:  # pragma: no cover - guarded by the skipif above
+        pytest.skip(str(exc))
+
+
+def _dataset(n: int = 2000, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    lab = rng.integers(0, len(CLASSES), n)
+    centres = np.array([[-3.0, 0.0], [3.0, 0.0], [0.0, 3.0], [0.0, -3.0]])
+    xy = centres[lab] + rng.normal(scale=0.9, size=(n, 2))
+    pred = np.where(rng.random(n) < 0.8, lab, rng.integers(0, len(CLASSES), n))
+    conf = np.where(pred == lab, rng.uniform(0.6, 1.0, n), rng.uniform(0.25, 0.6, n))
+    texts = [f"gloss {i} of an {CLASSES[k]}" for i, k in enumerate(lab)]
+    ids = [f"doc-{i}" for i in range(n)]
+    labels = [CLASSES[k] for k in lab]
+    preds = [CLASSES[k] for k in pred]
+    # a tight cluster far from everything, for the lasso
+    for k, row in enumerate(range(10, 16)):
+        xy[row] = [12.0 + 0.05 * (k % 3), 12.0 + 0.05 * (k // 3)]
+        ids[row] = LASSO_IDS[k]
+    # an isolated point to hover
+    xy[20] = [-12.0, 12.0]
+    ids[20] = "hover-me"
+    texts[20] = "the hover target: a small songbird of the finch family " + "x" * 400
+    # three texts to find; one in another case
+    for row, text in ((30, f"a {NEEDLE} here"), (31, f"{NEEDLE.upper()} loud"), (32, f"ends with {NEEDLE}")):
+        texts[row] = text
+    return xy, texts, labels, preds, conf, ids
+
+
+@pytest.fixture(scope="module")
+def map_path(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("viewer_map")
+    xy, texts, labels, preds, conf, ids = _dataset()
+    store = synthetic_store(folder / "store", xy, texts, labels=labels, preds=preds, confidence=conf, ids=ids,
+                            classes=CLASSES, model="tiny-test-model")
+    with pytest.MonkeyPatch.context() as mp:  # several gzip members, decoded side by side
+        mp.setattr("clsmap.viewer._MEMBER_BYTES", 16 << 10)
+        path = write_map(store, folder / "map.html", theme="light", max_text_chars=200)
+    assert '"members":[{' in path.read_text(encoding="utf-8") and path.read_text().count('"raw_offset"') > 3
+    return path
+
+
+@pytest.fixture
+def page(browser, map_path):
+    page = open_map(browser, map_path)
+    yield page
+    assert page.errors == [], page.errors
+    page.close()
+
+
+def _background(pixels):
+    return np.array([255, 255, 255])
+
+
+def _drawn(pixels) -> int:
+    """Pixels that differ clearly from the white background."""
+    return int((np.abs(pixels - _background(pixels)).sum(axis=2) > 60).sum())
+
+
+def test_canvas_is_drawn_and_nothing_is_fetched(page, map_path):
+    pixels = canvas_pixels(page)
+    assert _drawn(pixels) > 0.01 * pixels.shape[0] * pixels.shape[1]
+    # the only request is the file itself (the payload is decoded in memory)
+    remote = [u for u in page.requests if not u.startswith(("file:", "data:", "blob:"))]
+    assert remote == []
+    assert page.title().startswith("clsmap")
+    facts = page.locator("#facts").text_content()
+    assert "N 2,000" in facts and "accuracy" in facts and "pacmap" in facts
+
+
+def test_hover_shows_the_text_of_the_point(page):
+    row = page.evaluate("() => window.clsmap.rowOfId('hover-me')")
+    x, y = page.evaluate(f"() => window.clsmap.screenPosition({row})")
+    page.mouse.move(x - 30, y - 30)
+    page.mouse.move(x, y, steps=5)
+    tooltip = page.locator("#tooltip")
+    tooltip.wait_for(state="visible", timeout=5000)
+    text = tooltip.text_content()
+    assert "the hover target: a small songbird" in text
+    assert "hover-me" in text
+    assert "x" * 400 not in text  # truncated in the tooltip (and at 200 chars in the file)
+    assert page.evaluate("() => window.clsmap.hovered()") == row
+    # a click on the point puts the whole embedded text in the side panel
+    page.mouse.click(x, y)
+    page.locator("#detail").wait_for(state="visible", timeout=5000)
+    detail = page.locator("#detail-body .text").text_content()
+    assert detail.startswith("the hover target") and len(detail) == 200
+
+
+def test_each_colour_mode_changes_the_picture(page):
+    modes = page.evaluate("() => window.clsmap.modes()")
+    assert modes == ["label", "pred", "correct", "confidence", "confusion"]
+    shots = {}
+    for mode in modes:
+        page.locator(f"#modes button[data-mode={mode}]").click()
+        page.wait_for_function(f"() => window.clsmap.mode() === '{mode}'")
+        page.wait_for_timeout(150)
+        shots[mode] = canvas_pixels(page)
+        legend = page.evaluate("() => window.clsmap.legend()")
+        assert sum(e["count"] for e in legend) == 2000
+    for i, a in enumerate(modes):
+        for b in modes[i + 1:]:
+            changed = (np.abs(shots[a] - shots[b]).sum(axis=2) > 30).mean()
+            assert changed > 0.002, f"{a} and {b} look the same ({changed:.4f} of pixels differ)"
+
+
+def test_legend_hides_shows_and_isolates(page):
+    before = _drawn(canvas_pixels(page))
+    item = page.locator(".legend-item", has_text="animal")
+    item.click()
+    page.wait_for_timeout(150)
+    assert page.evaluate("() => window.clsmap.hidden()") == ["animal"]
+    hidden = _drawn(canvas_pixels(page))
+    assert hidden < 0.9 * before
+    item.click()
+    page.wait_for_timeout(150)
+    assert page.evaluate("() => window.clsmap.hidden()") == []
+    page.locator(".legend-item", has_text="plant").click(modifiers=["Alt"])
+    page.wait_for_timeout(150)
+    assert sorted(page.evaluate("() => window.clsmap.hidden()")) == sorted(set(CLASSES) - {"plant"} | {"(none)"})
+    assert _drawn(canvas_pixels(page)) < 0.5 * before
+
+
+def test_search_finds_planted_texts(page):
+    page.locator("#search").fill(NEEDLE)
+    page.locator("#search").press("Enter")
+    page.wait_for_function("() => window.clsmap.searchCount() !== null")
+    assert page.evaluate("() => window.clsmap.searchCount()") == 3
+    assert page.locator("#search-count").text_content() == "3 matches"
+    assert sorted(page.evaluate("() => window.clsmap.selection()")) == ["doc-30", "doc-31", "doc-32"]
+    # regex, over ids too
+    page.locator("#regex").check()
+    page.locator("#search").fill("^lasso-[0-2]$")
+    page.locator("#search").press("Enter")
+    page.wait_for_function("() => window.clsmap.searchCount() === 3")
+    assert sorted(page.evaluate("() => window.clsmap.selection()")) == LASSO_IDS[:3]
+    page.locator("#search").fill("([")
+    page.locator("#search").press("Enter")
+    page.wait_for_function("() => document.querySelector('#search-count').textContent === 'invalid regex'")
+
+
+def test_lasso_selects_the_cluster_and_the_csv_has_it(page, tmp_path):
+    rows = [page.evaluate(f"() => window.clsmap.rowOfId('{i}')") for i in LASSO_IDS]
+    pos = np.array([page.evaluate(f"() => window.clsmap.screenPosition({r})") for r in rows])
+    cx, cy = pos.mean(axis=0)
+    r = 25 + float(np.abs(pos - [cx, cy]).max())
+    page.locator("#tools button[data-tool=lasso]").click()
+    angles = np.linspace(0, 2 * np.pi, 24)
+    page.mouse.move(cx + r, cy)
+    page.mouse.down()
+    for a in angles[1:]:
+        page.mouse.move(cx + r * np.cos(a), cy + r * np.sin(a), steps=2)
+    page.mouse.up()
+    page.wait_for_function("() => window.clsmap.selection().length > 0", timeout=5000)
+    assert sorted(page.evaluate("() => window.clsmap.selection()")) == sorted(LASSO_IDS)
+    assert page.locator("#sel-count").text_content() == "6 selected"
+    assert page.locator("#sel-rows tr").count() == 6
+    hist_text = page.locator("#sel-hists").text_content()
+    assert "true label" in hist_text and "predicted" in hist_text
+    with page.expect_download() as download:
+        page.locator("#sel-csv").click()
+    saved = tmp_path / "selection.csv"
+    download.value.save_as(saved)
+    with open(saved, encoding="utf-8-sig", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert sorted(row["id"] for row in table) == sorted(LASSO_IDS)
+    assert set(table[0]) == {"id", "label", "pred", "confidence", "correct", "text"}
+    assert all(row["label"] in CLASSES and row["pred"] in CLASSES for row in table)
+
+
+def test_theme_toggle(page):
+    light = canvas_pixels(page)
+    page.locator("#theme").click()
+    page.wait_for_function("() => document.documentElement.dataset.theme === 'dark'")
+    page.wait_for_timeout(150)
+    dark = canvas_pixels(page)
+    assert dark.mean() < light.mean() - 50
+
+
+XSS = [
+    "</script><script>window.__pwned=1</script>",
+    '<img src=x onerror="window.__pwned=1;alert(1)">',
+    "javascript:window.__pwned=1",
+    '<svg onload="window.__pwned=1;alert(2)"></svg>',
+    "<!-- <script>window.__pwned=1</script>",
+    "\u2028\u2029 ${window.__pwned=1} {{constructor.constructor('window.__pwned=1')()}}",
+]
+
+
+@pytest.fixture(scope="module")
+def xss_map(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("viewer_xss")
+    n = 60
+    rng = np.random.default_rng(3)
+    xy = rng.normal(size=(n, 2))
+    xy[0] = [20.0, 20.0]  # isolated: hovered below
+    texts = [XSS[i % len(XSS)] + f" #{i}" for i in range(n)]
+    labels = [XSS[i % 3] for i in range(n)]
+    classes = sorted(set(labels))
+    preds = [classes[(i // 2) % len(classes)] for i in range(n)]
+    ids = [f"{XSS[i % len(XSS)]}-{i}" for i in range(n)]
+    store = synthetic_store(folder / "store", xy, texts, labels=labels, preds=preds,
+                            confidence=rng.uniform(0.2, 1, n), ids=ids, classes=classes,
+                            model='<img src=x onerror="window.__pwned=1">model</title>'
+                                  '<script>window.__pwned=1</script>')
+    (folder / "store" / "analysis").mkdir()
+    (folder / "store" / "analysis" / "regions.json").write_text(json.dumps({
+        "schema": 1, "column": "vector",
+        "regions": [{"region_id": "<b onmouseover=window.__pwned=1>1</b>", "polygon": [[-1, -1], [1, -1], [0, 1]],
+                     "n": 10, "n_errors": 5, "error_rate": 0.5, "purity": 0.5,
+                     "true_label": XSS[0], "pred_label": XSS[1], "examples": XSS}],
+    }), encoding="utf-8")
+    return write_map(store, folder / "map.html", theme="dark")
+
+
+def test_xss_payloads_run_nothing_and_show_as_text(browser, xss_map):
+    page = open_map(browser, xss_map)
+    x, y = page.evaluate("() => window.clsmap.screenPosition(0)")
+    page.mouse.move(x - 20, y - 20)
+    page.mouse.move(x, y, steps=4)
+    page.locator("#tooltip").wait_for(state="visible", timeout=5000)
+    tip = page.locator("#tooltip").text_content()
+    assert XSS[0] in tip and f"{XSS[0]}-0" in tip
+    assert "window.__pwned=1" in page.locator("#title").text_content()
+    legend = page.locator("#legend").text_content()
+    assert XSS[1] in legend and XSS[2] in legend
+    page.locator(".region-item").first.click()
+    assert XSS[3] in page.locator("#detail-body").text_content()
+    for mode in page.evaluate("() => window.clsmap.modes()"):
+        page.locator(f"#modes button[data-mode={mode}]").click()
+    page.locator("#search").fill("svg")
+    page.locator("#search").press("Enter")
+    page.wait_for_function("() => window.clsmap.searchCount() === 10")
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.__pwned === undefined")
+    assert page.dialogs == []
+    assert page.errors == []
+    # nothing from the data became an element
+    elements = "img, svg, iframe, object, embed, b[onmouseover]"
+    assert page.evaluate(f"() => document.querySelectorAll('{elements}').length") == 0
+    assert page.evaluate("() => document.querySelectorAll('script').length") == 3
+    page.close()
+
+
+def test_regions_are_drawn(browser, xss_map):
+    page = open_map(browser, xss_map)
+    assert page.evaluate("() => window.clsmap.regions()") == ["<b onmouseover=window.__pwned=1>1</b>"]
+    assert page.locator(".region-item").count() == 1
+    with_outline = canvas_pixels(page)
+    page.locator("#show-regions").uncheck()
+    page.wait_for_timeout(200)
+    without = canvas_pixels(page)
+    assert (np.abs(with_outline - without).sum(axis=2) > 60).sum() > 200
+    page.close()
+
+
+def test_notebook_iframe_renders(browser, tmp_path):
+    """What Jupyter shows for clsmap.show(...): the page in a sandboxed <iframe srcdoc>."""
+    from clsmap.viewer import show
+
+    xy, texts, labels, preds, conf, ids = _dataset(n=300, seed=1)
+    store = synthetic_store(tmp_path / "store", xy, texts, labels=labels, preds=preds, confidence=conf, ids=ids,
+                            classes=CLASSES)
+    notebook = tmp_path / "notebook.html"
+    notebook.write_text(f"<!DOCTYPE html><html><body>{show(store, theme='light')._repr_html_()}</body></html>",
+                        encoding="utf-8")
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(notebook.as_uri())
+    frame = page.frame_locator("iframe")
+    frame.locator("#loading").wait_for(state="hidden", timeout=30000)
+    assert frame.locator(".legend-item").count() == len(CLASSES)
+    png = page.locator("iframe").screenshot()
+    import io
+
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+    assert _drawn(pixels) > 0.01 * pixels.shape[0] * pixels.shape[1]
+    assert errors == []
+    page.close()
+
+
+def test_three_hundred_classes_get_distinct_colours(browser, tmp_path):
+    n, k = 900, 300
+    rng = np.random.default_rng(2)
+    classes = [f"class {c:03d}" for c in range(k)]
+    store = synthetic_store(tmp_path / "store", rng.normal(size=(n, 2)), [f"t{i}" for i in range(n)],
+                            labels=[classes[i % k] for i in range(n)], preds=[classes[(i * 7) % k] for i in range(n)],
+                            confidence=rng.uniform(size=n), classes=classes)
+    page = open_map(browser, write_map(store, tmp_path / "map.html", theme="light"))
+    colours = page.evaluate("""() => [...document.querySelectorAll('#legend .swatch')]
+        .map((s) => getComputedStyle(s).backgroundColor)""")
+    assert len(colours) == k and len(set(colours)) == k
+    rgb = np.array([[int(v) for v in c[c.index("(") + 1:-1].split(",")[:3]] for c in colours], dtype=float)
+    dist = np.sqrt(((rgb[:, None] - rgb[None]) ** 2).sum(-1)) + np.eye(k) * 1e9
+    assert dist.min() >= 15  # no two classes share a colour or differ by less than one step of the lattice
+    # none is lost against the white background
+    assert (np.abs(rgb - 255).sum(axis=1) > 40).all()
+    page.close()

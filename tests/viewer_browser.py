@@ -1,0 +1,87 @@
+"""Headless Debian chromium driven by Playwright, for the interactive map's tests and benchmark.
+
+``launch()`` starts chromium with a fresh profile and no network access beyond the file; it raises
+``BrowserMissing`` (with the reason) when /usr/bin/chromium or playwright is not installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+    # WebGL without a GPU: ANGLE on SwiftShader
+    "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+]
+
+
+class BrowserMissing(RuntimeError):
+    pass
+
+
+def missing_reason() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is not installed (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright (python) is not installed (pip install playwright)"
+    return None
+
+
+@contextmanager
+def launch(*, width: int = 1280, height: int = 800) -> Iterator[Any]:
+    """A persistent chromium context with a fresh --user-data-dir; closed and removed afterwards."""
+    reason = missing_reason()
+    if reason:
+        raise BrowserMissing(reason)
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="clsmap-chromium-")
+    try:
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, headless=True, args=ARGS,
+                viewport={"width": width, "height": height}, accept_downloads=True,
+            )
+            try:
+                yield context
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_map(context: Any, path: Path, *, timeout_ms: int = 60000) -> Any:
+    """A new page with the map at ``path`` loaded and drawn; page errors are collected in ``page.errors``."""
+    page = context.new_page()
+    page.errors = []
+    page.dialogs = []
+    page.requests = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.goto(Path(path).resolve().as_uri())
+    page.wait_for_function("() => (window.clsmap && window.clsmap.ready) || window.clsmapError", timeout=timeout_ms)
+    error = page.evaluate("() => window.clsmapError || null")
+    if error:
+        raise AssertionError(f"the map failed to load: {error}")
+    return page
+
+
+def canvas_pixels(page: Any) -> Any:
+    """The plot area as an RGB numpy array (a screenshot of what is composited on screen)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    png = page.locator("#plot").screenshot()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
