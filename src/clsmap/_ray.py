@@ -146,6 +146,7 @@ def extract_ray(
     preserve_order = context.execution_options.preserve_order
     context.enable_progress_bars = False  # clsmap's own bar counts the rows written
     context.print_on_execution_start = False
+    writer: StoreWriter | None = None
     try:
         blocks, info = _read_blocks(
             ray, data, text_column=text_column, label_column=label_column, id_column=id_column,
@@ -198,8 +199,10 @@ def extract_ray(
             show = progress if progress is not None else logger.isEnabledFor(logging.INFO)
             _collect(results, writer, todo, show=show, initial=sum(writer.expected_rows(k) for k in done))
         writer.finish()
-    except Exception as exc:
-        user = _user_error(exc)
+    except BaseException as exc:
+        if writer is not None:
+            writer.close()  # the parts written so far stay; the same command resumes
+        user = _user_error(exc) if isinstance(exc, Exception) else None
         if user is not None and user is not exc:
             raise user from None
         raise
