@@ -14,6 +14,7 @@ PUBLIC = {
     "MissingExtraError",
     "Store",
     "__version__",
+    "analyze",
     "capture",
     "extract",
     "load_model",
@@ -21,6 +22,7 @@ PUBLIC = {
     "plot",
     "project",
     "read_dataset",
+    "report",
     "train",
 }
 
