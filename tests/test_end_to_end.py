@@ -43,3 +43,7 @@ def test_demo_fine_tuning_separates_classes(minilm, tmp_path):
     summary = run_demo(tmp_path / "demo", epochs=1, train_rows=600, dtype="float32")
     assert summary["held_out_accuracy_after"] > 0.6
     assert summary["knn10_purity_after"] > summary["knn10_purity_before"]
+    # every layer was measured; fine-tuning sharpens the last layer most, and the report is written
+    assert summary["layers"]["after"]["knn_purity"][-1] > summary["layers"]["before"]["knn_purity"][-1]
+    assert len(summary["layers"]["after"]["layer"]) == 7
+    assert (tmp_path / "demo" / "after" / "report.html").stat().st_size > 50_000

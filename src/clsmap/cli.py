@@ -277,7 +277,12 @@ def run(args: argparse.Namespace) -> None:
             summary["linear_probe_accuracy_before"], summary["linear_probe_accuracy_after"],
             summary["knn10_purity_before"], summary["knn10_purity_after"],
         )
-        logger.info("figure: %s", summary["figure"][0])
+        logger.info("figure: %s; per-layer curves: %s", summary["figure"][0], summary["layers_figure"])
+        for name, curve in summary["layers"].items():
+            logger.info("per layer, %s fine-tuning: purity %s; probe %s", name,
+                        " ".join(f"{v:.2f}" for v in curve["knn_purity"]),
+                        " ".join(f"{v:.2f}" for v in curve["linear_probe_accuracy"]))
+        logger.info("report: %s", summary["report"]["after"])
 
 
 def _print_analysis(analysis: Any, top: int) -> None:

@@ -244,7 +244,7 @@ def report(
     sections.append(_section("Run", _table(_meta_rows(opened)), "run"))
 
     metric_rows = pd.DataFrame(
-        [(key, summary.get(key), doc) for key, doc in _SUMMARY_DOC.items() if summary.get(key) is not None],
+        [(key, _num(summary.get(key)), doc) for key, doc in _SUMMARY_DOC.items() if summary.get(key) is not None],
         columns=["metric", "value", "meaning"])
     notes = (f"k = {summary.get('k')}; measured on vector column {column}; "
              f"labels from the {summary.get('labels_from')} column.")

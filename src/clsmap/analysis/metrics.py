@@ -192,6 +192,17 @@ def _probe(seed: int):
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
 
 
+def _blas_threads(n_rows: int):
+    """One BLAS thread for small probes: their matrix products are too small to share, and on a
+    busy machine extra BLAS threads spin (measured: 0.2 s single-threaded vs 9.7 s with 2 threads
+    for a 600 x 384 probe on a loaded 2-core host). Large probes keep the default."""
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas") if n_rows <= 20_000 else nullcontext()
+
+
 def _folds(labels: np.ndarray, folds: int, func: str) -> int:
     smallest = int(np.unique(labels, return_counts=True)[1].min())
     folds = min(folds, smallest)
@@ -212,7 +223,8 @@ def linear_probe_accuracy(X: np.ndarray, labels: np.ndarray | list, *, folds: in
     X, labels = _as_xy(X, labels, "linear_probe_accuracy")
     folds = _folds(labels, folds, "linear_probe_accuracy")
     splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return float(cross_val_score(_probe(seed), X, labels, cv=splits).mean())
+    with _blas_threads(len(X)):
+        return float(cross_val_score(_probe(seed), X, labels, cv=splits).mean())
 
 
 def out_of_sample_probs(
@@ -229,7 +241,8 @@ def out_of_sample_probs(
     X, labels = _as_xy(X, labels, "out_of_sample_probs")
     folds = _folds(labels, folds, "out_of_sample_probs")
     splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    probs = cross_val_predict(_probe(seed), X, labels, cv=splits, method="predict_proba")
+    with _blas_threads(len(X)):
+        probs = cross_val_predict(_probe(seed), X, labels, cv=splits, method="predict_proba")
     return np.asarray(probs, dtype=np.float64), sorted(np.unique(labels).tolist())
 
 

@@ -45,6 +45,74 @@ def _hull(points: np.ndarray, margin: float) -> np.ndarray | None:
     return np.vstack([pushed, pushed[:1]])  # closed: the last vertex repeats the first
 
 
+def _signed_area(polygon: np.ndarray) -> float:
+    x, y = polygon[:, 0], polygon[:, 1]
+    return float(0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def _buffer(polygon: np.ndarray, margin: float) -> np.ndarray:
+    """An open polygon's vertices pushed ``margin`` outwards (along the mean of the adjacent edges'
+    outward normals), closed."""
+    if _signed_area(polygon) < 0:
+        polygon = polygon[::-1]
+    edges = np.roll(polygon, -1, axis=0) - polygon
+    normals = np.column_stack([edges[:, 1], -edges[:, 0]])
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    vertex = normals + np.roll(normals, 1, axis=0)
+    vertex /= np.maximum(np.linalg.norm(vertex, axis=1, keepdims=True), 1e-12)
+    pushed = polygon + vertex * margin
+    return np.vstack([pushed, pushed[:1]])
+
+
+def _outlines(points: np.ndarray, max_edge: float, margin: float) -> list[np.ndarray]:
+    """Concave outlines of ``points``: the outer boundaries of the union of the Delaunay triangles
+    whose edges are all shorter than ``max_edge`` (an alpha shape), one closed polygon per
+    connected piece, largest first; holes are dropped."""
+    from scipy.spatial import Delaunay, QhullError
+
+    unique = np.unique(points, axis=0)
+    if len(unique) < 3:
+        return []
+    try:
+        simplices = Delaunay(unique).simplices
+    except QhullError:
+        return []
+    corners = unique[simplices]
+    longest = np.linalg.norm(corners - np.roll(corners, -1, axis=1), axis=2).max(axis=1)
+    kept = simplices[longest <= max_edge]
+    if not len(kept):
+        return []
+    edges = np.sort(np.concatenate([kept[:, [0, 1]], kept[:, [1, 2]], kept[:, [2, 0]]]), axis=1)
+    edges, counts = np.unique(edges, axis=0, return_counts=True)
+    boundary = [tuple(e) for e in edges[counts == 1].tolist()]
+    neighbours: dict[int, list[int]] = {}
+    for a, b in boundary:
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+    used: set[tuple[int, int]] = set()
+    loops = []
+    for a, b in boundary:
+        if (a, b) in used:
+            continue
+        loop, current = [a], b
+        used.update({(a, b), (b, a)})
+        while current != a:
+            loop.append(current)
+            step = next((c for c in neighbours[current] if (current, c) not in used), None)
+            if step is None:
+                break
+            used.update({(current, step), (step, current)})
+            current = step
+        if len(loop) >= 3:
+            loops.append(unique[loop])
+    loops.sort(key=lambda p: -abs(_signed_area(p)))
+    outer: list[np.ndarray] = []
+    for loop in loops:
+        if not any(_inside(loop[:1], o)[0] for o in outer):  # a loop inside another is a hole
+            outer.append(loop)
+    return [_buffer(o, margin) for o in outer]
+
+
 def _polygon_area(polygon: np.ndarray) -> float:
     x, y = polygon[:, 0], polygon[:, 1]
     return float(0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
@@ -114,16 +182,23 @@ def confusion_regions(
                             copy=True).fit(xy[interest])
     cluster_of = _merge_close(xy[interest], clusterer.labels_, merge * extent)
     found = []
+    outlines = []
     for cluster in sorted(set(cluster_of) - {-1}):
         in_cluster = cluster_of == cluster
         members = interest[in_cluster]
-        polygon = _hull(xy[members], 0.01 * extent)
-        if polygon is None:
-            continue
+        strength = clusterer.probabilities_[in_cluster]
+        polygons = _outlines(xy[members], merge * extent, 0.01 * extent)
+        if not polygons:
+            hull = _hull(xy[members], 0.01 * extent)
+            polygons = [] if hull is None else [hull]
+        for polygon in polygons:
+            covered = _inside(xy[members], polygon)
+            if covered.sum() >= max(3, size // 2):
+                outlines.append((polygon, members[covered], strength[covered]))
+    for polygon, members, strength in outlines:
         inside = _inside(xy, polygon)
         inside_wrong = inside & wrong
         true_label, pred_label = _dominant_pair(labels, other, inside_wrong if inside_wrong.any() else inside & mixed)
-        strength = clusterer.probabilities_[in_cluster]
         central = members[np.argsort(-strength, kind="stable")][:examples]
         counts = pd.Series(labels[inside]).value_counts()
         found.append({
@@ -147,7 +222,7 @@ def confusion_regions(
 def _merge_close(points: np.ndarray, labels: np.ndarray, distance: float) -> np.ndarray:
     """Cluster labels with clusters whose nearest points are closer than ``distance`` merged
     (single linkage between clusters), so that a band of evenly spread errors is one region,
-    not a dozen fragments. Noise (-1) stays noise."""
+    not a dozen fragments; noise points (-1) that close to a cluster join it, the rest stay noise."""
     from scipy.spatial import cKDTree
 
     clusters = sorted(set(labels.tolist()) - {-1})
@@ -167,7 +242,16 @@ def _merge_close(points: np.ndarray, labels: np.ndarray, distance: float) -> np.
             gap, _ = trees[a].query(points[labels == b], k=1, distance_upper_bound=distance)
             if np.isfinite(gap).any():
                 parent[root(b)] = root(a)
-    return np.array([root(c) if c != -1 else -1 for c in labels.tolist()], dtype=np.int64)
+    merged = np.array([root(c) if c != -1 else -1 for c in labels.tolist()], dtype=np.int64)
+    # noise points within ``distance`` of a cluster join the nearest one (HDBSCAN leaves the
+    # thin edges of an evenly spread band as noise)
+    clustered = np.flatnonzero(merged >= 0)
+    noise = np.flatnonzero(merged < 0)
+    if len(clustered) and len(noise):
+        gap, nearest = cKDTree(points[clustered]).query(points[noise], k=1, distance_upper_bound=distance)
+        close = np.isfinite(gap)
+        merged[noise[close]] = merged[clustered[nearest[close]]]
+    return merged
 
 
 def _other_label(labels: np.ndarray, preds: Any, neighbour_labels: np.ndarray | None) -> np.ndarray:
