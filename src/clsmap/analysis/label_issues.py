@@ -47,7 +47,8 @@ def label_issue_scores(
     each label. A row is *flagged* when another class ``j`` reaches that class's typical
     confidence (``q[:, j] >= t_j``, ``t_j`` the mean ``q[:, j]`` over rows labeled ``j``) while its
     own label stays below its class's (``q[:, y] < t_y``), the confident-learning rule applied to
-    the combined ``q``.
+    the combined ``q``, *and* most of its ``k`` neighbours carry another label (``knn_given < 0.5``):
+    both sources of evidence must point away from the given label.
 
     Columns, one row per input row, in input order: ``row``, ``label`` (given), ``p_given``,
     ``knn_given`` (neighbour share of the given label), ``q_given``, ``suggested_label`` (the
@@ -82,7 +83,8 @@ def label_issue_scores(
     thresholds = np.array([q[codes == j, j].mean() if (codes == j).any() else 1.0 for j in range(len(classes))])
     others = q >= thresholds[None, :]
     others[rows, codes] = False
-    flagged = (q_given < thresholds[codes]) & others.any(axis=1)
+    knn_given = (codes[neighbours] == codes[:, None]).mean(axis=1)
+    flagged = (q_given < thresholds[codes]) & others.any(axis=1) & (knn_given < 0.5)
     best = q.argmax(axis=1)
     score = 1.0 - q_given
     order = np.lexsort((rows, -score))
@@ -92,7 +94,7 @@ def label_issue_scores(
         "row": rows,
         "label": labels,
         "p_given": probs[rows, codes],
-        "knn_given": (codes[neighbours] == codes[:, None]).mean(axis=1),
+        "knn_given": knn_given,
         "q_given": q_given,
         "suggested_label": np.asarray(classes, dtype=object)[best],
         "q_suggested": q[rows, best],
