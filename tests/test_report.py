@@ -133,3 +133,14 @@ def test_analyze_and_report_commands(tiny_bert, labeled_csv, tmp_path, capsys):
     assert main(["-q", "report", str(out), "-o", str(tmp_path / "page.html")]) == 0
     assert (tmp_path / "page.html").stat().st_size > 10_000 and (tmp_path / "page.json").exists()
     assert main(["-q", "analyze", str(tmp_path / "not-a-store")]) == 2
+
+
+def test_store_without_labels_is_measured_against_predictions(tiny_bert, labeled_csv, tmp_path):
+    data = clsmap.read_dataset(labeled_csv(40), label_column=False)
+    store = clsmap.extract(tiny_bert, data, tmp_path / "nolabels", dtype="float32", progress=False)
+    clsmap.project(store, method="pca")
+    result = clsmap.analyze(store, write=False)
+    assert result.summary["labels_from"] == "pred" and result.summary["accuracy"] is None
+    assert result.label_issues is None and result.confusion is None
+    page = clsmap.report(store, tmp_path / "nolabels.html", analysis=result).read_text(encoding="utf-8")
+    assert 'id="mislabeled"' not in page and 'id="map"' in page
