@@ -51,7 +51,8 @@ _SUMMARY_DOC = {
     "knn_preservation": "2-D map: share of each row's k original-space neighbours kept among its k map neighbours",
     "n_flagged": "rows flagged as likely mislabeled",
     "n_regions": "confusion regions found in the map",
-    "regions_share_errors": "share of misclassified rows inside a confusion region",
+    "regions_share_errors": "share of misclassified rows (without predictions: rows whose neighbours mostly carry "
+                            "other labels) inside a confusion region",
     "regions_share_points": "share of all rows inside a confusion region",
     "regions_share_area": "share of the map's area (convex hull of all points) the regions cover",
 }

@@ -66,7 +66,7 @@ def knn_indices(
 
     ``query`` (row indices) restricts the rows asked about; their neighbours are still found
     among all rows. ``backend="auto"`` uses faiss's exact flat index above
-    :data:`FAISS_FROM` rows when faiss is installed, else scikit-learn.
+    :data:`FAISS_FROM` rows of more than 16 dimensions when faiss is installed, else scikit-learn.
     """
     check_choice(backend, ("auto", "sklearn", "faiss"), param="backend", func="knn_indices")
     X = _prepare(np.asarray(X), metric)
@@ -77,7 +77,7 @@ def knn_indices(
     rows = np.arange(n) if query is None else np.asarray(query)
     if backend == "auto":
         backend = "sklearn"
-        if n >= FAISS_FROM:
+        if n >= FAISS_FROM and X.shape[1] > 16:  # few dimensions (a map): scikit-learn's k-d tree wins
             try:
                 import faiss  # noqa: F401
 
@@ -254,7 +254,7 @@ def trustworthiness(
     metric: Metric = "cosine",
     sample: int | None = 2000,
     seed: int = 0,
-    chunk: int = 256,
+    chunk: int = 64,
 ) -> float:
     """Trustworthiness of the map ``Y`` (n, 2) of the vectors ``X`` (Venna & Kaski 2001).
 

@@ -125,7 +125,9 @@ def analyze(
     ``pred``), ``accuracy``, ``macro_f1``, ``knn_purity``, ``knn_purity_chance``, ``silhouette``,
     ``silhouette_sample``, ``linear_probe_accuracy``, ``map_knn_purity``, ``trustworthiness``,
     ``trust_sample``, ``knn_preservation``, ``probs_source``, ``n_flagged``, ``n_regions``,
-    ``regions_share_errors``, ``regions_share_points``, ``regions_share_area``, ``seconds``.
+    ``regions_share_errors`` (share of misclassified rows inside a region; without predictions,
+    of rows whose neighbours mostly carry other labels), ``regions_share_points``,
+    ``regions_share_area`` (of the convex hull of the map), ``seconds``.
     """
     from ..store import open_store
 
