@@ -118,6 +118,12 @@ def test_report_is_offline_and_escapes_user_text(layered_store, tmp_path):
     assert numbers["summary"]["n_rows"] == 60 and len(numbers["label_issues"]) == 60
     assert numbers["layers"][0]["column"] == "layer_0"
     assert any(PAYLOAD in row["text"] for row in numbers["label_issues"])  # JSON keeps the text as it is
+    # per-layer curves of several stores (the demo's before/after) replace this store's own
+    result = clsmap.analyze(layered_store, write=False)
+    shifted = result.layers.assign(knn_purity=result.layers["knn_purity"] / 2)
+    compared = clsmap.report(layered_store, tmp_path / "cmp.html", analysis=result,
+                             curves={"<b>one</b>": result.layers, "two": shifted}).read_text(encoding="utf-8")
+    assert compared != page and "<b>one</b>" not in compared
 
 
 def test_analyze_and_report_commands(tiny_bert, labeled_csv, tmp_path, capsys):
@@ -144,3 +150,32 @@ def test_store_without_labels_is_measured_against_predictions(tiny_bert, labeled
     assert result.label_issues is None and result.confusion is None
     page = clsmap.report(store, tmp_path / "nolabels.html", analysis=result).read_text(encoding="utf-8")
     assert 'id="mislabeled"' not in page and 'id="map"' in page
+
+
+def test_report_in_a_headless_browser(layered_store, tmp_path):
+    """The page loads nothing from outside, runs no script (the payload never fires), and shows
+    its figures and the payload as plain text."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import shutil
+
+    out = clsmap.report(layered_store, tmp_path / "page.html", top=60)
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    with sync_api.sync_playwright() as pw:
+        try:
+            browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        except Exception as exc:  # no browser on this machine
+            pytest.skip(f"no headless chromium: {exc}")
+        try:
+            page = browser.new_page()
+            requests, dialogs = [], []
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(out.as_uri())
+            page.wait_for_load_state("load")
+            assert all(u.startswith(("file:", "data:")) for u in requests), requests
+            assert dialogs == []
+            assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 100)")
+            assert page.evaluate("document.images.length") >= 4
+            assert PAYLOAD in page.inner_text("body")
+        finally:
+            browser.close()

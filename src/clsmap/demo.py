@@ -105,10 +105,11 @@ def run_demo(
         project(store, method="pacmap", column="all", seed=seed)
         analyses[name] = analyze(store, probs="model" if name == "after" else "probe", seed=seed)
         plot(store, out / name / "map")
-        reports[name] = report(store, analysis=analyses[name])
         stores[name] = store
-    curves = {name: analyses[name].layers for name in ("before", "after")}
+    curves = {f"{name} fine-tuning": analyses[name].layers for name in ("before", "after")}
     plot_layer_curves(curves, out / "layers")
+    for name, store in stores.items():
+        reports[name] = report(store, analysis=analyses[name], curves=curves)
     figure = plot_compare(
         [stores["before"], stores["after"]],
         out / "demo",
@@ -125,7 +126,7 @@ def run_demo(
         "knn10_purity_after": after["knn_purity"],
         "linear_probe_accuracy_before": before["linear_probe_accuracy"],
         "linear_probe_accuracy_after": after["linear_probe_accuracy"],
-        "layers": {name: curve.round(4).to_dict("list") for name, curve in curves.items()},
+        "layers": {name: analyses[name].layers.round(4).to_dict("list") for name in ("before", "after")},
         "regions_after": {k: after.get(k) for k in ("n_regions", "regions_share_errors", "regions_share_area")},
         "report": {name: str(path) for name, path in reports.items()},
         "layers_figure": str(out / "layers.png"),

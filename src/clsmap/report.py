@@ -220,13 +220,16 @@ def report(
     column: str | None = None,
     top: int = 30,
     examples: int = 3,
+    curves: dict[str, pd.DataFrame] | None = None,
     **analyze_options: Any,
 ) -> Path:
     """Write ``<out>`` (default ``<store>/report.html``) and ``report.json`` beside it.
 
     ``analysis`` is the result of :func:`clsmap.analyze` for this store; if ``None`` the store
     is analysed here (``column`` and ``analyze_options`` go to :func:`clsmap.analyze`). ``top``
-    is how many likely-mislabeled texts the page lists. Returns the path of the HTML file.
+    is how many likely-mislabeled texts the page lists. ``curves``: named per-layer tables to draw
+    together in the per-layer figure (e.g. the same texts before and after fine-tuning) instead of
+    this store's alone. Returns the path of the HTML file.
     """
     from .analysis import analyze
 
@@ -264,7 +267,7 @@ def report(
         sections.append(_section("Map", _img(map_uri, "2-D map", caption), "map"))
 
     if analysis.layers is not None:
-        body = _img(_png(plot_layer_curves({"this store": analysis.layers})), "per-layer curves")
+        body = _img(_png(plot_layer_curves(curves or {"this store": analysis.layers})), "per-layer curves")
         body += _table(analysis.layers)
         if analysis.layer_maps:
             labels = opened.frame["label" if summary.get("labels_from") == "label" else "pred"].astype(str).to_numpy()
