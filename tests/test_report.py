@@ -179,3 +179,18 @@ def test_report_in_a_headless_browser(layered_store, tmp_path):
             assert PAYLOAD in page.inner_text("body")
         finally:
             browser.close()
+
+
+def test_static_map_outlines_the_regions(layered_store, tmp_path):
+    result = clsmap.analyze(layered_store)
+    assert len(result.regions) >= 1
+    with_regions = clsmap.plot(layered_store, tmp_path / "with", formats=("svg",), panels=("label",))[0]
+    without = clsmap.plot(layered_store, tmp_path / "without", formats=("svg",), panels=("label",),
+                          regions=False)[0]
+    svg, plain = with_regions.read_text(encoding="utf-8"), without.read_text(encoding="utf-8")
+    ids = [str(i) for i in result.regions["region_id"]]
+    # svg.fonttype "none": each region's id is a text element next to its dashed outline
+    assert all(f">{i}</text>" in svg for i in ids) and not any(f">{i}</text>" in plain for i in ids)
+    assert svg.count("stroke-dasharray") > plain.count("stroke-dasharray")
+    with pytest.raises(clsmap.ClsmapError, match="run clsmap analyze"):
+        clsmap.plot(layered_store, tmp_path / "l1", column="layer_1", formats=("svg",), regions=True)
