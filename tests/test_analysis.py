@@ -6,8 +6,21 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.manifold import trustworthiness as sk_trustworthiness
 
-from clsmap.analysis import knn_purity, linear_probe_accuracy
+from clsmap.analysis import (
+    aligned_layer_maps,
+    classification_metrics,
+    confusion_frame,
+    knn_indices,
+    knn_preservation,
+    knn_purity,
+    knn_purity_per_class,
+    linear_probe_accuracy,
+    procrustes_align,
+    silhouette_per_class,
+    trustworthiness,
+)
 
 
 def blobs(n_per: int, classes: int, dim: int, spread: float, seed: int = 0):
@@ -18,10 +31,29 @@ def blobs(n_per: int, classes: int, dim: int, spread: float, seed: int = 0):
     return X.astype(np.float32), y
 
 
+def rotation(dim: int, seed: int) -> np.ndarray:
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(dim, dim)))
+    return q
+
+
 def test_separated_blobs_are_pure_and_probe_perfectly():
     X, y = blobs(60, 4, 16, 0.5)
     assert knn_purity(X, y) >= 0.99
+    per_class = knn_purity_per_class(X, y)
+    assert list(per_class.columns) == ["label", "n", "knn_purity", "chance"]
+    assert (per_class["knn_purity"] >= 0.99).all() and (per_class["n"] == 60).all()
+    assert (silhouette_per_class(X, y)["silhouette"] > 0.5).all()
     assert linear_probe_accuracy(X, y) >= 0.99
+
+
+def test_overlapping_blobs_are_near_chance():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 8)).astype(np.float32)  # four classes drawn from one Gaussian
+    y = np.repeat(np.arange(4), 100)
+    assert abs(knn_purity(X, y, metric="euclidean") - 0.25) < 0.06
+    sil = silhouette_per_class(X, y, metric="euclidean")
+    assert (sil["silhouette"].abs() < 0.1).all()
+    assert linear_probe_accuracy(X, y) < 0.4
 
 
 def test_random_labels_are_near_chance():
@@ -38,12 +70,105 @@ def test_purity_ignores_row_order_rotation_and_scale(seed, scale):
     X, y = blobs(15, 3, 6, 3.0, seed=seed)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(X))
-    rotation, _ = np.linalg.qr(rng.normal(size=(6, 6)))
     base = knn_purity(X, y, k=5, metric="euclidean")
-    moved = knn_purity((X[order] @ rotation) * scale, y[order], k=5, metric="euclidean")
+    moved = knn_purity((X[order] @ rotation(6, seed)) * scale, y[order], k=5, metric="euclidean")
     assert moved == pytest.approx(base, abs=1e-6)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+@pytest.mark.parametrize("k", [1, 5, 12])
+def test_trustworthiness_equals_sklearn(metric, k):
+    X, _ = blobs(20, 3, 10, 4.0, seed=k)
+    Y = X[:, :2] + np.random.default_rng(k).normal(scale=2.0, size=(len(X), 2))
+    ours = trustworthiness(X, Y, k=k, metric=metric, sample=None, chunk=7)
+    assert ours == pytest.approx(sk_trustworthiness(X, Y, n_neighbors=k, metric=metric), abs=1e-9)
+
+
+def test_trustworthiness_on_a_sample_estimates_the_full_value():
+    X, _ = blobs(150, 4, 12, 3.0, seed=5)
+    Y = X[:, :2] + np.random.default_rng(0).normal(scale=3.0, size=(len(X), 2))
+    full = trustworthiness(X, Y, k=10, sample=None)
+    assert trustworthiness(X, Y, k=10, sample=200, seed=1) == pytest.approx(full, abs=0.02)
+    assert 0.0 <= full <= 1.0
+    # a faithful map scores higher than a shuffled one
+    assert full > trustworthiness(X, Y[np.random.default_rng(2).permutation(len(Y))], k=10, sample=None) + 0.1
+
+
+def test_knn_preservation_bounds():
+    rng = np.random.default_rng(0)
+    Y = rng.normal(size=(200, 2))
+    assert knn_preservation(Y, Y, k=10, metric="euclidean") == pytest.approx(1.0)
+    shuffled = Y[rng.permutation(len(Y))]
+    assert knn_preservation(Y, shuffled, k=10, metric="euclidean") < 0.15
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.05, 50))
+def test_map_measures_ignore_row_order_and_rigid_moves_of_the_map(seed, scale):
+    X, _ = blobs(12, 3, 5, 3.0, seed=seed)
+    Y = X[:, :2] + np.random.default_rng(seed).normal(size=(len(X), 2))
+    order = np.random.default_rng(seed + 1).permutation(len(X))
+    moved = (Y @ rotation(2, seed)) * scale + 7.0
+    base_t = trustworthiness(X, Y, k=4, metric="euclidean", sample=None)
+    assert trustworthiness(X[order], moved[order], k=4, metric="euclidean", sample=None) == pytest.approx(base_t)
+    base_p = knn_preservation(X, Y, k=4, metric="euclidean")
+    assert knn_preservation(X[order], moved[order], k=4, metric="euclidean") == pytest.approx(base_p)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.1, 10))
+def test_cosine_silhouette_ignores_row_order_rotation_and_scale(seed, scale):
+    X, y = blobs(10, 3, 6, 4.0, seed=seed)
+    order = np.random.default_rng(seed).permutation(len(X))
+    base = silhouette_per_class(X, y)
+    moved = silhouette_per_class((X @ rotation(6, seed))[order] * scale, y[order])
+    assert np.allclose(base["silhouette"], moved["silhouette"], atol=1e-4)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_confusion_and_f1_ignore_row_order(seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(["a", "b", "c"], size=30)
+    preds = np.where(rng.random(30) < 0.7, labels, rng.choice(["a", "b", "c"], size=30))
+    order = rng.permutation(30)
+    assert confusion_frame(labels, preds).equals(confusion_frame(labels[order], preds[order]))
+    a, b = classification_metrics(labels, preds), classification_metrics(labels[order], preds[order])
+    assert np.allclose(a[["precision", "recall", "f1"]], b[["precision", "recall", "f1"]])
+    confusion = confusion_frame(labels, preds)
+    assert confusion["count"].sum() == 30
+    assert confusion.loc[confusion.true_label == confusion.pred_label, "count"].sum() == (labels == preds).sum()
+
+
+def test_knn_backends_agree():
+    pytest.importorskip("faiss")
+    X, _ = blobs(50, 3, 8, 2.0)
+    for metric in ("cosine", "euclidean"):
+        a = knn_indices(X, k=5, metric=metric, backend="sklearn")
+        b = knn_indices(X, k=5, metric=metric, backend="faiss")
+        assert (a == b).mean() > 0.98  # float32 rounding may swap near-ties
+        assert not (a == np.arange(len(X))[:, None]).any()
+
+
+def test_neighbours_exclude_the_point_itself_even_with_duplicates():
+    X = np.array([[0, 0], [0, 0], [1, 0], [5, 5], [5, 5.1]], dtype=np.float32)
+    found = knn_indices(X, k=2, metric="euclidean")
+    assert not (found == np.arange(5)[:, None]).any()
+    assert set(found[0]) == {1, 2}
+
+
+def test_procrustes_undoes_rotation_scale_and_shift():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(50, 2))
+    B = (A @ rotation(2, 4)) * 3.5 + np.array([10.0, -2.0])
+    assert np.allclose(procrustes_align(B, A), A, atol=1e-9)
+    maps = aligned_layer_maps({"layer_1": B, "layer_0": A, "layer_2": -B})
+    assert list(maps) == ["layer_0", "layer_1", "layer_2"]
+    assert np.allclose(maps["layer_2"], A, atol=1e-9)
 
 
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="3 vectors but 2 labels"):
         knn_purity(np.zeros((3, 2)), [0, 1])
+    with pytest.raises(ValueError, match="metric"):
+        knn_purity(np.zeros((3, 2)), [0, 1, 1], metric="manhattan")

@@ -47,3 +47,7 @@ def test_demo_fine_tuning_separates_classes(minilm, tmp_path):
     assert summary["knn10_purity_after"] > summary["knn10_purity_before"]
     assert [Path(p).parts[-2:] for p in summary["interactive_maps"]] == [("before", "map.html"), ("after", "map.html")]
     assert all((tmp_path / "demo" / name / "map.html").stat().st_size > 10_000 for name in ("before", "after"))
+    # every layer was measured; fine-tuning sharpens the last layer most, and the report is written
+    assert summary["layers"]["after"]["knn_purity"][-1] > summary["layers"]["before"]["knn_purity"][-1]
+    assert len(summary["layers"]["after"]["layer"]) == 7
+    assert (tmp_path / "demo" / "after" / "report.html").stat().st_size > 50_000

@@ -27,6 +27,8 @@ examples:
   clsmap project out --method umap
   clsmap plot out
   clsmap view out -o map.html                        the interactive map: one offline HTML file
+  clsmap analyze out                                 metrics, confusion regions, likely-mislabeled texts
+  clsmap report out -o report.html                   one offline HTML page with all of it
   clsmap train bert-base-uncased train.csv -o my-classifier --epochs 3
 """
 
@@ -134,6 +136,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", default="auto", choices=["auto", "light", "dark"],
                    help="initial theme (default: the browser's preference)")
     p.add_argument("--title", help="page title")
+
+    p = add("analyze", "measure separation, map faithfulness, confusion regions and likely-mislabeled texts",
+            "clsmap analyze out --top 20")
+    p.add_argument("store", help="store folder")
+    p.add_argument("--column", help="vector column to analyse (default: the last layer)")
+    p.add_argument("--k", type=int, default=10, help="neighbourhood size (default: 10)")
+    p.add_argument("--probs", default="probe", choices=["probe", "model"],
+                   help="out-of-sample probabilities for label issues: a cross-validated probe on the vectors "
+                        "(default) or the model's own (only for rows held out from its training)")
+    p.add_argument("--top", type=int, default=10, help="likely-mislabeled texts to list (default: 10)")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = add("report", "write a self-contained offline HTML report (and report.json)",
+            "clsmap report out -o report.html")
+    p.add_argument("store", help="store folder")
+    p.add_argument("-o", "--out", help="HTML file (default: STORE/report.html); report.json is written beside it")
+    p.add_argument("--column", help="vector column to analyse (default: the last layer)")
+    p.add_argument("--probs", default="probe", choices=["probe", "model"], help="as for analyze (default: probe)")
+    p.add_argument("--top", type=int, default=30, help="likely-mislabeled texts to list (default: 30)")
+    p.add_argument("--seed", type=int, default=0)
 
     p = add("train", "fine-tune a sequence classifier", "clsmap train ./base-model train.csv -o my-classifier")
     p.add_argument("model", help="base model folder or Hub id")
@@ -252,13 +274,18 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "map":
         from .plotting import plot
 
+        from .analysis import analyze
+        from .report import report
+
         store = _do_extract(args)
         _do_project(store, args)
+        analysis = analyze(store, seed=args.seed)
         paths = plot(store)
         logger.info("map: %s", ", ".join(map(str, paths)))
         from .viewer import write_map
 
         logger.info("interactive map: %s", write_map(store))
+        logger.info("report: %s", report(store, analysis=analysis))
     elif args.command == "view":
         from .viewer import write_map
 
@@ -268,6 +295,16 @@ def run(args: argparse.Namespace) -> None:
         path = write_map(args.store, args.out, column=args.column, max_text_chars=max_chars or None,
                          theme=args.theme, title=args.title)
         logger.info("interactive map: %s", path)
+    elif args.command == "analyze":
+        from .analysis import analyze
+
+        _print_analysis(analyze(args.store, column=args.column, k=args.k, probs=args.probs, seed=args.seed),
+                        args.top)
+    elif args.command == "report":
+        from .report import report
+
+        path = report(args.store, args.out, column=args.column, probs=args.probs, top=args.top, seed=args.seed)
+        logger.info("report: %s (numbers in %s)", path, path.with_suffix(".json"))
     elif args.command == "project":
         _do_project(args.store, args, args.column)
     elif args.command == "plot":
@@ -298,7 +335,31 @@ def run(args: argparse.Namespace) -> None:
             summary["linear_probe_accuracy_before"], summary["linear_probe_accuracy_after"],
             summary["knn10_purity_before"], summary["knn10_purity_after"],
         )
-        logger.info("figure: %s", summary["figure"][0])
+        logger.info("figure: %s; per-layer curves: %s", summary["figure"][0], summary["layers_figure"])
+        for name, curve in summary["layers"].items():
+            logger.info("per layer, %s fine-tuning: purity %s; probe %s", name,
+                        " ".join(f"{v:.2f}" for v in curve["knn_purity"]),
+                        " ".join(f"{v:.2f}" for v in curve["linear_probe_accuracy"]))
+        logger.info("report: %s", summary["report"]["after"])
+
+
+def _print_analysis(analysis: Any, top: int) -> None:
+    """The analysis as plain text on stdout (the numbers are also in STORE/analysis/analysis.json)."""
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_colwidth", 70, "display.float_format", "{:.3f}".format):
+        print("\n".join(f"{k:>22}  {v:.4f}" if isinstance(v, float) else f"{k:>22}  {v}"
+                         for k, v in analysis.summary.items() if v is not None))
+        print("\nper class:\n" + analysis.per_class.to_string(index=False))
+        if analysis.layers is not None:
+            print("\nper layer:\n" + analysis.layers.to_string(index=False))
+        if analysis.regions is not None and len(analysis.regions):
+            cols = ["region_id", "n", "n_errors", "error_rate", "purity", "true_label", "pred_label"]
+            print("\nconfusion regions:\n" + analysis.regions[cols].to_string(index=False))
+        if analysis.label_issues is not None and top > 0:
+            cols = ["rank", "id", "label", "suggested_label", "score", "flagged", "text"]
+            print(f"\ntop {top} likely-mislabeled:\n" + analysis.label_issues[cols].head(top).to_string(index=False))
+    print(f"\nwritten: {analysis.store_path / 'analysis'}")
 
 
 def main(argv: list[str] | None = None) -> int:

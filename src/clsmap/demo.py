@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ClsmapError
-from .analysis import knn_purity, linear_probe_accuracy
+from .analysis import analyze
 from .data import read_dataset
 from .extraction import extract
 from .plotting import plot, plot_compare
 from .reducers import project
+from .report import plot_layer_curves, report
 from .training import TRAIN_RECORD, train
 from .viewer import write_map
 
@@ -95,19 +96,28 @@ def run_demo(
         logger.info("using the fine-tuned model cached in %s", model_dir)
         train_seconds = record.get("seconds", 0.0)
 
-    stores = {}
+    # every layer, so that the report can show where in the network the classes separate; the
+    # held-out rows were not seen in training, so the fine-tuned model's own probabilities are
+    # out-of-sample and score the likely-mislabeled texts (the base encoder has no head: a
+    # cross-validated probe on its vectors does it)
+    stores, analyses, reports = {}, {}, {}
     for name, source in (("before", base), ("after", model_dir)):
-        store = extract(source, held_out, out / name, max_length=64, dtype=dtype, progress=progress)
-        project(store, method="pacmap", seed=seed)
+        store = extract(source, held_out, out / name, layer="all", max_length=64, dtype=dtype, progress=progress)
+        project(store, method="pacmap", column="all", seed=seed)
+        analyses[name] = analyze(store, probs="model" if name == "after" else "probe", seed=seed)
         plot(store, out / name / "map")
         write_map(store, out / name / "map.html")
         stores[name] = store
+    curves = {f"{name} fine-tuning": analyses[name].layers for name in ("before", "after")}
+    plot_layer_curves(curves, out / "layers")
+    for name, store in stores.items():
+        reports[name] = report(store, analysis=analyses[name], curves=curves)
     figure = plot_compare(
         [stores["before"], stores["after"]],
         out / "demo",
         titles=["before fine-tuning: all-MiniLM-L6-v2 [CLS]", "after fine-tuning"],
     )
-    labels = held_out.labels
+    before, after = analyses["before"].summary, analyses["after"].summary
     summary = {
         "figure": [str(p) for p in figure],
         "interactive_maps": [str(out / name / "map.html") for name in stores],
@@ -115,10 +125,14 @@ def run_demo(
         "train_rows": len(train_data),
         "epochs": epochs,
         "held_out_accuracy_after": stores["after"].accuracy,
-        "knn10_purity_before": knn_purity(stores["before"].vectors, labels),
-        "knn10_purity_after": knn_purity(stores["after"].vectors, labels),
-        "linear_probe_accuracy_before": linear_probe_accuracy(stores["before"].vectors, labels, seed=seed),
-        "linear_probe_accuracy_after": linear_probe_accuracy(stores["after"].vectors, labels, seed=seed),
+        "knn10_purity_before": before["knn_purity"],
+        "knn10_purity_after": after["knn_purity"],
+        "linear_probe_accuracy_before": before["linear_probe_accuracy"],
+        "linear_probe_accuracy_after": after["linear_probe_accuracy"],
+        "layers": {name: analyses[name].layers.round(4).to_dict("list") for name in ("before", "after")},
+        "regions_after": {k: after.get(k) for k in ("n_regions", "regions_share_errors", "regions_share_area")},
+        "report": {name: str(path) for name, path in reports.items()},
+        "layers_figure": str(out / "layers.png"),
         "train_seconds": train_seconds,
         "total_seconds": round(time.perf_counter() - started, 1),
         "output": str(out),

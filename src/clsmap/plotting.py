@@ -122,11 +122,14 @@ def plot(
     title: str | None = None,
     formats: tuple[str, ...] = ("png", "svg"),
     dpi: int = 150,
+    regions: bool | None = None,
 ) -> list[Path]:
     """Draw the store's 2-D map and save it as ``<out>.png`` and ``<out>.svg``.
 
     ``out`` is a path without suffix (default ``<store>/map``). ``panels`` chooses among
-    ``label``, ``pred`` and ``correct``; by default all that the store can show. Returns the
+    ``label``, ``pred`` and ``correct``; by default all that the store can show. ``regions``:
+    outline the confusion regions of ``analysis/regions.json`` (written by ``clsmap analyze``)
+    with their ids; ``None`` draws them when the file exists for this column. Returns the
     paths written.
     """
     import matplotlib
@@ -157,8 +160,10 @@ def plot(
     with matplotlib.rc_context({"font.family": _font_families(classes + [title]), "svg.fonttype": "none"}):
         fig = Figure(figsize=(6.2 * len(panels) + 2.2, 6.4), layout="constrained")
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        outlines = _regions_of(opened, column or opened.default_vector, regions)
         for ax, panel in zip(axes, panels, strict=True):
             _draw_panel(ax, xy, frame, panel if panel in available else "none", classes)
+            _draw_regions(ax, outlines)
         _legend(fig, frame, classes, show=any(p in ("label", "pred") and p in available for p in panels))
         fig.suptitle(title, fontsize=11)
         written = _save(fig, Path(out) if out is not None else opened.path / "map", formats, dpi)
@@ -189,6 +194,32 @@ def _draw_panel(ax: Any, xy: np.ndarray, frame: pd.DataFrame, panel: str, classe
         ax.legend(loc="best", fontsize=8, markerscale=2)
     else:
         ax.scatter(xy[:, 0], xy[:, 1], s=size, color=(0.4, 0.4, 0.4), linewidths=0, rasterized=raster)
+
+
+def _regions_of(store: Store, column: str, wanted: bool | None) -> list[dict[str, Any]]:
+    """The confusion regions saved in the store for ``column`` (empty when not wanted or absent)."""
+    if wanted is False:
+        return []
+    from .analysis.regions import read_regions
+
+    data = read_regions(store.path)
+    if data is None or data.get("column") != column:
+        if wanted:
+            raise ClsmapError(f"{store.path}: no confusion regions for {column}; run clsmap analyze first")
+        return []
+    return list(data.get("regions", []))
+
+
+def _draw_regions(ax: Any, regions: list[dict[str, Any]]) -> None:
+    """Each region's outline (dashed) and its id at the outline's top."""
+    for region in regions:
+        poly = np.asarray(region["polygon"], dtype=np.float64)
+        if poly.ndim != 2 or len(poly) < 3:
+            continue
+        ax.plot(poly[:, 0], poly[:, 1], color="black", linewidth=0.9, linestyle="--", alpha=0.85)
+        top = poly[np.argmax(poly[:, 1])]
+        ax.annotate(str(int(region["region_id"])), top, fontsize=8, fontweight="bold", ha="center",
+                    va="bottom", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "black", "lw": 0.6})
 
 
 def _legend(fig: Any, frame: pd.DataFrame, classes: list[str], *, show: bool) -> None:

@@ -1,0 +1,53 @@
+"""Stage 6, analysis: what the vector space and its map say, measured (pure functions + ``analyze``).
+
+- :mod:`~clsmap.analysis.metrics`: k-NN purity, silhouette, linear probe, trustworthiness, k-NN
+  preservation, per-class precision/recall/F1, confusion table;
+- :mod:`~clsmap.analysis.regions`: confusion regions in the map (``analysis/regions.json``);
+- :mod:`~clsmap.analysis.label_issues`: likely-mislabeled rows;
+- :mod:`~clsmap.analysis.layers`: per-layer curves and Procrustes-aligned per-layer maps;
+- :func:`analyze`: all of it for one store.
+"""
+
+from .label_issues import cleanlab_issues, label_issue_scores
+from .layers import aligned_layer_maps, layer_curves, procrustes_align
+from .metrics import (
+    classification_metrics,
+    confusion_frame,
+    knn_indices,
+    knn_preservation,
+    knn_purity,
+    knn_purity_per_class,
+    linear_probe_accuracy,
+    neighbour_agreement,
+    out_of_sample_probs,
+    silhouette_per_class,
+    trustworthiness,
+)
+from .regions import confusion_regions, read_regions, region_coverage, region_membership, write_regions
+from .run import Analysis, analyze
+
+__all__ = [
+    "Analysis",
+    "aligned_layer_maps",
+    "analyze",
+    "classification_metrics",
+    "cleanlab_issues",
+    "confusion_frame",
+    "confusion_regions",
+    "knn_indices",
+    "knn_preservation",
+    "knn_purity",
+    "knn_purity_per_class",
+    "label_issue_scores",
+    "layer_curves",
+    "linear_probe_accuracy",
+    "neighbour_agreement",
+    "out_of_sample_probs",
+    "procrustes_align",
+    "read_regions",
+    "region_coverage",
+    "region_membership",
+    "silhouette_per_class",
+    "trustworthiness",
+    "write_regions",
+]

@@ -1,0 +1,279 @@
+"""``clsmap.analyze``: every analysis of one store, as tables, plus the regions file in the store."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ClsmapError
+from .._validation import check_choice, check_positive_int
+from .label_issues import label_issue_scores
+from .layers import aligned_layer_maps, layer_columns, layer_curves
+from .metrics import (
+    classification_metrics,
+    confusion_frame,
+    knn_indices,
+    neighbour_agreement,
+    out_of_sample_probs,
+    silhouette_per_class,
+    trustworthiness,
+)
+from .regions import confusion_regions, region_coverage, write_regions
+
+__all__ = ["Analysis", "analyze", "ANALYSIS_FILE"]
+
+logger = logging.getLogger(__name__)
+
+ANALYSIS_FILE = Path("analysis") / "analysis.json"
+ProbSource = Literal["probe", "model"]
+
+
+@dataclass
+class Analysis:
+    """The analysis of one store. Every table is a tidy DataFrame with snake_case columns.
+
+    ``summary``: dict of scalar numbers (see :func:`analyze`). ``per_class``: ``label``, ``n``,
+    ``knn_purity``, ``chance``, ``map_knn_purity``, ``silhouette``, ``n_sampled`` and, with
+    predictions, ``n_pred``, ``precision``, ``recall``, ``f1``. ``confusion``: ``true_label``,
+    ``pred_label``, ``count``, ``share`` (None without predictions). ``label_issues``: the columns of
+    :func:`~clsmap.analysis.label_issues.label_issue_scores` plus ``id``, ``text``, ``pred``,
+    sorted by ``rank`` (None without labels). ``regions``: see
+    :func:`~clsmap.analysis.regions.confusion_regions` (None without a map). ``layers``: see
+    :func:`~clsmap.analysis.layers.layer_curves` (None unless the store has ``layer_N`` columns);
+    ``layer_maps``: aligned (n, 2) maps per layer column.
+    """
+
+    store_path: Path
+    column: str
+    summary: dict[str, Any]
+    per_class: pd.DataFrame
+    confusion: pd.DataFrame | None = None
+    label_issues: pd.DataFrame | None = None
+    regions: pd.DataFrame | None = None
+    layers: pd.DataFrame | None = None
+    layer_maps: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    def to_dict(self, *, top_issues: int = 50) -> dict[str, Any]:
+        """Every number, JSON-ready (NaN becomes null); the label-issue table is cut to ``top_issues``."""
+
+        def records(frame: pd.DataFrame | None, limit: int | None = None) -> list[dict[str, Any]] | None:
+            if frame is None:
+                return None
+            frame = frame if limit is None else frame.head(limit)
+            return [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+        return {
+            "store": str(self.store_path),
+            "column": self.column,
+            "summary": {k: _jsonable(v) for k, v in self.summary.items()},
+            "per_class": records(self.per_class),
+            "confusion": records(self.confusion),
+            "label_issues": records(self.label_issues, top_issues),
+            "regions": records(self.regions),
+            "layers": records(self.layers),
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def analyze(
+    store: Any,
+    *,
+    column: str | None = None,
+    k: int = 10,
+    probs: ProbSource = "probe",
+    folds: int = 5,
+    seed: int = 0,
+    silhouette_sample: int | None = 5000,
+    trust_sample: int | None = 2000,
+    layers: bool = True,
+    write: bool = True,
+) -> Analysis:
+    """Measure a store: how well the model classifies, how well the classes separate in the
+    vector space and in the map, where they are confused, and which labels look wrong.
+
+    ``column``: the vector column (default: the store's default, the last layer). ``k``: the
+    neighbourhood size of purity, trustworthiness, preservation and label issues. ``probs``: where
+    the out-of-sample probabilities of the label-issue score come from: ``"probe"`` (default) a
+    linear probe cross-validated on the vectors, valid for any store; ``"model"`` the model's own
+    probabilities, valid only when the store's rows were held out from the model's training
+    (clsmap cannot check that). ``silhouette_sample`` and ``trust_sample``: row-sample sizes of the
+    two measures that need all distances of a row (``None``: every row). ``layers``: with
+    ``layer_N`` columns, also the per-layer curves and aligned maps. ``write``: save
+    ``analysis/regions.json`` and ``analysis/analysis.json`` in the store.
+
+    ``summary`` keys: ``n_rows``, ``n_classes``, ``column``, ``k``, ``labels_from`` (``label`` or
+    ``pred``), ``accuracy``, ``macro_f1``, ``knn_purity``, ``knn_purity_chance``, ``silhouette``,
+    ``silhouette_sample``, ``linear_probe_accuracy``, ``map_knn_purity``, ``trustworthiness``,
+    ``trust_sample``, ``knn_preservation``, ``probs_source``, ``n_flagged``, ``n_regions``,
+    ``regions_share_errors`` (share of misclassified rows inside a region; without predictions,
+    of rows whose neighbours mostly carry other labels), ``regions_share_points``,
+    ``regions_share_area`` (of the convex hull of the map), ``seconds``.
+    """
+    from ..store import open_store
+
+    started = time.perf_counter()
+    check_choice(probs, ("probe", "model"), param="probs", func="analyze")
+    check_positive_int(k, param="k", func="analyze")
+    opened = open_store(store)
+    column = column or opened.default_vector
+    frame = opened.frame
+    if opened.has_labels:
+        labels_from = "label"
+    elif opened.has_predictions:
+        labels_from = "pred"
+        logger.warning("%s has no labels: purity and separation are measured against the predictions", opened.path)
+    else:
+        raise ClsmapError(f"{opened.path}: the store has neither labels nor predictions; nothing to analyse")
+    if frame[labels_from].isna().any():
+        bad = int(frame.index[frame[labels_from].isna()][0])
+        raise ClsmapError(f"{opened.path}: row {bad} has no {labels_from}; every row needs one to be analysed")
+    labels = frame[labels_from].astype(str).to_numpy()
+    if len(labels) < 4:
+        raise ClsmapError(f"{opened.path}: {len(labels)} rows are too few to analyse (need at least 4)")
+    X = opened.vectors_of(column)
+    k = min(k, len(X) - 1)
+    summary: dict[str, Any] = {"n_rows": len(X), "n_classes": int(len(np.unique(labels))), "column": column,
+                               "k": k, "labels_from": labels_from}
+
+    # the model's own quality
+    with_preds = labels_from == "label" and opened.has_predictions
+    confusion = None
+    per_class_cls = None
+    if with_preds:
+        preds = frame["pred"].astype(str).to_numpy()
+        per_class_cls = classification_metrics(labels, preds)
+        confusion = confusion_frame(labels, preds)
+        summary["accuracy"] = float((preds == labels).mean())
+        summary["macro_f1"] = float(per_class_cls.loc[per_class_cls["support"] > 0, "f1"].mean())
+    else:
+        summary["accuracy"] = summary["macro_f1"] = None
+
+    # the original space
+    logger.info("analysing %s (%d x %d): neighbours", column, *X.shape)
+    neighbours = knn_indices(X, k=k)
+    agreement = neighbour_agreement(neighbours, labels)
+    per_class = (pd.DataFrame({"label": labels, "a": agreement}).groupby("label", sort=True)
+                 .agg(n=("a", "size"), knn_purity=("a", "mean")).reset_index())
+    per_class["chance"] = per_class["n"] / len(labels)
+    summary["knn_purity"] = float(agreement.mean())
+    summary["knn_purity_chance"] = float((per_class["chance"] ** 2).sum())
+    can_probe = summary["n_classes"] >= 2 and int(pd.Series(labels).value_counts().min()) >= 2
+    if summary["n_classes"] >= 2:
+        sil = silhouette_per_class(X, labels, sample=silhouette_sample, seed=seed)
+        per_class = per_class.merge(sil[["label", "n_sampled", "silhouette"]], on="label", how="left")
+        summary["silhouette"] = float(np.average(sil["silhouette"], weights=sil["n_sampled"]))
+        summary["silhouette_sample"] = int(sil["n_sampled"].sum())
+    logger.info("analysing %s: linear probe", column)
+    oos_probs, oos_classes = (out_of_sample_probs(X, labels, folds=folds, seed=seed) if can_probe else (None, None))
+    if oos_probs is not None:
+        # the probe's accuracy is read off its out-of-sample predictions (one fit per fold)
+        summary["linear_probe_accuracy"] = float((np.asarray(oos_classes)[oos_probs.argmax(1)] == labels).mean())
+    else:
+        summary["linear_probe_accuracy"] = None
+
+    # the map
+    proj = opened.projection_of(column)
+    regions = None
+    if proj is not None:
+        xy = proj[["x", "y"]].to_numpy(dtype=np.float64)
+        map_neighbours = knn_indices(xy, k=k, metric="euclidean")
+        map_agree = neighbour_agreement(map_neighbours, labels)
+        per_class = per_class.merge(
+            pd.DataFrame({"label": labels, "m": map_agree}).groupby("label").agg(map_knn_purity=("m", "mean"))
+            .reset_index(), on="label", how="left")
+        summary["map_knn_purity"] = float(map_agree.mean())
+        if k < len(X) / 2:
+            summary["trustworthiness"] = trustworthiness(X, xy, k=k, sample=trust_sample, seed=seed)
+            summary["trust_sample"] = min(len(X), trust_sample or len(X))
+        a, b = np.sort(neighbours, axis=1), np.sort(map_neighbours, axis=1)
+        summary["knn_preservation"] = float(np.mean(
+            [np.intersect1d(x, y, assume_unique=True).size for x, y in zip(a, b, strict=True)]) / k)
+        logger.info("analysing %s: confusion regions", column)
+        regions = confusion_regions(xy, labels, preds=frame["pred"].astype(str).to_numpy() if with_preds else None,
+                                    neighbours=neighbours, texts=frame["text"].tolist())
+        wrong = (frame["pred"].astype(str).to_numpy() != labels) if with_preds else agreement < 0.5
+        coverage = region_coverage(xy, wrong, regions)
+        summary["n_regions"] = coverage["n_regions"]
+        summary["regions_share_errors"] = coverage["share_errors"]
+        summary["regions_share_points"] = coverage["share_points"]
+        summary["regions_share_area"] = coverage["share_area"]
+    else:
+        logger.info("%s has no map of %s: map measures and regions skipped (run clsmap project)", opened.path, column)
+    if per_class_cls is not None:
+        per_class = per_class.merge(per_class_cls.drop(columns="support"), on="label", how="left")
+
+    # likely-mislabeled rows
+    issues = None
+    if labels_from == "label" and oos_probs is not None:
+        use_probs, use_classes = oos_probs, oos_classes
+        if probs == "model":
+            if not opened.has_predictions or frame["prob"].isna().any():
+                raise ClsmapError(f"{opened.path}: probs='model' needs the model's probabilities in every row")
+            use_probs, use_classes = np.stack(frame["prob"].to_numpy()), list(opened.classes or [])
+        issues = label_issue_scores(X, labels, probs=use_probs, classes=use_classes, neighbours=neighbours)
+        issues.insert(1, "id", frame["id"].to_numpy())
+        issues["text"] = frame["text"].to_numpy()
+        issues["pred"] = frame["pred"].to_numpy()
+        issues = issues.sort_values("rank").reset_index(drop=True)
+        summary["probs_source"] = probs
+        summary["n_flagged"] = int(issues["flagged"].sum())
+
+    # layers
+    curves = maps = None
+    found_layers = layer_columns(opened.vector_columns)
+    if layers and len(found_layers) > 1:
+        logger.info("analysing %d layers", len(found_layers))
+        vectors = {c: opened.vectors_of(c) for c in found_layers}
+        curves = layer_curves(vectors, labels, k=k, folds=folds, seed=seed, silhouette_sample=min(
+            silhouette_sample or len(X), 2000))
+        maps = aligned_layer_maps(_layer_maps(opened, found_layers, seed=seed))
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    result = Analysis(store_path=opened.path, column=column, summary=summary, per_class=per_class,
+                      confusion=confusion, label_issues=issues, regions=regions, layers=curves, layer_maps=maps)
+    if write:
+        if regions is not None:
+            write_regions(opened.path, regions, column=column)
+        path = opened.path / ANALYSIS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+    return result
+
+
+def _layer_maps(store: Any, columns: list[str], *, seed: int) -> dict[str, np.ndarray]:
+    """The stored map of every layer column; layers without one are projected here (in memory,
+    not saved) with the method of the store's default map, or PCA if it has none."""
+    from ..reducers import make_reducer
+
+    meta = store.projection_meta(None) or {}
+    method = meta.get("method", "pca")
+    maps = {}
+    for column in columns:
+        proj = store.projection_of(column)
+        if proj is None:
+            maps[column] = make_reducer(method, seed=seed).fit_transform(store.vectors_of(column))
+        else:
+            maps[column] = proj[["x", "y"]].to_numpy(dtype=np.float64)
+    return maps
+
