@@ -1,0 +1,186 @@
+"""Hostile text everywhere, through the real pipeline, in a real browser: XSS payloads in texts,
+labels, ids, class names, the model's folder name and the data file's name; the interactive map
+driven through hover, point click, legend clicks, every colour mode, search, lasso and CSV export,
+and the report page opened. Zero scripts run, zero dialogs open, nothing is fetched, and the
+payloads show as text."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pandas as pd
+import pytest
+from viewer_browser import BrowserMissing, launch, missing_reason, open_map
+
+from clsmap import extract, project, report
+from clsmap.viewer import write_map
+
+from tiny_models import build_model
+
+pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
+
+PWN = "window.__pwned=1"
+PAYLOADS = [
+    f"</script><script>{PWN}</script>",
+    f'<img src=x onerror="{PWN};alert(1)">',
+    f"javascript:{PWN}",
+    f'<a href="javascript:{PWN}">click me</a>',
+    f'<svg onload="{PWN};alert(2)"></svg>',
+    f"<svg><script>{PWN}</script></svg>",
+    '<iframe srcdoc="<script>parent.__pwned=1</script>"></iframe>',
+    f"<body onload={PWN}>",
+    f"<details open ontoggle={PWN}>",
+    f"<math><mtext><table><mglyph><style><img src=x onerror={PWN}>",
+    f'"><script>{PWN}</script>',
+    f"'><img src=x onerror={PWN}>",
+    f"<!-- <script>{PWN}</script> -->",
+    f"<![CDATA[<script>{PWN}</script>]]>",
+    f"&lt;script&gt;{PWN}&lt;/script&gt;",
+    f"\\u003cscript\\u003e{PWN}\\u003c/script\\u003e",
+    f"\u2028\u2029 ${{{PWN}}} {{{{constructor.constructor('{PWN}')()}}}}",
+    "\u202e>tpircs/<1=denwp__.wodniw>tpircs<",
+    f"<scr\u200bipt>{PWN}</scr\u200bipt>",
+    f"\uff1cscript\uff1e{PWN}\uff1c/script\uff1e",
+    "<style>@import 'http://evil.example/x.css';</style>",
+    "<link rel=stylesheet href=http://evil.example/x.css>",
+    f'<meta http-equiv="refresh" content="0;url=javascript:{PWN}">',
+    f'<object data="javascript:{PWN}"></object>',
+    '<base href="http://evil.example/">',
+    f"data:text/html,<script>{PWN}</script>",
+    f"<input autofocus onfocus={PWN}>",
+    f'<video><source onerror="{PWN}"></video>',
+    f"</textarea></title></style><script>{PWN}</script>",
+    f"%3Cscript%3E{PWN}%3C/script%3E",
+    f"<x contenteditable onblur={PWN}>x</x>",
+    f"<marquee onstart={PWN}>",
+]
+# names of a folder and a file cannot hold '/'
+NAME_PAYLOAD = f"<img src=x onerror={PWN}>"
+CLASSES = [f"<b onmouseover={PWN}>pos</b>", f'<img src=x onerror="{PWN}">neg']
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    root = tmp_path_factory.mktemp("xss")
+    model = build_model(root / f"model {NAME_PAYLOAD}", "bert", id2label=CLASSES, seed=5)
+    n = 240
+    rng = np.random.default_rng(0)
+    texts = [f"{PAYLOADS[i % len(PAYLOADS)]} #{i} " + " ".join(rng.choice(["alpha", "beta", "gamma"], 5))
+             for i in range(n)]
+    frame = pd.DataFrame({
+        "id": [f"{PAYLOADS[(i * 7) % len(PAYLOADS)]}|{i}" for i in range(n)],
+        "text": texts,
+        "label": [CLASSES[i % 2] for i in range(n)],
+    })
+    data = root / f"data {NAME_PAYLOAD}.csv"
+    frame.to_csv(data, index=False)
+    store = extract(model, data, root / "store", progress=False)
+    project(store, method="pca")
+    map_path = write_map(store, root / "map.html")
+    report_path = report(store, root / "report.html")
+    return {"store": store, "map": map_path, "report": report_path, "frame": frame}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        with launch() as context:
+            yield context
+    except BrowserMissing as exc:  # pragma: no cover
+        pytest.skip(str(exc))
+
+
+def _clean(page):
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.__pwned === undefined && window.parent.__pwned === undefined")
+    assert page.dialogs == []
+    assert page.errors == [], page.errors
+    assert all(url.startswith(("file:", "data:", "blob:", "about:")) for url in page.requests), page.requests
+
+
+def _elements_from_payloads(page) -> list[str]:
+    """Elements whose own markup carries a payload's mark: an element built from the data."""
+    return page.evaluate("""() => [...document.querySelectorAll('*')]
+        .filter(e => e.tagName !== 'SCRIPT' && e.tagName !== 'HTML' && e.tagName !== 'BODY')
+        .map(e => e.cloneNode(false).outerHTML)
+        .filter(h => h.includes('__pwned') || h.includes('evil.example'))""")
+
+
+def test_the_map_runs_nothing_while_driven(browser, hostile, tmp_path):
+    page = open_map(browser, hostile["map"])
+    store = hostile["store"]
+    # the title shows the model folder's hostile name as text
+    assert NAME_PAYLOAD in page.locator("#title").text_content()
+    # hover and click a few points: their texts and ids show as text
+    for row in (0, 5, 17):
+        x, y = page.evaluate(f"() => window.clsmap.screenPosition({row})")
+        page.mouse.move(x - 30, y - 30)
+        page.mouse.move(x, y, steps=4)
+        page.wait_for_timeout(150)
+        if page.evaluate("() => window.clsmap.hovered()") == row:
+            tip = page.locator("#tooltip").text_content()
+            assert store.frame["id"][row] in tip
+        page.mouse.click(x, y)
+    # every colour mode, every legend entry hidden and shown again
+    for mode in page.evaluate("() => window.clsmap.modes()"):
+        page.locator(f"#modes button[data-mode={mode}]").click()
+        for entry in page.evaluate("() => window.clsmap.legend()")[:6]:
+            for _ in range(2):  # hide, then show again; the legend is rebuilt after each click
+                page.locator("#legend .legend-item").filter(has_text=entry["name"]).first.click(timeout=5000)
+                page.wait_for_timeout(50)
+            assert entry["name"] not in page.evaluate("() => window.clsmap.hidden()")
+    legend = page.locator("#legend").text_content()
+    # search for a payload fragment
+    page.locator("#search").fill("onerror")
+    page.locator("#search").press("Enter")
+    page.wait_for_function("() => window.clsmap.searchCount() > 0")
+    # lasso everything, export the CSV
+    box = page.locator("#plot").bounding_box()
+    page.locator("#tools button[data-tool=lasso]").click()
+    left, top = box["x"] + 5, box["y"] + 5
+    right, bottom = box["x"] + box["width"] - 5, box["y"] + box["height"] - 5
+    corners = [(left, top), (right, top), (right, bottom), (left, bottom), (left, top + 1)]
+    page.mouse.move(*corners[0])
+    page.mouse.down()
+    for corner in corners[1:]:
+        page.mouse.move(*corner, steps=8)
+    page.mouse.up()
+    page.wait_for_function("() => window.clsmap.selection().length > 0", timeout=5000)
+    with page.expect_download() as download:
+        page.locator("#sel-csv").click()
+    saved = tmp_path / "selection.csv"
+    download.value.save_as(saved)
+    with open(saved, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and {r["id"] for r in rows} <= set(store.frame["id"])
+    assert any(PWN in r["text"] for r in rows)  # exported verbatim, as data
+    _clean(page)
+    assert any(c in legend for c in CLASSES)
+    # no element was made from the data: none of the payloads' tags, no inline event handler anywhere
+    assert _elements_from_payloads(page) == []
+    assert page.evaluate("() => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes])"
+                         ".filter(a => a.name.startsWith('on')).length") == 0
+    page.close()
+
+
+def test_the_report_runs_nothing_and_shows_the_text(browser, hostile):
+    page = browser.new_page()
+    page.errors, page.dialogs, page.requests = [], [], []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.goto(hostile["report"].resolve().as_uri())
+    page.wait_for_load_state("load")
+    body = page.locator("body").inner_text()
+    assert NAME_PAYLOAD in body  # the model / file names, as text
+    assert any(c in body for c in CLASSES)
+    # every element in the report is the report's own: images are data: URIs it made
+    sources = page.evaluate("() => [...document.querySelectorAll('img')].map(i => i.getAttribute('src'))")
+    assert all(s.startswith("data:image/") for s in sources)
+    assert _elements_from_payloads(page) == []
+    assert page.evaluate("() => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes])"
+                         ".filter(a => a.name.startsWith('on')).length") == 0
+    _clean(page)
+    page.close()
+
