@@ -10,7 +10,7 @@ the whole map) and trustworthiness (10 neighbours, scikit-learn) on a random 5,0
 exact k-NN preservation collapses at large N for every method, so it is not the yardstick here.
 The large-N row is ``clsmap.project``'s default path: PaCMAP fitted on 100k sampled rows, the
 other rows placed at the inverse-distance-weighted mean of their 10 nearest sampled neighbours
-(faiss IVF). Results are appended to ``bench/results/project.jsonl``.
+(faiss IVF). Each result is appended to ``bench/results/project.jsonl`` as it completes.
 """
 
 from __future__ import annotations
@@ -93,12 +93,14 @@ def main() -> None:
 
     jobs = [(m, n, 0) for n in args.sizes for m in args.methods]
     if args.large:
-        jobs.append(("pacmap", args.large, args.max_fit))
+        jobs.insert(0, ("pacmap", args.large, args.max_fit))
     print(f"cpu: {_cpu_name()}; {DIM}-d synthetic vectors in {CLASSES} classes")
     header = f"{'method':<10}{'N':>10}{'fit on':>10}{'seconds':>9}{'peak RSS':>10}{'purity 2-D':>12}{'trust 5k':>10}"
     print(header)
     print("-" * len(header))
     rows = []
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    RESULTS.parent.mkdir(exist_ok=True)
     for method, n, max_fit in jobs:
         done = subprocess.run([sys.executable, __file__, "--child", method, str(n), str(max_fit)],
                               capture_output=True, text=True)
@@ -107,12 +109,10 @@ def main() -> None:
             continue
         row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(row)
+        with RESULTS.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"time": stamp, "cpu": _cpu_name(), "dim": DIM, "classes": CLASSES, **row}) + "\n")
         print(f"{method:<10}{n:>10,}{row['fit_rows']:>10,}{row['seconds']:>9.1f}{row['peak_rss'] / 2**30:>8.2f} G"
               f"{row['purity_2d']:>12.3f}{row['trustworthiness']:>10.3f}", flush=True)
-    RESULTS.parent.mkdir(exist_ok=True)
-    with RESULTS.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "cpu": _cpu_name(), "dim": DIM,
-                             "classes": CLASSES, "results": rows}) + "\n")
 
 
 def _cpu_name() -> str:

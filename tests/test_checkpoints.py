@@ -59,3 +59,12 @@ def test_trust_remote_code_is_logged(tiny_bert, caplog):
     with caplog.at_level(logging.WARNING, logger="clsmap"):
         load_model(tiny_bert, trust_remote_code=True)
     assert any("remote-code" in r.getMessage() for r in caplog.records)
+
+
+def test_cli_needs_the_flag_for_pickle_weights(pickle_only, labeled_csv, tmp_path):
+    from clsmap.cli import main
+
+    data = str(labeled_csv(10))
+    assert main(["-q", "extract", str(pickle_only), data, "-o", str(tmp_path / "a")]) == 2
+    assert not (tmp_path / "a" / "clsmap.json").exists()
+    assert main(["-q", "extract", str(pickle_only), data, "-o", str(tmp_path / "b"), "--allow-pickle"]) == 0

@@ -99,6 +99,7 @@ def extract_ray(
     encoding: str | None = None,
     overwrite: bool = False,
     trust_remote_code: bool = False,
+    allow_pickle: bool = False,
     progress: bool | None = None,
     ray_address: str | None = None,
     num_workers: int | None = None,
@@ -153,7 +154,7 @@ def extract_ray(
             format=format, encoding=encoding, context=context,
         )
         loaded = model if isinstance(model, LoadedModel) else load_model(
-            model, device="cpu", trust_remote_code=trust_remote_code
+            model, device="cpu", trust_remote_code=trust_remote_code, allow_pickle=allow_pickle
         )
         model_path = loaded.name_or_path
         classes = _class_names(loaded, info)
@@ -189,6 +190,7 @@ def extract_ray(
                 fn_constructor_kwargs=dict(
                     model=model_path, device=worker_device, dtype=worker_dtype, options=options,
                     classes=classes, label_lookup=lookup, trust_remote_code=trust_remote_code,
+                    allow_pickle=allow_pickle,
                     threads=max(1, int(cpus_per_worker)), fail=_fail,
                 ),
                 batch_size=batch_rows,
@@ -592,14 +594,14 @@ class _ExtractActor:
 
     def __init__(
         self, *, model: str, device: str, dtype: str, options: dict[str, Any], classes: list[str] | None,
-        label_lookup: dict[str, int] | None, trust_remote_code: bool, threads: int,
+        label_lookup: dict[str, int] | None, trust_remote_code: bool, threads: int, allow_pickle: bool = False,
         fail: tuple[int, str, str] | None,
     ) -> None:
         import torch
 
         if device == "cpu":
             torch.set_num_threads(threads)
-        loaded = load_model(model, device=device, trust_remote_code=trust_remote_code)
+        loaded = load_model(model, device=device, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
         self.runner = _prepare(loaded, **options, dtype=dtype, classes=classes, label_lookup=label_lookup)
         self.fail = fail
 

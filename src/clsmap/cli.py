@@ -61,6 +61,8 @@ def _extract_options(p: argparse.ArgumentParser) -> None:
                    help="int8: dynamic int8 linear layers on the CPU (faster, vectors ~0.99 cosine to float32)")
     g.add_argument("--trust-remote-code", action="store_true",
                    help="allow a model to run code from its repository (only for models you trust)")
+    g.add_argument("--allow-pickle", action="store_true",
+                   help="allow pickle weights (pytorch_model.bin), which can run code when loaded; trusted files only")
     g.add_argument("--overwrite", action="store_true", help="replace a store made with other settings")
     r = p.add_argument_group("Ray backend (pip install 'clsmap[ray]')")
     r.add_argument("--backend", default="local", choices=["local", "ray"],
@@ -171,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     p.add_argument("--trust-remote-code", action="store_true")
+    p.add_argument("--allow-pickle", action="store_true", help="allow pickle weights (pytorch_model.bin)")
     p.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
 
     p = add("demo", "fine-tune all-MiniLM-L6-v2 on shipped WordNet data; map before and after", "clsmap demo -o demo")
@@ -238,7 +241,7 @@ def _do_extract(args: argparse.Namespace) -> Any:
             args.model, args.data, args.out, layer=_layer(args.layer), module=args.module,
             pooling=args.pooling, max_length=args.max_length, batch_tokens=args.batch_tokens,
             device=args.device, dtype=args.dtype, quantize=args.quantize, overwrite=args.overwrite,
-            trust_remote_code=args.trust_remote_code, text_column=args.text_column,
+            trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle, text_column=args.text_column,
             label_column=False if args.no_labels else args.label_column,
             id_column=False if args.no_ids else args.id_column, format=args.format, encoding=args.encoding,
             ray_address=args.ray_address, num_workers=args.num_workers, gpus_per_worker=args.gpus_per_worker,
@@ -254,7 +257,7 @@ def _do_extract(args: argparse.Namespace) -> Any:
         args.model, _dataset(args), args.out, layer=_layer(args.layer), module=args.module,
         pooling=args.pooling, max_length=args.max_length, batch_tokens=args.batch_tokens,
         device=args.device, dtype=args.dtype, quantize=args.quantize, overwrite=args.overwrite,
-        trust_remote_code=args.trust_remote_code,
+        trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle,
     )
 
 
@@ -319,7 +322,7 @@ def run(args: argparse.Namespace) -> None:
             args.model, _dataset(args), args.out, epochs=args.epochs, batch_size=args.batch_size,
             learning_rate=args.learning_rate, max_length=args.max_length, validation=args.validation,
             seed=args.seed, device=args.device, dtype=args.dtype, overwrite=args.overwrite,
-            trust_remote_code=args.trust_remote_code,
+            trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle,
         )
         acc = "n/a" if result.val_accuracy is None else f"{result.val_accuracy:.3f}"
         logger.info("validation accuracy %s; model saved to %s", acc, result.path)

@@ -237,6 +237,7 @@ def extract(
     label_column: str | None = None,
     overwrite: bool = False,
     trust_remote_code: bool = False,
+    allow_pickle: bool = False,
     progress: bool | None = None,
     backend: Backend = "local",
     ray_address: str | None = None,
@@ -278,6 +279,9 @@ def extract(
         within about 1 % cosine of float32). Default ``none``.
     overwrite
         Replace a store made with other settings instead of refusing.
+    trust_remote_code, allow_pickle
+        Let the model run its repository's Python code; accept pickle weights
+        (``pytorch_model.bin``), which can run code when loaded. Both off by default.
     progress
         Show a progress bar; default when logging is at INFO or lower.
     backend
@@ -312,6 +316,7 @@ def extract(
             model, data, out, layer=layer, module=module, pooling=pooling, max_length=max_length,
             batch_tokens=batch_tokens, device=device, dtype=dtype, quantize=quantize, text_column=text_column,
             label_column=label_column, overwrite=overwrite, trust_remote_code=trust_remote_code,
+            allow_pickle=allow_pickle,
             progress=progress, ray_address=ray_address, num_workers=num_workers,
             gpus_per_worker=gpus_per_worker, cpus_per_worker=cpus_per_worker, ray_num_cpus=ray_num_cpus,
         )
@@ -323,7 +328,7 @@ def extract(
         raise ValueError(f"extract: {', '.join(given)} only apply with backend='ray'")
     texts = read_dataset(data, text_column=text_column, label_column=label_column)
     loaded = model if isinstance(model, LoadedModel) else load_model(
-        model, device=device, trust_remote_code=trust_remote_code
+        model, device=device, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle
     )
     classes = _class_names(loaded, texts)
     lookup = _label_lookup(classes, None if texts.labels is None else set(texts.labels),
