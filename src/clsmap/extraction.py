@@ -327,6 +327,7 @@ def extract(
     if given:
         raise ValueError(f"extract: {', '.join(given)} only apply with backend='ray'")
     texts = read_dataset(data, text_column=text_column, label_column=label_column)
+    _give_back_freed_memory()  # what the file reader used beyond the texts themselves
     loaded = model if isinstance(model, LoadedModel) else load_model(
         model, device=device, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle
     )
@@ -373,6 +374,8 @@ def extract(
                 encoded=encoded, session=session, bar=bar,
             )
             writer.write_part(k, table)
+            del table, encoded
+            _give_back_freed_memory()
     writer.finish()
     logger.info("wrote %d rows to %s", len(texts), out)
     return open_store(out)
@@ -472,6 +475,29 @@ def extract_chunk(
     if runner.label_lookup is not None and labels is not None:
         label_index = np.array([runner.label_lookup.get(label, -1) for label in labels], dtype=np.int64)
     return _part_table(rows, ids, texts, labels, outputs, runner.target, runner.classes, label_index)
+
+
+def _give_back_freed_memory() -> None:
+    """Return freed heap to the system between parts (glibc keeps it otherwise, and the
+    fragmentation of a long run with a tokenizer thread beside the model grows with N)."""
+    import ctypes
+    import ctypes.util
+
+    global _LIBC
+    if _LIBC is None:
+        name = ctypes.util.find_library("c")
+        try:
+            _LIBC = ctypes.CDLL(name) if name else False
+        except OSError:
+            _LIBC = False
+    if _LIBC and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+_LIBC: Any = None
 
 
 def _only_first_row_of_last_layer(net: Any, target: _Target) -> bool:

@@ -310,14 +310,22 @@ class Store:
     ``frame`` holds every column but the vectors, in input order. ``vectors`` is the default
     vector column (the last layer, or the only one) as a float32 array of shape (n, d);
     :meth:`vectors_of` reads another column. ``projection`` is the 2-D map of the default
-    column (a DataFrame with ``x`` and ``y`` aligned with ``frame``), or ``None``.
+    column (a DataFrame with ``x`` and ``y`` aligned with ``frame``), or ``None``. The frame and
+    the vectors are read from disk when first used, so opening a large store costs nothing.
     """
 
     path: Path
     meta: dict[str, Any]
-    frame: pd.DataFrame
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if "_frame" not in self.__dict__:
+            self.__dict__["_frame"] = _read_frame(self.path)
+        return self.__dict__["_frame"]
 
     def __len__(self) -> int:
+        if "_frame" not in self.__dict__ and self.meta.get("complete"):
+            return int(self.meta["n_rows"])
         return len(self.frame)
 
     def __repr__(self) -> str:
@@ -445,6 +453,10 @@ def open_store(path: str | Path, *, allow_partial: bool = False) -> Store:
             f"{folder}: the extraction is incomplete ({done} of {total} parts); run the same "
             "extract command again to resume it"
         )
+    return Store(path=folder, meta=manifest)
+
+
+def _read_frame(folder: Path) -> pd.DataFrame:
     scalar_columns = list(_SCALAR_COLUMNS)
     table = _read_parts(folder, columns=scalar_columns)
     if table is None:
@@ -453,8 +465,7 @@ def open_store(path: str | Path, *, allow_partial: bool = False) -> Store:
         frame = table.to_pandas()
     if len(frame) and not frame["row"].is_monotonic_increasing:
         frame = frame.sort_values("row", kind="stable")
-    frame = frame.reset_index(drop=True)
-    return Store(path=folder, meta=manifest, frame=frame)
+    return frame.reset_index(drop=True)
 
 
 _SCALAR_COLUMNS = ("row", "id", "text", "label", "pred", "pred_id", "confidence", "correct", "prob", "logits")
