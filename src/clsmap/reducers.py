@@ -154,8 +154,10 @@ def _restore_faiss_threads() -> None:
     faiss.omp_set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
 
 
-def _nearest(sample: np.ndarray, queries: np.ndarray, k: int, *, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Squared L2 distances and indices of the ``k`` nearest ``sample`` rows of each query row.
+def _nearest(sample: np.ndarray, X: np.ndarray, rows: np.ndarray, k: int, *,
+             seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Squared L2 distances and indices of the ``k`` nearest ``sample`` rows of each row ``X[rows]``
+    (taken in chunks, so that the queries are never copied whole).
 
     faiss IVF (nlist up to 1024, nprobe 16) when faiss is installed (it comes with PaCMAP),
     else scikit-learn's exact search.
@@ -167,8 +169,13 @@ def _nearest(sample: np.ndarray, queries: np.ndarray, k: int, *, seed: int | Non
     if faiss is None:
         from sklearn.neighbors import NearestNeighbors
 
-        distances, index = NearestNeighbors(n_neighbors=k).fit(sample).kneighbors(queries)
-        return distances**2, index
+        search = NearestNeighbors(n_neighbors=k).fit(sample)
+        distances = np.empty((len(rows), k), dtype=np.float32)
+        index = np.empty((len(rows), k), dtype=np.int64)
+        for lo in range(0, len(rows), 65536):
+            found = search.kneighbors(X[rows[lo:lo + 65536]])
+            distances[lo:lo + 65536], index[lo:lo + 65536] = found[0] ** 2, found[1]
+        return distances, index
     d = sample.shape[1]
     nlist = int(min(1024, max(1, len(sample) // 64)))
     quantizer = faiss.IndexFlatL2(d)
@@ -177,10 +184,10 @@ def _nearest(sample: np.ndarray, queries: np.ndarray, k: int, *, seed: int | Non
     ivf.train(np.ascontiguousarray(sample))
     ivf.add(np.ascontiguousarray(sample))
     ivf.nprobe = min(16, nlist)
-    distances = np.empty((len(queries), k), dtype=np.float32)
-    index = np.empty((len(queries), k), dtype=np.int64)
-    for lo in range(0, len(queries), 65536):
-        chunk = np.ascontiguousarray(queries[lo:lo + 65536])
+    distances = np.empty((len(rows), k), dtype=np.float32)
+    index = np.empty((len(rows), k), dtype=np.int64)
+    for lo in range(0, len(rows), 65536):
+        chunk = np.ascontiguousarray(X[rows[lo:lo + 65536]])
         distances[lo:lo + len(chunk)], index[lo:lo + len(chunk)] = ivf.search(chunk, k)
     return distances, index
 
@@ -203,7 +210,7 @@ def fit_on_sample(reducer: Reducer, X: np.ndarray, *, max_fit: int = MAX_FIT, k:
     rest = np.setdiff1d(np.arange(n), sampled, assume_unique=True)
     if len(rest):
         k = min(k, len(sampled))
-        distances, index = _nearest(X[sampled], X[rest], k, seed=seed)
+        distances, index = _nearest(X[sampled], X, rest, k, seed=seed)
         missing = index < 0  # IVF may find fewer than k neighbours in its probed lists
         weights = 1.0 / (np.sqrt(np.maximum(distances, 0)) + 1e-6)
         weights[missing] = 0
