@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -37,6 +36,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _machine import cpu_name
 
 import numpy as np
 
@@ -208,12 +209,6 @@ def reference_vectors(model_path, texts, max_length) -> np.ndarray:
             rows.append(model(**encoded).last_hidden_state[0, 0].numpy())
     return np.stack(rows)
 
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def main() -> None:

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from _machine import cpu_name
 
 import pandas as pd
 
@@ -28,12 +29,6 @@ from clsmap.models import cpu_has_native_bf16, load_model
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results" / "extract_throughput.jsonl"
 
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def main() -> None:

@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _machine import cpu_name
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results" / "memory.jsonl"
 
@@ -87,15 +89,9 @@ def main() -> None:
     with RESULTS.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps({
             "date": time.strftime("%Y-%m-%d"), "machine": platform.processor() or platform.machine(),
-            "cpu": _cpu_name(), "max_length": args.max_length, "runs": rows, "ratio": ratio,
+            "cpu": cpu_name(), "max_length": args.max_length, "runs": rows, "ratio": ratio,
         }) + "\n")
 
-
-def _cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 if __name__ == "__main__":

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _machine import cpu_name
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def main() -> None:
     jobs = [(m, n, 0) for n in args.sizes for m in args.methods]
     if args.large:
         jobs.insert(0, ("pacmap", args.large, args.max_fit))
-    print(f"cpu: {_cpu_name()}; {DIM}-d synthetic vectors in {CLASSES} classes")
+    print(f"cpu: {cpu_name()}; {DIM}-d synthetic vectors in {CLASSES} classes")
     header = f"{'method':<10}{'N':>10}{'fit on':>10}{'seconds':>9}{'peak RSS':>10}{'purity 2-D':>12}{'trust 5k':>10}"
     print(header)
     print("-" * len(header))
@@ -110,16 +111,10 @@ def main() -> None:
         row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(row)
         with RESULTS.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"time": stamp, "cpu": _cpu_name(), "dim": DIM, "classes": CLASSES, **row}) + "\n")
+            fh.write(json.dumps({"time": stamp, "cpu": cpu_name(), "dim": DIM, "classes": CLASSES, **row}) + "\n")
         print(f"{method:<10}{n:>10,}{row['fit_rows']:>10,}{row['seconds']:>9.1f}{row['peak_rss'] / 2**30:>8.2f} G"
               f"{row['purity_2d']:>12.3f}{row['trustworthiness']:>10.3f}", flush=True)
 
-
-def _cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 if __name__ == "__main__":

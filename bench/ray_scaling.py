@@ -20,10 +20,11 @@ import argparse
 import json
 import logging
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
+
+from _machine import cpu_name
 
 import pandas as pd
 
@@ -34,12 +35,6 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results" / "ray_scaling.jsonl"
 CONFIGS = {"ray 1x1": (1, 1.0), "ray 1x2": (1, 2.0), "ray 2x1": (2, 1.0)}
 
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def fit(sizes: list[int], seconds: list[float]) -> tuple[float | None, float | None]:

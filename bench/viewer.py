@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from _machine import cpu_name
 
 import numpy as np
 import pandas as pd
@@ -39,12 +40,6 @@ sys.path.insert(0, str(ROOT.parent / "tests"))
 
 from viewer_browser import launch, missing_reason, open_map  # noqa: E402
 
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def chromium_version() -> str:
