@@ -3,12 +3,12 @@ lasso + CSV, regions, themes, and a dataset of XSS payloads that must run nothin
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
 import pytest
-from viewer_browser import BrowserMissing, canvas_pixels, launch, missing_reason, open_map
+from viewer_browser import (BrowserMissing, canvas_pixels, download_selection, lasso, launch, missing_reason,
+                            open_map)
 
 from clsmap._synthetic import synthetic_store
 from clsmap.viewer import write_map
@@ -171,25 +171,14 @@ def test_lasso_selects_the_cluster_and_the_csv_has_it(page, tmp_path):
     pos = np.array([page.evaluate(f"() => window.clsmap.screenPosition({r})") for r in rows])
     cx, cy = pos.mean(axis=0)
     r = 25 + float(np.abs(pos - [cx, cy]).max())
-    page.locator("#tools button[data-tool=lasso]").click()
     angles = np.linspace(0, 2 * np.pi, 24)
-    page.mouse.move(cx + r, cy)
-    page.mouse.down()
-    for a in angles[1:]:
-        page.mouse.move(cx + r * np.cos(a), cy + r * np.sin(a), steps=2)
-    page.mouse.up()
-    page.wait_for_function("() => window.clsmap.selection().length > 0", timeout=5000)
-    assert sorted(page.evaluate("() => window.clsmap.selection()")) == sorted(LASSO_IDS)
+    selected = lasso(page, [(cx + r * np.cos(a), cy + r * np.sin(a)) for a in angles])
+    assert sorted(selected) == sorted(LASSO_IDS)
     assert page.locator("#sel-count").text_content() == "6 selected"
     assert page.locator("#sel-rows tr").count() == 6
     hist_text = page.locator("#sel-hists").text_content()
     assert "true label" in hist_text and "predicted" in hist_text
-    with page.expect_download() as download:
-        page.locator("#sel-csv").click()
-    saved = tmp_path / "selection.csv"
-    download.value.save_as(saved)
-    with open(saved, encoding="utf-8-sig", newline="") as fh:
-        table = list(csv.DictReader(fh))
+    table = download_selection(page, tmp_path)
     assert sorted(row["id"] for row in table) == sorted(LASSO_IDS)
     assert set(table[0]) == {"id", "label", "pred", "confidence", "correct", "text"}
     assert all(row["label"] in CLASSES and row["pred"] in CLASSES for row in table)

@@ -6,12 +6,10 @@ payloads show as text."""
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 import pandas as pd
 import pytest
-from viewer_browser import BrowserMissing, launch, missing_reason, open_map
+from viewer_browser import BrowserMissing, download_selection, lasso, launch, missing_reason, open_map
 
 from clsmap import extract, project, report
 from clsmap.viewer import write_map
@@ -137,22 +135,10 @@ def test_the_map_runs_nothing_while_driven(browser, hostile, tmp_path):
     page.wait_for_function("() => window.clsmap.searchCount() > 0")
     # lasso everything, export the CSV
     box = page.locator("#plot").bounding_box()
-    page.locator("#tools button[data-tool=lasso]").click()
     left, top = box["x"] + 5, box["y"] + 5
     right, bottom = box["x"] + box["width"] - 5, box["y"] + box["height"] - 5
-    corners = [(left, top), (right, top), (right, bottom), (left, bottom), (left, top + 1)]
-    page.mouse.move(*corners[0])
-    page.mouse.down()
-    for corner in corners[1:]:
-        page.mouse.move(*corner, steps=8)
-    page.mouse.up()
-    page.wait_for_function("() => window.clsmap.selection().length > 0", timeout=5000)
-    with page.expect_download() as download:
-        page.locator("#sel-csv").click()
-    saved = tmp_path / "selection.csv"
-    download.value.save_as(saved)
-    with open(saved, encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    lasso(page, [(left, top), (right, top), (right, bottom), (left, bottom), (left, top + 1)], steps=8)
+    rows = download_selection(page, tmp_path)
     assert rows and {r["id"] for r in rows} <= set(store.frame["id"])
     assert any(PWN in r["text"] for r in rows)  # exported verbatim, as data
     _clean(page)

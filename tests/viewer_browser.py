@@ -85,3 +85,27 @@ def canvas_pixels(page: Any) -> Any:
 
     png = page.locator("#plot").screenshot()
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+
+
+def lasso(page: Any, path: list[tuple[float, float]], *, steps: int = 2) -> list[str]:
+    """Draw a lasso along ``path`` (screen points) with the mouse; returns the selected ids."""
+    page.locator("#tools button[data-tool=lasso]").click()
+    page.mouse.move(*path[0])
+    page.mouse.down()
+    for point in path[1:]:
+        page.mouse.move(*point, steps=steps)
+    page.mouse.up()
+    page.wait_for_function("() => window.clsmap.selection().length > 0", timeout=5000)
+    return page.evaluate("() => window.clsmap.selection()")
+
+
+def download_selection(page: Any, folder: Path) -> list[dict[str, str]]:
+    """Click "download CSV" and read the file the page saved."""
+    import csv
+
+    with page.expect_download() as download:
+        page.locator("#sel-csv").click()
+    saved = Path(folder) / "selection.csv"
+    download.value.save_as(saved)
+    with open(saved, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
