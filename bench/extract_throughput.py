@@ -24,7 +24,7 @@ from _machine import cpu_name
 import pandas as pd
 
 import clsmap
-from clsmap.models import cpu_has_native_bf16, load_model
+from clsmap.extraction.models import cpu_has_native_bf16, load_model
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results" / "extract_throughput.jsonl"

@@ -57,7 +57,7 @@ def purity_2d(xy: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
 
 
 def child(method: str, n: int, max_fit: int | None) -> None:
-    from clsmap.reducers import fit_on_sample, make_reducer
+    from clsmap.projection import fit_on_sample, make_reducer
 
     X, labels = vectors(n)
     reducer = make_reducer(method, seed=0)

@@ -29,7 +29,6 @@ from _machine import cpu_name
 import pandas as pd
 
 import clsmap
-from clsmap._ray import extract_ray
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results" / "ray_scaling.jsonl"
@@ -93,8 +92,8 @@ def main() -> None:
                 timings[name] = []
                 for n in args.rows:
                     started = time.perf_counter()
-                    store = extract_ray(model, str(files[n]), tmp / f"{name}_{n}".replace(" ", "_"),
-                                        num_workers=workers, cpus_per_worker=cpus, **common)
+                    store = clsmap.extract(model, str(files[n]), tmp / f"{name}_{n}".replace(" ", "_"), backend="ray",
+                                           num_workers=workers, cpus_per_worker=cpus, **common)
                     timings[name].append(time.perf_counter() - started)
                     if n == max(args.rows):
                         assert store.frame["id"].tolist() == local.frame["id"].tolist()

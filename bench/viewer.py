@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 import clsmap
-from clsmap._synthetic import synthetic_store
-from clsmap.viewer import write_map
+from clsmap.store import synthetic_store
+from clsmap.render import write_map
 
 ROOT = Path(__file__).resolve().parent
 SHARED = ROOT.parents[1] / "shared" / "data"

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from clsmap import ClsmapError, train
-from clsmap.models import load_model
+from clsmap.extraction.models import load_model
 
 
 @pytest.fixture

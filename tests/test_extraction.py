@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from clsmap import ClsmapError, capture, extract, open_store
-from clsmap import extraction
-from clsmap.extraction import plan_batches, pool
+from clsmap.store import schema
+from clsmap.extraction import plan_batches, pool, runner
 
 from conftest import make_texts
 
@@ -273,19 +273,19 @@ def _parts(out):
 
 
 def test_interrupted_run_resumes_to_the_same_store(tmp_path, tiny_bert, labeled_csv, monkeypatch):
-    monkeypatch.setattr(extraction, "_PART_BYTES", 1)  # parts of the minimum 256 rows
+    monkeypatch.setattr(schema, "PART_BYTES", 1)  # parts of the minimum 256 rows
     data = labeled_csv(700, seed=16, max_words=20, with_id=True)
     out = tmp_path / "resumed"
-    real_part_table = extraction._part_table
+    real_part_table = runner.part_table
     calls = []
 
     def interrupted(*args, **kwargs):
-        calls.append(int(args[0][0]))  # the first row of the part
+        calls.append(args[0].column("row")[0].as_py())  # the first row of the part
         if len(calls) == 2:
             raise KeyboardInterrupt
         return real_part_table(*args, **kwargs)
 
-    monkeypatch.setattr(extraction, "_part_table", interrupted)
+    monkeypatch.setattr(runner, "part_table", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run(tiny_bert, data, out, batch_tokens=512)
     assert _parts(out) == ["part-000000.parquet"]  # no half-written part, no temporary file
@@ -299,8 +299,8 @@ def test_interrupted_run_resumes_to_the_same_store(tmp_path, tiny_bert, labeled_
     first_bytes, first_stat = first.read_bytes(), first.stat()
 
     calls.clear()
-    monkeypatch.setattr(extraction, "_part_table",
-                        lambda *a, **k: (calls.append(int(a[0][0])), real_part_table(*a, **k))[1])
+    monkeypatch.setattr(runner, "part_table",
+                        lambda *a, **k: (calls.append(a[0].column("row")[0].as_py()), real_part_table(*a, **k))[1])
     resumed = run(tiny_bert, data, out, batch_tokens=512)
     assert calls == [256, 512]  # only the missing parts were extracted
     assert first.read_bytes() == first_bytes
@@ -375,7 +375,7 @@ def test_bad_module_path_leaves_no_store_in_the_way(tmp_path, tiny_bert, labeled
 def test_unknown_pooling_lists_the_allowed_set(tmp_path, tiny_bert, labeled_csv):
     with pytest.raises(ValueError, match="pooling") as info:
         run(tiny_bert, labeled_csv(5), tmp_path / "store", pooling="avg")
-    for name in extraction.POOLINGS:
+    for name in runner.POOLINGS:
         assert repr(name) in str(info.value)
     assert not (tmp_path / "store").exists()
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from clsmap import ClsmapError, extract
-from clsmap import _fastpath
-from clsmap.models import load_model
+from clsmap.extraction import fastpath as _fastpath
+from clsmap.extraction.models import load_model
 
 from tiny_models import build_model
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from clsmap import ClsmapError, capture
-from clsmap.hooks import resolve_module
+from clsmap.extraction.hooks import resolve_module
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ ROWS = 2600  # parts of 256 rows (forced below): 11 parts
 
 def start_cli(model, data, out) -> subprocess.Popen:
     code = (
-        "import sys, clsmap.extraction as e; e._PART_BYTES = 1; from clsmap.cli import main; "
+        "import sys, clsmap.store.schema as s; s.PART_BYTES = 1; from clsmap.cli import main; "
         f"sys.exit(main(['-q', 'extract', {str(model)!r}, {str(data)!r}, '-o', {str(out)!r}, "
         "'--dtype', 'float32', '--batch-tokens', '256']))"
     )

@@ -17,9 +17,9 @@ from clsmap import open_store
 
 DRIVER = textwrap.dedent("""
     import sys
-    from clsmap import extraction
+    from clsmap.store import schema
     from clsmap.cli import main
-    extraction._PART_BYTES = 256 * 32 * 4  # parts of 256 rows with the tiny model: many moments to die in
+    schema.PART_BYTES = 256 * 32 * 4  # parts of 256 rows with the tiny model: many moments to die in
     model, data, out = sys.argv[1:4]
     code = main(["-q", "extract", model, data, "-o", out])
     if code == 0:

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from clsmap import ClsmapError, extract, plot, project
-from clsmap.plotting import find_cjk_font, palette
+from clsmap.render.fonts import find_cjk_font
+from clsmap.render.palette import categorical
 
 from conftest import make_texts
 
@@ -73,7 +74,7 @@ def test_korean_class_names_are_drawn(tmp_path, tiny_bert_encoder):
 
 def test_palette_gives_distinct_colours():
     for n in (1, 2, 10, 11, 20, 21, 60):
-        colours = palette(n)
+        colours = categorical(n)
         assert len(colours) == n
         assert len(set(colours)) == n
-        assert all(len(c) == 3 and all(0.0 <= v <= 1.0 for v in c) for c in colours)
+        assert all(len(c) == 7 and c.startswith("#") and int(c[1:], 16) >= 0 for c in colours)

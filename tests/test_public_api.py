@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
 
+import pytest
+
 import clsmap
 
 PUBLIC = {
+    "Analysis",
     "ClsmapError",
     "LabeledTexts",
+    "LoadedModel",
+    "MapView",
     "MissingExtraError",
+    "Reducer",
+    "RenderModel",
     "Store",
+    "TrainResult",
     "__version__",
     "analyze",
     "capture",
@@ -29,6 +38,28 @@ PUBLIC = {
 }
 
 
+#: each stage package's public names: what a newcomer can import from it
+STAGES = {
+    "clsmap.io": {"FORMATS", "ID_COLUMN_NAMES", "LABEL_COLUMN_NAMES", "TEXT_COLUMN_NAMES", "Columns", "LabeledTexts",
+                  "Source", "choose_columns", "open_source", "read_dataset"},
+    "clsmap.store": {"MANIFEST", "Manifest", "PROJECTIONS", "SCHEMA_VERSION", "Store", "StoreWriter", "VECTORS",
+                     "open_store", "read_manifest", "synthetic_store", "write_projection"},
+    "clsmap.extraction": {"BACKENDS", "Backend", "Captured", "LoadedModel", "LocalBackend", "Options", "POOLINGS",
+                          "RayBackend", "capture", "extract", "load_model", "make_backend", "plan_batches", "pool",
+                          "resolve_module"},
+    "clsmap.projection": {"MAX_FIT", "PCA", "PaCMAP", "REDUCERS", "Reducer", "TSNE", "UMAP", "fit_on_sample",
+                          "make_reducer", "project"},
+    "clsmap.analysis": {"Analysis", "aligned_layer_maps", "analyze", "classification_metrics", "cleanlab_issues",
+                        "confusion_frame", "confusion_regions", "knn_indices", "knn_preservation", "knn_purity",
+                        "knn_purity_per_class", "label_issue_scores", "layer_curves", "linear_probe_accuracy",
+                        "neighbour_agreement", "out_of_sample_probs", "procrustes_align", "read_regions",
+                        "region_coverage", "region_membership", "silhouette_per_class", "trustworthiness",
+                        "write_regions"},
+    "clsmap.render": {"MapView", "RenderModel", "Title", "map_figure", "map_html", "plot", "plot_compare",
+                      "plot_layer_curves", "render_model", "report", "show", "write_map"},
+}
+
+
 def test_all_is_the_public_api():
     assert set(clsmap.__all__) == PUBLIC
     assert len(clsmap.__all__) == len(PUBLIC)
@@ -37,6 +68,25 @@ def test_all_is_the_public_api():
     assert issubclass(clsmap.MissingExtraError, clsmap.ClsmapError)
     assert issubclass(clsmap.MissingExtraError, ImportError)
     assert isinstance(clsmap.__version__, str) and clsmap.__version__
+
+
+@pytest.mark.parametrize("package", sorted(STAGES))
+def test_each_stage_exports_what_it_means_to(package):
+    module = importlib.import_module(package)
+    assert set(module.__all__) == STAGES[package]
+    assert len(module.__all__) == len(STAGES[package])  # no name twice
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+
+
+def test_the_public_types_are_the_ones_the_functions_return():
+    import inspect
+
+    assert inspect.signature(clsmap.analyze).return_annotation in ("Analysis", clsmap.Analysis)
+    assert inspect.signature(clsmap.train).return_annotation in ("TrainResult", clsmap.TrainResult)
+    assert inspect.signature(clsmap.show).return_annotation in ("MapView", clsmap.MapView)
+    assert inspect.signature(clsmap.open_store).return_annotation in ("Store", clsmap.Store)
+    assert issubclass(clsmap.projection.PaCMAP, clsmap.Reducer)
 
 
 # numpy adds warning filters of its own when imported; the baseline is taken after clsmap's

@@ -11,15 +11,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
 import clsmap
-from clsmap import extraction
-from clsmap._ray import extract_ray
-from clsmap.store import VECTORS, StoreWriter
+from clsmap.extraction.ray.collect import collect
+from clsmap.store import VECTORS, StoreWriter, schema
 
 # Ray Data's own deprecation notices (its context copies deprecated fields), not clsmap's
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")
@@ -29,18 +29,25 @@ ROWS = 600  # with parts of 256 rows (forced below): 3 parts, the last one short
 
 
 @pytest.fixture(scope="module")
-def ray_instance():
-    """One local Ray instance for the module (starting one costs ~10 s on 2 cores), stopped after."""
+def ray_instance(tmp_path_factory):
+    """One local Ray instance for the module (starting one costs ~10 s on 2 cores), stopped after.
+
+    Its workers run ``ray_faults.install`` (test code) at start: writing ``ray_instance.faults`` makes
+    an actor die on a chosen row (see ``ray_faults.py``)."""
     ray = pytest.importorskip("ray")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
-    yield ray
+    faults = tmp_path_factory.mktemp("ray_faults") / "faults.json"
+    path = os.pathsep.join(p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH")) if p)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
+             runtime_env={"env_vars": {"CLSMAP_TEST_FAULTS": str(faults), "PYTHONPATH": path},
+                          "worker_process_setup_hook": "ray_faults.install"})
+    yield SimpleNamespace(ray=ray, faults=faults)
     ray.shutdown()
 
 
 @pytest.fixture
 def small_parts(monkeypatch):
-    monkeypatch.setattr(extraction, "_PART_BYTES", 1)  # parts of the minimum 256 rows
+    monkeypatch.setattr(schema, "PART_BYTES", 1)  # parts of the minimum 256 rows
 
 
 def local_store(model, data, out):
@@ -51,7 +58,7 @@ def ray_store(model, data, out, **kwargs):
     kwargs.setdefault("num_workers", 2)
     kwargs.setdefault("cpus_per_worker", 1)
     kwargs.setdefault("batch_rows", 64)  # several batches per part, so parts arrive in pieces
-    return extract_ray(model, str(data), out, dtype="float32", progress=False, **kwargs)
+    return clsmap.extract(model, str(data), out, dtype="float32", progress=False, backend="ray", **kwargs)
 
 
 def assert_same_store(got, expected):
@@ -89,8 +96,13 @@ def test_ray_store_equals_local_store(ray_instance, small_parts, request, kind, 
     data = labeled_csv(ROWS, seed=3, max_words=30, with_id=True)
     expected = local_store(model, data, tmp_path / "local")
     marker = tmp_path / "killed"
-    got = ray_store(model, data, tmp_path / "ray", _fail=(300, str(marker), "exit") if kill else None)
-    assert marker.exists() == kill  # the failure did happen
+    if kill:
+        ray_instance.faults.write_text(json.dumps({"row": 300, "marker": str(marker)}), encoding="utf-8")
+    try:
+        got = ray_store(model, data, tmp_path / "ray")
+    finally:
+        ray_instance.faults.unlink(missing_ok=True)
+    assert marker.exists() == kill  # the actor did die
     assert got.meta["complete"] is True and got.meta["part_rows"] == 256
     assert_same_store(got, expected)
     assert clsmap.open_store(tmp_path / "ray").frame["id"].tolist() == expected.frame["id"].tolist()
@@ -102,10 +114,10 @@ def test_interrupted_ray_run_resumes(ray_instance, small_parts, tiny_bert, label
     out = tmp_path / "ray"
     # a second driver, the CLI, joins this Ray instance; Ctrl-C once its first part is on disk
     code = (
-        "import sys, clsmap.extraction as e; e._PART_BYTES = 1; from clsmap.cli import main; "
+        "import sys, clsmap.store.schema as s; s.PART_BYTES = 1; from clsmap.cli import main; "
         f"sys.exit(main(['-q', 'extract', {str(tiny_bert)!r}, {str(data)!r}, '-o', {str(out)!r}, "
         "'--dtype', 'float32', '--batch-tokens', '64', '--backend', 'ray', '--num-workers', '1', "
-        f"'--ray-address', {ray_instance.get_runtime_context().gcs_address!r}]))"
+        f"'--ray-address', {ray_instance.ray.get_runtime_context().gcs_address!r}]))"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -140,8 +152,6 @@ def test_parts_are_written_once_whatever_order_rows_arrive_in(tmp_path):
     """The driver's side alone: batches out of order, one delivered twice (a retried batch)."""
     import pyarrow as pa
 
-    from clsmap._ray import _collect
-
     n, part_rows = 700, 256
     writer = StoreWriter(tmp_path / "store", {"n_rows": n, "part_rows": part_rows, "vector_columns": ["vector"],
                                               "default_vector": "vector"})
@@ -157,7 +167,7 @@ def test_parts_are_written_once_whatever_order_rows_arrive_in(tmp_path):
         def iter_batches(self, **_):
             yield from (batch(lo, hi) for lo, hi in spans)
 
-    _collect(Arrivals(), writer, [0, 1, 2], show=False, initial=0)
+    collect(Arrivals(), writer, [0, 1, 2], bar=None)
     parts = sorted((tmp_path / "store" / VECTORS).glob("part-*.parquet"))
     assert [pq.read_metadata(p).num_rows for p in parts] == [256, 256, 188]
     rows = np.concatenate([pq.read_table(p).column("row").to_numpy() for p in parts])
@@ -169,8 +179,6 @@ def test_parts_are_written_once_whatever_order_rows_arrive_in(tmp_path):
 def test_missing_rows_are_reported_not_written(tmp_path):
     import pyarrow as pa
 
-    from clsmap._ray import _collect
-
     writer = StoreWriter(tmp_path / "store", {"n_rows": 300, "part_rows": 256, "vector_columns": ["vector"],
                                               "default_vector": "vector"})
 
@@ -180,7 +188,7 @@ def test_missing_rows_are_reported_not_written(tmp_path):
             yield pa.table({"row": rows})
 
     with pytest.raises(clsmap.ClsmapError, match="1 part"):
-        _collect(Arrivals(), writer, [0, 1], show=False, initial=0)
+        collect(Arrivals(), writer, [0, 1], bar=None)
     assert [p.name for p in (tmp_path / "store" / VECTORS).glob("*.parquet")] == ["part-000000.parquet"]
 
 

@@ -12,8 +12,8 @@ from sklearn.manifold import trustworthiness
 from sklearn.neighbors import NearestNeighbors
 
 from clsmap import ClsmapError, MissingExtraError, extract, open_store, project
-from clsmap.reducers import REDUCERS, make_reducer
-from clsmap.store import read_file_meta
+from clsmap.projection import REDUCERS, make_reducer
+from clsmap.store.files import read_file_meta
 
 pytestmark = pytest.mark.filterwarnings("ignore:n_jobs value .* overridden:UserWarning")
 
@@ -174,7 +174,7 @@ def _purity_2d(xy, labels, k=10):
 
 
 def test_fit_on_sample_places_the_rest_among_their_class(blobs_large):
-    from clsmap.reducers import PCA, fit_on_sample
+    from clsmap.projection import PCA, fit_on_sample
 
     X, y = blobs_large
     xy, sampled = fit_on_sample(PCA(seed=0), X, max_fit=400, seed=1)

@@ -14,14 +14,15 @@ import pytest
 
 import clsmap
 from clsmap import ClsmapError, extract, open_store
-from clsmap import extraction
-from clsmap.store import SCHEMA_VERSION, read_file_meta
+from clsmap.store import schema
+from clsmap.store import SCHEMA_VERSION
+from clsmap.store.files import read_file_meta
 
 
 @pytest.fixture
 def store(tmp_path, tiny_bert, labeled_csv, monkeypatch):
     """A finished store of 600 rows in three parts (256, 256, 88)."""
-    monkeypatch.setattr(extraction, "_PART_BYTES", 1)
+    monkeypatch.setattr(schema, "PART_BYTES", 1)
     return extract(tiny_bert, labeled_csv(600, seed=21, max_words=12, with_id=True), tmp_path / "store",
                    dtype="float32", device="cpu", progress=False)
 

@@ -10,11 +10,11 @@ import sys
 import textwrap
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from clsmap import ClsmapError, extract, open_store
-from clsmap import extraction
-from clsmap import store as store_module
+from clsmap.store import schema
 from clsmap.store import StoreWriter
 
 MANIFEST = {"n_rows": 10, "part_rows": 256, "model": {}, "extraction": {}, "dataset": {}, "vector_columns": ["vector"],
@@ -67,19 +67,19 @@ def test_the_lock_is_released_when_the_store_is_finished(tmp_path, tiny_bert, la
 
 @pytest.mark.parametrize(("code", "words"), [(errno.ENOSPC, "disk is full"), (errno.EROFS, "read-only")])
 def test_write_failure_keeps_what_was_written_and_resumes(tmp_path, tiny_bert, labeled_csv, monkeypatch, code, words):
-    monkeypatch.setattr(extraction, "_PART_BYTES", 256 * 32 * 4)  # parts of 256 rows of the tiny model
+    monkeypatch.setattr(schema, "PART_BYTES", 256 * 32 * 4)  # parts of 256 rows of the tiny model
     data = labeled_csv(600, seed=2)  # 3 parts
-    real = store_module.write_table_atomic
+    real = pq.write_table
     calls = []
 
-    def failing(table, path, *, metadata):
-        calls.append(path.name)
+    def failing(table, where, **kwargs):
+        calls.append(where)
         if len(calls) == 2:
-            path.with_name(path.name + ".tmp").write_bytes(b"PAR1 half a part")  # the write stopped midway
+            where.write(b"PAR1 half a part")  # the write stopped midway
             raise OSError(code, os.strerror(code))
-        return real(table, path, metadata=metadata)
+        return real(table, where, **kwargs)
 
-    monkeypatch.setattr(store_module, "write_table_atomic", failing)
+    monkeypatch.setattr(pq, "write_table", failing)
     out = tmp_path / "out"
     with pytest.raises(ClsmapError) as info:
         extract(tiny_bert, data, out, progress=False)
@@ -89,7 +89,7 @@ def test_write_failure_keeps_what_was_written_and_resumes(tmp_path, tiny_bert, l
     partial = open_store(out, allow_partial=True)
     assert len(partial) >= 256  # the first part stays readable
 
-    monkeypatch.setattr(store_module, "write_table_atomic", real)
+    monkeypatch.setattr(pq, "write_table", real)
     resumed = extract(tiny_bert, data, out, progress=False)
     fresh = extract(tiny_bert, data, tmp_path / "fresh", progress=False)
     assert list(resumed.frame["id"]) == list(fresh.frame["id"])

@@ -15,9 +15,9 @@ import pytest
 
 import clsmap
 from clsmap import ClsmapError
-from clsmap._synthetic import synthetic_store
+from clsmap.store import synthetic_store
 from clsmap.cli import main
-from clsmap.viewer import map_html, show, write_map
+from clsmap.render import map_html, show, write_map
 
 CLASSES = ["neg", "pos", "mixed"]
 
@@ -69,8 +69,8 @@ def test_payload_round_trips_the_store(tmp_path):
     assert texts == [t[:7] for t in frame["text"]]  # cut at 7 code points; 😀 is two UTF-16 units
     assert meta["truncated"] == sum(len(t) > 7 for t in frame["text"])
     assert _strings(cols["id"], cols["id_off"]) == list(frame["id"])
-    assert [meta["label_names"][c] for c in cols["label"]] == list(frame["label"])
-    assert [meta["pred_names"][c] for c in cols["pred"]] == list(frame["pred"])
+    assert [meta["classes"][c] for c in cols["label"]] == list(frame["label"])
+    assert [meta["classes"][c] for c in cols["pred"]] == list(frame["pred"])
     np.testing.assert_allclose(cols["conf"], frame["confidence"].to_numpy(), rtol=1e-6)
     assert list(cols["correct"]) == [int(c) for c in frame["correct"]]
     # coordinates: in [-1, 1], aspect kept (x spread 5x the y spread in the data)
@@ -88,7 +88,7 @@ def test_payload_round_trips_the_store(tmp_path):
 
 def test_payload_in_several_gzip_members(tmp_path, monkeypatch):
     store = _store(tmp_path / "s", n=400)
-    monkeypatch.setattr("clsmap.viewer._MEMBER_BYTES", 1024)
+    monkeypatch.setattr("clsmap.render.payload.MEMBER_BYTES", 1024)
     meta, cols = _parts(map_html(store, max_text_chars=None))
     assert len(meta["members"]) > 5
     assert _strings(cols["text"], cols["text_off"]) == list(store.frame["text"])
@@ -97,7 +97,7 @@ def test_payload_in_several_gzip_members(tmp_path, monkeypatch):
 
 def test_page_is_self_contained_with_a_strict_csp(tmp_path):
     page = map_html(_store(tmp_path / "s"))
-    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page).group(1)
+    csp = html.unescape(re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page).group(1))
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
     assert directives["default-src"] == "'none'"
     for name, value in directives.items():
@@ -136,7 +136,8 @@ def test_palette_names_and_many_classes(tmp_path):
                             preds=[classes[(i + 1) % 300] for i in range(n)],
                             confidence=np.full(n, 0.5), classes=classes)
     meta, cols = _parts(map_html(store))
-    assert meta["label_names"] == classes and cols["label"].max() == 299
+    assert meta["classes"] == classes and cols["label"].max() == 299
+    assert len(set(meta["colors"]["classes"])) == 300
     assert (cols["correct"] == 0).all()
 
 
@@ -147,7 +148,8 @@ def test_without_labels_or_projection(tmp_path):
     (store.path / "projections" / "vector.parquet").unlink()
     with pytest.raises(ClsmapError, match="clsmap project"):
         write_map(store)
-    assert "no 2-D projection" in clsmap.open_store(store.path)._repr_html_()
+    summary = clsmap.open_store(store.path)._repr_html_()
+    assert "none yet" in summary and "clsmap.show(store)" in summary
 
 
 def test_options_are_checked(tmp_path):
@@ -205,7 +207,8 @@ def test_cli_view_and_notebook(tmp_path, capsys):
     frame = view._repr_html_()
     assert frame.startswith("<iframe srcdoc=\"") and "height:500px" in frame
     assert html.unescape(re.search(r'srcdoc="([^"]*)"', frame).group(1)) == view.html
-    assert clsmap.open_store(store.path)._repr_html_().startswith("<iframe")
+    summary = clsmap.open_store(store.path)._repr_html_()  # a store knows no renderer: it shows a summary
+    assert "<iframe" not in summary and ">50<" in summary and ">vector<" in summary
 
 
 def test_cli_map_writes_the_interactive_map(tiny_bert, labeled_csv, tmp_path):
@@ -213,4 +216,4 @@ def test_cli_map_writes_the_interactive_map(tiny_bert, labeled_csv, tmp_path):
     assert main(["-q", "map", str(tiny_bert), str(labeled_csv(n=24)), "-o", str(out), "--method", "pca"]) == 0
     meta, cols = _parts((out / "map.html").read_text(encoding="utf-8"))
     assert meta["n"] == 24 and meta["title"]["reducer"] == "pca" and meta["title"]["pooling"] == "cls"
-    assert meta["pred_names"][:2] == ["ham", "spam"] and meta["has_predictions"]
+    assert meta["classes"][:2] == ["ham", "spam"] and meta["has_predictions"]

@@ -10,8 +10,8 @@ import pytest
 from viewer_browser import (BrowserMissing, canvas_pixels, download_selection, lasso, launch, missing_reason,
                             open_map)
 
-from clsmap._synthetic import synthetic_store
-from clsmap.viewer import write_map
+from clsmap.store import synthetic_store
+from clsmap.render import write_map
 
 pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
 
@@ -61,7 +61,7 @@ def map_path(tmp_path_factory):
     store = synthetic_store(folder / "store", xy, texts, labels=labels, preds=preds, confidence=conf, ids=ids,
                             classes=CLASSES, model="tiny-test-model")
     with pytest.MonkeyPatch.context() as mp:  # several gzip members, decoded side by side
-        mp.setattr("clsmap.viewer._MEMBER_BYTES", 16 << 10)
+        mp.setattr("clsmap.render.payload.MEMBER_BYTES", 16 << 10)
         path = write_map(store, folder / "map.html", theme="light", max_text_chars=200)
     assert '"members":[{' in path.read_text(encoding="utf-8") and path.read_text().count('"raw_offset"') > 3
     return path
@@ -92,7 +92,7 @@ def test_canvas_is_drawn_and_nothing_is_fetched(page, map_path):
     assert remote == []
     assert page.title().startswith("clsmap")
     facts = page.locator("#facts").text_content()
-    assert "N 2,000" in facts and "accuracy" in facts and "pacmap" in facts
+    assert "N=2,000" in facts and "accuracy" in facts and "pacmap" in facts
 
 
 def test_hover_shows_the_text_of_the_point(page):
@@ -159,7 +159,9 @@ def test_search_finds_planted_texts(page):
     page.locator("#regex").check()
     page.locator("#search").fill("^lasso-[0-2]$")
     page.locator("#search").press("Enter")
-    page.wait_for_function("() => window.clsmap.searchCount() === 3")
+    # the first search also found 3: wait for this search's selection, not for a count
+    page.wait_for_function("() => window.clsmap.selection().includes('lasso-0')")
+    assert page.evaluate("() => window.clsmap.searchCount()") == 3
     assert sorted(page.evaluate("() => window.clsmap.selection()")) == LASSO_IDS[:3]
     page.locator("#search").fill("([")
     page.locator("#search").press("Enter")
@@ -272,7 +274,7 @@ def test_regions_are_drawn(browser, xss_map):
 
 def test_notebook_iframe_renders(browser, tmp_path):
     """What Jupyter shows for clsmap.show(...): the page in a sandboxed <iframe srcdoc>."""
-    from clsmap.viewer import show
+    from clsmap.render import show
 
     xy, texts, labels, preds, conf, ids = _dataset(n=300, seed=1)
     store = synthetic_store(tmp_path / "store", xy, texts, labels=labels, preds=preds, confidence=conf, ids=ids,

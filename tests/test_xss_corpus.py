@@ -12,7 +12,7 @@ import pytest
 from viewer_browser import BrowserMissing, download_selection, lasso, launch, missing_reason, open_map
 
 from clsmap import extract, project, report
-from clsmap.viewer import write_map
+from clsmap.render import write_map
 
 from tiny_models import build_model
 

@@ -1,31 +1,36 @@
 """clsmap: map the [CLS] vector space of a text classifier.
 
-The pipeline, one module a stage::
+The package tree is the pipeline; each stage imports only the stages below it (an import contract
+in ``make test`` keeps it so)::
 
-    data -> models/hooks/extraction -> store -> reducers -> plotting -> analysis -> report
-                                        ^
-                                     training (fine-tune a classifier to map)
+    io (read texts) -> extraction (vectors, logits) -> store (Parquet) -> projection (2-D)
+        -> analysis (metrics, regions, label issues) -> render (figures, map, report)
+
+``store`` holds the one schema every stage reads and writes; ``training`` fine-tunes a classifier
+to map; ``demo`` and ``cli`` sit on top. This module is the public API.
 """
 
 from ._errors import ClsmapError, MissingExtraError
 from ._version import __version__
-from .analysis import analyze
-from .data import LabeledTexts, read_dataset
-from .extraction import extract
-from .hooks import capture
-from .models import load_model
-from .plotting import plot
-from .reducers import project
-from .report import report
+from .analysis import Analysis, analyze
+from .extraction import LoadedModel, capture, extract, load_model
+from .io import LabeledTexts, read_dataset
+from .projection import Reducer, project
+from .render import MapView, RenderModel, plot, report, show, write_map
 from .store import Store, open_store
-from .training import train
-from .viewer import show, write_map
+from .training import TrainResult, train
 
 __all__ = [
+    "Analysis",
     "ClsmapError",
     "LabeledTexts",
+    "LoadedModel",
+    "MapView",
     "MissingExtraError",
+    "Reducer",
+    "RenderModel",
     "Store",
+    "TrainResult",
     "__version__",
     "analyze",
     "capture",

@@ -210,7 +210,7 @@ def _configure_logging(verbose: bool, quiet: bool) -> None:
 
 
 def _dataset(args: argparse.Namespace) -> Any:
-    from .data import read_dataset
+    from .io import read_dataset
 
     return read_dataset(
         args.data,
@@ -234,35 +234,31 @@ def _layer(value: str | None) -> int | str | None:
 def _do_extract(args: argparse.Namespace) -> Any:
     from .extraction import extract
 
+    ray_flags = {"ray_address": ("--ray-address", args.ray_address, None),
+                 "num_workers": ("--num-workers", args.num_workers, None),
+                 "ray_num_cpus": ("--ray-num-cpus", args.ray_num_cpus, None),
+                 "gpus_per_worker": ("--gpus-per-worker", args.gpus_per_worker, 0),
+                 "cpus_per_worker": ("--cpus-per-worker", args.cpus_per_worker, 1)}
+    backend_options = {}
     if args.backend == "ray":
-        from ._ray import extract_ray
-
-        return extract_ray(
-            args.model, args.data, args.out, layer=_layer(args.layer), module=args.module,
-            pooling=args.pooling, max_length=args.max_length, batch_tokens=args.batch_tokens,
-            device=args.device, dtype=args.dtype, quantize=args.quantize, overwrite=args.overwrite,
-            trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle, text_column=args.text_column,
-            label_column=False if args.no_labels else args.label_column,
-            id_column=False if args.no_ids else args.id_column, format=args.format, encoding=args.encoding,
-            ray_address=args.ray_address, num_workers=args.num_workers, gpus_per_worker=args.gpus_per_worker,
-            cpus_per_worker=args.cpus_per_worker, ray_num_cpus=args.ray_num_cpus,
-        )
-    ray_only = [flag for flag, value in (("--ray-address", args.ray_address), ("--num-workers", args.num_workers),
-                                         ("--ray-num-cpus", args.ray_num_cpus)) if value is not None]
-    ray_only += [flag for flag, value, default in (("--gpus-per-worker", args.gpus_per_worker, 0),
-                                                   ("--cpus-per-worker", args.cpus_per_worker, 1)) if value != default]
-    if ray_only:
-        raise ClsmapError(f"{', '.join(ray_only)} only apply with --backend ray")
+        backend_options = {name: value for name, (_, value, _) in ray_flags.items()}
+    else:
+        given = [flag for flag, value, default in ray_flags.values() if value != default]
+        if given:
+            raise ClsmapError(f"{', '.join(given)} only apply with --backend ray")
     return extract(
-        args.model, _dataset(args), args.out, layer=_layer(args.layer), module=args.module,
+        args.model, args.data, args.out, layer=_layer(args.layer), module=args.module,
         pooling=args.pooling, max_length=args.max_length, batch_tokens=args.batch_tokens,
         device=args.device, dtype=args.dtype, quantize=args.quantize, overwrite=args.overwrite,
-        trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle,
+        trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle, text_column=args.text_column,
+        label_column=False if args.no_labels else args.label_column,
+        id_column=False if args.no_ids else args.id_column, format=args.format, encoding=args.encoding,
+        backend=args.backend, **backend_options,
     )
 
 
 def _do_project(store: Any, args: argparse.Namespace, column: str | None = None) -> None:
-    from .reducers import project
+    from .projection import project
 
     params = {"n_neighbors": args.n_neighbors} if args.n_neighbors else {}
     if params and args.method in ("tsne", "pca"):
@@ -275,22 +271,18 @@ def run(args: argparse.Namespace) -> None:
         store = _do_extract(args)
         logger.info("store: %s (%d rows)", store.path, len(store))
     elif args.command == "map":
-        from .plotting import plot
-
         from .analysis import analyze
-        from .report import report
+        from .render import plot, report, write_map
 
         store = _do_extract(args)
         _do_project(store, args)
         analysis = analyze(store, seed=args.seed)
         paths = plot(store)
         logger.info("map: %s", ", ".join(map(str, paths)))
-        from .viewer import write_map
-
         logger.info("interactive map: %s", write_map(store))
         logger.info("report: %s", report(store, analysis=analysis))
     elif args.command == "view":
-        from .viewer import write_map
+        from .render import write_map
 
         max_chars = args.max_text_chars
         if max_chars is not None and max_chars < 0:
@@ -304,14 +296,14 @@ def run(args: argparse.Namespace) -> None:
         _print_analysis(analyze(args.store, column=args.column, k=args.k, probs=args.probs, seed=args.seed),
                         args.top)
     elif args.command == "report":
-        from .report import report
+        from .render import report
 
         path = report(args.store, args.out, column=args.column, probs=args.probs, top=args.top, seed=args.seed)
         logger.info("report: %s (numbers in %s)", path, path.with_suffix(".json"))
     elif args.command == "project":
         _do_project(args.store, args, args.column)
     elif args.command == "plot":
-        from .plotting import plot
+        from .render import plot
 
         paths = plot(args.store, args.out, column=args.column, title=args.title)
         logger.info("map: %s", ", ".join(map(str, paths)))

@@ -17,13 +17,12 @@ from typing import Any
 
 from ._errors import ClsmapError
 from .analysis import analyze
-from .data import read_dataset
 from .extraction import extract
-from .plotting import plot, plot_compare
-from .reducers import project
-from .report import plot_layer_curves, report
-from .training import TRAIN_RECORD, train
-from .viewer import write_map
+from .io import read_dataset
+from .projection import project
+from .render import plot, plot_compare, plot_layer_curves, report, write_map
+from .store.files import write_json_atomic
+from .training import TRAIN_RECORD, split_indices, train
 
 __all__ = ["run_demo", "demo_data_path"]
 
@@ -75,8 +74,6 @@ def run_demo(
     held_out_fraction = 0.2
 
     # the held-out split is fixed by the seed; training may use a subset of the rest
-    from .training import split_indices
-
     train_idx, val_idx = split_indices(data.labels, held_out_fraction, seed)
     if train_rows is not None and train_rows < len(train_idx):
         import numpy as np
@@ -137,5 +134,5 @@ def run_demo(
         "total_seconds": round(time.perf_counter() - started, 1),
         "output": str(out),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    write_json_atomic(out / "summary.json", summary, indent=2)
     return summary

@@ -9,7 +9,6 @@ parameters and the validation accuracy of every epoch.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -22,8 +21,9 @@ import numpy as np
 from ._errors import ClsmapError
 from ._validation import check_positive_int
 from ._version import __version__
-from .data import LabeledTexts, read_dataset
-from .models import DType, check_local_folder, autocast_for, pad_batch, resolve_device, resolve_dtype
+from .extraction.models import DType, autocast_for, check_local_folder, pad_batch, resolve_device, resolve_dtype
+from .io.dataset import LabeledTexts, read_dataset
+from .store.files import write_json_atomic
 
 __all__ = ["train", "TrainResult", "TRAIN_RECORD"]
 
@@ -204,7 +204,7 @@ def train(
             "dataset_sha256": texts.fingerprint, "clsmap_version": __version__,
         },
     )
-    (out / TRAIN_RECORD).write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
+    write_json_atomic(out / TRAIN_RECORD, result.to_json(), indent=2)
     logger.info("saved the fine-tuned model to %s", out)
     return result
 

@@ -3,7 +3,6 @@
 // (texts, labels, ids, names) only ever reaches the page through textContent / createTextNode.
 import KDBush from 'kdbush';
 import createScatterplot from 'regl-scatterplot';
-import { categorical, viridis } from './palette.js';
 
 const T0 = performance.now();
 const $ = (id) => document.getElementById(id);
@@ -88,7 +87,6 @@ const MODES = [
   { key: 'confidence', name: 'confidence', needs: 'predictions' },
   { key: 'confusion', name: 'confusion pair', needs: 'both' },
 ];
-const CONF_BINS = 64;
 const CONF_GROUPS = 10;
 
 const marks = {};
@@ -112,8 +110,8 @@ const start = async () => {
     if (ids === null) ids = decoder.decode(cols.id);
     return ids.slice(idOff[i], idOff[i + 1]);
   };
-  const labelOf = (i) => (cols.label[i] < 0 ? '' : meta.label_names[cols.label[i]]);
-  const predOf = (i) => (cols.pred[i] < 0 ? '' : meta.pred_names[cols.pred[i]]);
+  const labelOf = (i) => (cols.label[i] < 0 ? '' : meta.classes[cols.label[i]]);
+  const predOf = (i) => (cols.pred[i] < 0 ? '' : meta.classes[cols.pred[i]]);
   const confOf = (i) => cols.conf[i];
 
   // misclassified rows get a halo: a copy drawn first (underneath), larger, in the halo colour
@@ -141,42 +139,30 @@ const start = async () => {
 
   // ---------------- title bar
   const t = meta.title;
-  $('title').textContent = t.model || 'clsmap';
-  const facts = [
-    t.layer ? `layer/module ${t.layer}` : null,
-    t.pooling ? `pooling ${t.pooling}` : null,
-    t.reducer ? `reducer ${t.reducer}` : null,
-    `N ${n.toLocaleString('en-US')}`,
-    t.accuracy === null || t.accuracy === undefined ? null : `accuracy ${(100 * t.accuracy).toFixed(1)} %`,
-    meta.truncated ? `texts cut at ${meta.max_text_chars} chars` : null,
-  ].filter(Boolean);
+  $('title').textContent = t.source || t.model || 'clsmap';  // the whole name or path, as given
+  // the facts are written once, in Python, as in the figures' titles
+  const facts = t.facts.concat(meta.truncated ? [`texts cut at ${meta.max_text_chars} chars`] : []);
   $('facts').textContent = facts.join(' · ');
 
   // ---------------- colour modes: per point a colour index (valueA) and a legend group
+  // every colour comes from the page's metadata (clsmap's render model): the page chooses none
+  const C = meta.colors;
+  const CONF_BINS = C.confidence.length;
+  const P = meta.classes.length;
   const pairIndex = new Map(); // label*P+pred -> pair group
-  const pairNames = [];
-  if (meta.has_labels && meta.has_predictions) {
-    const P = meta.pred_names.length;
-    for (const r of wrongRows) {
-      const key = cols.label[r] * P + cols.pred[r];
-      if (!pairIndex.has(key)) {
-        pairIndex.set(key, pairNames.length + 1);
-        pairNames.push(`${labelOf(r)} → ${predOf(r)}`);
-      }
-    }
-  }
+  meta.pairs.forEach((pair, k) => pairIndex.set(pair.label * P + pair.pred, k + 1));
 
   const modeSpec = (mode) => {
     const group = new Int32Array(n);
     const colour = new Int32Array(n);
     let names;
     let colours;
-    const grey = state.theme === 'dark' ? '#5a5f66' : '#c4c8cc';
+    const grey = state.theme === 'dark' ? C.unknown_dark : C.unknown_light;
     if (mode === 'label' || mode === 'pred') {
       const codes = mode === 'label' ? cols.label : cols.pred;
-      const base = mode === 'label' ? meta.label_names : meta.pred_names;
+      const base = meta.classes;
       names = base.concat(['(none)']);
-      colours = categorical(base.length).concat([grey]);
+      colours = C.classes.concat([grey]);
       for (let i = 0; i < n; i += 1) {
         const g = codes[i] < 0 ? base.length : codes[i];
         group[i] = g;
@@ -184,7 +170,7 @@ const start = async () => {
       }
     } else if (mode === 'correct') {
       names = ['correct', 'misclassified', 'unknown'];
-      colours = ['#2a9d8f', '#e4572e', grey];
+      colours = [C.correct, C.wrong, grey];
       for (let i = 0; i < n; i += 1) {
         const c = cols.correct[i];
         const g = c === 1 ? 0 : c === 0 ? 1 : 2;
@@ -197,7 +183,7 @@ const start = async () => {
         names.push(`${(g / CONF_GROUPS).toFixed(1)}–${((g + 1) / CONF_GROUPS).toFixed(1)}`);
       }
       names.push('(none)');
-      colours = viridis(CONF_BINS).concat([grey]);
+      colours = C.confidence.concat([grey]);
       for (let i = 0; i < n; i += 1) {
         const c = cols.conf[i];
         if (Number.isNaN(c)) {
@@ -209,9 +195,8 @@ const start = async () => {
         }
       }
     } else if (mode === 'confusion') {
-      names = ['correct or unlabelled'].concat(pairNames);
-      colours = [grey].concat(categorical(pairNames.length));
-      const P = meta.pred_names.length;
+      names = ['correct or unlabelled'].concat(meta.pairs.map((pair) => pair.name));
+      colours = [grey].concat(meta.pairs.map((pair) => pair.colour));
       for (let i = 0; i < n; i += 1) {
         const g = cols.correct[i] === 0 ? pairIndex.get(cols.label[i] * P + cols.pred[i]) : 0;
         group[i] = g;
@@ -219,7 +204,7 @@ const start = async () => {
       }
     } else {
       names = ['points'];
-      colours = [state.theme === 'dark' ? '#8ab4f8' : '#1f77b4'];
+      colours = [state.theme === 'dark' ? C.points_dark : C.points_light];
     }
     const counts = new Array(names.length).fill(0);
     for (let i = 0; i < n; i += 1) counts[group[i]] += 1;
@@ -232,7 +217,7 @@ const start = async () => {
   // ---------------- scatterplot
   const canvas = $('canvas');
   const pointSize = meta.point_size;
-  const haloColour = () => (state.theme === 'dark' ? '#ffffff' : '#111111');
+  const haloColour = () => (state.theme === 'dark' ? C.ring_dark : C.ring_light);
   const background = () => (state.theme === 'dark' ? '#15181c' : '#ffffff');
   const scatterplot = createScatterplot({
     canvas,
@@ -616,7 +601,7 @@ const start = async () => {
       ctx.lineWidth = 3;
       ctx.strokeStyle = state.theme === 'dark' ? '#000' : '#fff';
       ctx.strokeText(label, sx, sy);
-      ctx.fillStyle = '#e4572e';
+      ctx.fillStyle = C.region;
       ctx.fillText(label, sx, sy);
     }
   };

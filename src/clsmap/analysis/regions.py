@@ -13,15 +13,19 @@ Regions go into the store as ``analysis/regions.json`` (schema 1; the interactiv
 from __future__ import annotations
 
 import json
-import os
+import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..store.files import write_json_atomic
+
 __all__ = ["confusion_regions", "region_membership", "region_coverage", "write_regions", "read_regions",
            "REGIONS_FILE"]
+
+logger = logging.getLogger(__name__)
 
 REGIONS_FILE = Path("analysis") / "regions.json"
 REGIONS_SCHEMA = 1
@@ -308,26 +312,30 @@ def region_coverage(xy: np.ndarray, wrong: np.ndarray, regions: pd.DataFrame, *,
 
 def write_regions(store_path: str | Path, regions: pd.DataFrame, *, column: str) -> Path:
     """Write ``regions`` to ``<store>/analysis/regions.json`` (atomically) in the shared schema."""
-    path = Path(store_path) / REGIONS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
     keys = ["region_id", "polygon", "n", "n_errors", "error_rate", "purity", "true_label", "pred_label", "examples"]
     payload = {
         "schema": REGIONS_SCHEMA,
         "column": column,
         "regions": [{key: _plain(row[key]) for key in keys} for row in regions.to_dict("records")],
     }
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_json_atomic(Path(store_path) / REGIONS_FILE, payload)
 
 
 def read_regions(store_path: str | Path) -> dict[str, Any] | None:
-    """The regions file of a store as a dict, or ``None`` if there is none."""
+    """The regions file of a store as a dict, or ``None`` if there is none (or it cannot be read:
+    a warning says why, and the maps are drawn without regions)."""
     path = Path(store_path) / REGIONS_FILE
-    if not path.exists():
+    if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        logger.warning("%s is unreadable (%s); the maps are drawn without regions", path, exc)
+        return None
+    if not isinstance(data, dict):
+        logger.warning("%s is not a regions file (not a JSON object); the maps are drawn without regions", path)
+        return None
+    return data
 
 
 def _plain(value: Any) -> Any:

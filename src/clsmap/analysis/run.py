@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,9 @@ import pandas as pd
 
 from .._errors import ClsmapError
 from .._validation import check_choice, check_positive_int
+from ..projection.reducers import make_reducer
+from ..store.files import write_json_atomic
+from ..store.reader import open_store
 from .label_issues import label_issue_scores
 from .layers import aligned_layer_maps, layer_columns, layer_curves
 from .metrics import (
@@ -129,8 +130,6 @@ def analyze(
     of rows whose neighbours mostly carry other labels), ``regions_share_points``,
     ``regions_share_area`` (of the convex hull of the map), ``seconds``.
     """
-    from ..store import open_store
-
     started = time.perf_counter()
     check_choice(probs, ("probe", "model"), param="probs", func="analyze")
     check_positive_int(k, param="k", func="analyze")
@@ -253,19 +252,13 @@ def analyze(
     if write:
         if regions is not None:
             write_regions(opened.path, regions, column=column)
-        path = opened.path / ANALYSIS_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+        write_json_atomic(opened.path / ANALYSIS_FILE, result.to_dict())
     return result
 
 
 def _layer_maps(store: Any, columns: list[str], *, seed: int) -> dict[str, np.ndarray]:
     """The stored map of every layer column; layers without one are projected here (in memory,
     not saved) with the method of the store's default map, or PCA if it has none."""
-    from ..reducers import make_reducer
-
     meta = store.projection_meta(None) or {}
     method = meta.get("method", "pca")
     maps = {}

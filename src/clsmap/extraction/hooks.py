@@ -1,4 +1,4 @@
-"""Stage 2b, hooks: find a submodule by a dotted path and capture its output.
+"""Finding a submodule by a dotted path and capturing its output.
 
 This is the seed's forward hook done right: the hook keeps only the latest output (nothing
 accumulates on the device) and is removed when the ``with`` block ends, even on error.
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ._errors import ClsmapError
+from .._errors import ClsmapError
 
 __all__ = ["capture", "Captured", "resolve_module"]
 

@@ -1,4 +1,4 @@
-"""Stage 2a, the model: load a Hugging Face encoder (with or without a classification head).
+"""Loading a Hugging Face encoder (with or without a classification head), its device and dtype.
 
 A checkpoint whose config names a ``*ForSequenceClassification`` architecture loads as
 ``AutoModelForSequenceClassification`` (its ``id2label`` names the classes); anything else loads
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ._errors import ClsmapError
-from ._validation import check_choice
+from .._errors import ClsmapError
+from .._validation import check_choice
 
 __all__ = [
     "LoadedModel", "load_model", "resolve_device", "resolve_dtype", "cpu_has_native_bf16", "pad_batch", "autocast_for",

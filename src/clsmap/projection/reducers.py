@@ -1,0 +1,157 @@
+"""The reducers: vectors to 2-D behind one small estimator interface, and their registry.
+
+Every reducer stores its parameters in ``__init__`` and nothing else, validates in
+``fit_transform``, keeps fitted state in attributes ending in ``_``, and returns an
+``(n, 2)`` float32 array. :data:`REDUCERS` maps a method name to its class.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from .._errors import ClsmapError, require
+from .._validation import check_choice, reject_unknown
+
+__all__ = ["Reducer", "PaCMAP", "UMAP", "TSNE", "PCA", "REDUCERS", "Method", "make_reducer"]
+
+logger = logging.getLogger(__name__)
+
+Method = Literal["pacmap", "umap", "tsne", "pca"]
+
+
+class Reducer:
+    """Base class: subclasses set :attr:`name` and implement :meth:`_fit_transform`."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, *, seed: int | None = 0) -> None:
+        self.seed = seed
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2:
+            raise ClsmapError(f"{self.name}: expected a 2-D array of vectors, got shape {X.shape}")
+        if len(X) < 3:
+            raise ClsmapError(f"{self.name}: needs at least 3 vectors to make a map, got {len(X)}")
+        if not np.isfinite(X).all():
+            bad = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])
+            raise ClsmapError(f"{self.name}: vector of row {bad} has NaN or infinite values")
+        self.embedding_ = np.asarray(self._fit_transform(X), dtype=np.float32)
+        return self.embedding_
+
+    def _fit_transform(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+
+class PaCMAP(Reducer):
+    """PaCMAP (Wang et al. 2021), the seed's choice: local and global structure together."""
+
+    name = "pacmap"
+
+    def __init__(self, *, n_neighbors: int | None = None, mn_ratio: float = 0.5, fp_ratio: float = 2.0,
+                 seed: int | None = 0) -> None:
+        super().__init__(seed=seed)
+        self.n_neighbors = n_neighbors
+        self.mn_ratio = mn_ratio
+        self.fp_ratio = fp_ratio
+
+    def _fit_transform(self, X: np.ndarray) -> np.ndarray:
+        import pacmap
+
+        n = len(X)
+        neighbors = self.n_neighbors
+        if neighbors is None:
+            neighbors = 10 if n <= 10_000 else int(round(10 + 15 * (np.log10(n) - 4)))
+        neighbors = max(1, min(neighbors, n - 2))
+        # PaCMAP's own PCA pre-step needs more than 100 dimensions and rows; below that it
+        # works on the raw vectors
+        reducer = pacmap.PaCMAP(
+            n_components=2, n_neighbors=neighbors, MN_ratio=self.mn_ratio, FP_ratio=self.fp_ratio,
+            random_state=self.seed, apply_pca=X.shape[1] > 100 and n > 100,
+        )
+        try:
+            return reducer.fit_transform(X, init="pca")
+        finally:
+            _restore_faiss_threads()
+
+
+class UMAP(Reducer):
+    """UMAP (McInnes et al. 2018), from ``umap-learn``; extra ``clsmap[umap]``."""
+
+    name = "umap"
+
+    def __init__(self, *, n_neighbors: int = 15, min_dist: float = 0.1, metric: str = "cosine",
+                 seed: int | None = 0) -> None:
+        super().__init__(seed=seed)
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+
+    def _fit_transform(self, X: np.ndarray) -> np.ndarray:
+        umap = require("umap", extra="umap", purpose="--method umap", package="umap-learn")
+        reducer = umap.UMAP(n_components=2, n_neighbors=min(self.n_neighbors, len(X) - 1),
+                            min_dist=self.min_dist, metric=self.metric, random_state=self.seed)
+        return reducer.fit_transform(X)
+
+
+class TSNE(Reducer):
+    """t-SNE from openTSNE (FFT-accelerated); extra ``clsmap[tsne]``."""
+
+    name = "tsne"
+
+    def __init__(self, *, perplexity: float = 30.0, metric: str = "cosine", seed: int | None = 0) -> None:
+        super().__init__(seed=seed)
+        self.perplexity = perplexity
+        self.metric = metric
+
+    def _fit_transform(self, X: np.ndarray) -> np.ndarray:
+        opentsne = require("openTSNE", extra="tsne", purpose="--method tsne", package="openTSNE")
+        perplexity = min(self.perplexity, max(1.0, (len(X) - 1) / 3))
+        tsne = opentsne.TSNE(n_components=2, perplexity=perplexity, metric=self.metric,
+                             random_state=self.seed, n_jobs=-1, verbose=False)
+        return np.asarray(tsne.fit(X))
+
+
+class PCA(Reducer):
+    """The first two principal components: linear, fast, faithful to global distances."""
+
+    name = "pca"
+
+    def _fit_transform(self, X: np.ndarray) -> np.ndarray:
+        from sklearn.decomposition import PCA as SkPCA
+
+        return SkPCA(n_components=2, random_state=self.seed).fit_transform(X)
+
+
+REDUCERS: dict[str, type[Reducer]] = {cls.name: cls for cls in (PaCMAP, UMAP, TSNE, PCA)}
+
+
+def _restore_faiss_threads() -> None:
+    """PaCMAP with a seed sets faiss to one thread for the whole process; give the threads back."""
+    try:
+        import faiss
+    except ImportError:
+        return
+    import os
+
+    faiss.omp_set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+
+
+def make_reducer(method: Method = "pacmap", **params: Any) -> Reducer:
+    """The reducer called ``method`` with ``params``; unknown names are an error."""
+    check_choice(method, REDUCERS, param="method", func="project")
+    cls = REDUCERS[method]
+    allowed = [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+    reject_unknown(params, func=f"project(method={method!r})", allowed=allowed)
+    return cls(**params)

@@ -1,0 +1,19 @@
+"""Rendering (stage 6 of the pipeline): static figures, the interactive map and the report.
+
+- :mod:`~clsmap.render.model`: the one render model (class order, colours, titles, point sizes);
+- :mod:`~clsmap.render.palette`: the colours; :mod:`~clsmap.render.fonts`: CJK fonts for figures;
+- :mod:`~clsmap.render.figures`: PNG/SVG maps and per-layer figures;
+- :mod:`~clsmap.render.map` (with :mod:`~clsmap.render.payload`): the interactive map, one offline HTML
+  file; :mod:`~clsmap.render.notebook`: the same map in Jupyter;
+- :mod:`~clsmap.render.report`: the offline HTML report;
+- :mod:`~clsmap.render.templates`: the one place where HTML is made (Jinja2, autoescaped).
+"""
+
+from .figures import map_figure, plot, plot_compare, plot_layer_curves
+from .map import map_html, write_map
+from .model import RenderModel, Title, render_model
+from .notebook import MapView, show
+from .report import report
+
+__all__ = ["MapView", "RenderModel", "Title", "map_figure", "map_html", "plot", "plot_compare", "plot_layer_curves",
+           "render_model", "report", "show", "write_map"]

@@ -1,0 +1,316 @@
+"""Static figures: a store's 2-D map as PNG and SVG, maps side by side, per-layer curves and grids.
+
+Map panels: coloured by true label, by prediction, and by correctness (misclassified points
+marked with a cross in every panel). Legends carry counts; the title names the model, layer
+and accuracy. Colours, class order, titles and point sizes come from :mod:`clsmap.render.model`,
+as on the interactive map and in the report. Class names and texts in Korean, Chinese or Japanese
+are drawn with a CJK font (:mod:`clsmap.render.fonts`), never as empty boxes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ClsmapError
+from .._validation import check_choice
+from ..analysis.regions import read_regions
+from ..store.files import write_atomic
+from ..store.reader import Store, open_store
+from .fonts import font_families
+from .model import COLOURS, RenderModel, render_model
+from .palette import hex_to_rgb
+
+__all__ = ["plot", "plot_compare", "map_figure", "plot_layer_curves", "layer_grid_figure", "confusion_figure"]
+
+logger = logging.getLogger(__name__)
+
+Panel = Literal["label", "pred", "correct"]
+PANELS = ("label", "pred", "correct")
+FORMATS = ("png", "svg", "pdf")
+
+
+def _rgb(colours: list[str]) -> np.ndarray:
+    return np.asarray([hex_to_rgb(c) for c in colours], dtype=np.float32).reshape(-1, 3)
+
+
+def _scatter_by(ax: Any, xy: np.ndarray, codes: np.ndarray, size: float, colours: list[str]) -> None:
+    """All points in one call, in a fixed random order, so that no class is always drawn on top."""
+    keep = np.flatnonzero(codes >= 0)
+    order = keep[np.random.default_rng(0).permutation(len(keep))]
+    ax.scatter(xy[order, 0], xy[order, 1], s=size, c=_rgb(colours)[codes[order]], alpha=0.75, linewidths=0,
+               rasterized=len(xy) > 20_000)
+
+
+def _mark_errors(ax: Any, xy: np.ndarray, wrong: np.ndarray, size: float) -> None:
+    if wrong.any():
+        ax.scatter(xy[wrong, 0], xy[wrong, 1], s=size * 2.2, marker="x", color="black",
+                   linewidths=0.6, alpha=0.8, rasterized=len(xy) > 20_000)
+
+
+def _available_panels(store: Store) -> list[str]:
+    frame = store.frame
+    has_labels, has_preds = store.has_labels, store.has_predictions
+    return [p for p, ok in (("label", has_labels), ("pred", has_preds),
+                            ("correct", has_labels and frame["correct"].notna().any())) if ok]
+
+
+def map_figure(store: str | Path | Store, *, column: str | None = None, panels: tuple[Panel, ...] | None = None,
+               title: str | None = None, regions: bool | None = None) -> Any:
+    """The map of ``store`` as a matplotlib ``Figure`` (what :func:`plot` saves)."""
+    from matplotlib.figure import Figure
+
+    opened = open_store(store)
+    column = column or opened.default_vector
+    proj = opened.projection_of(column)
+    if proj is None:
+        raise ClsmapError(f"{opened.path}: no 2-D map of {column} yet; run clsmap project first")
+    frame = opened.frame
+    xy = proj[["x", "y"]].to_numpy(dtype=np.float32)
+    available = _available_panels(opened)
+    if panels is None:
+        panels = tuple(available) or ("label",)
+    for panel in panels:
+        check_choice(panel, PANELS, param="panels", func="plot")
+        if panel not in available and not (panel == "label" and not available):
+            raise ClsmapError(f"--panels {panel}: the store has no {'labels' if panel != 'pred' else 'predictions'}")
+    model = render_model(opened, column)
+    title = title or model.title.text
+    import matplotlib
+
+    with matplotlib.rc_context({"font.family": font_families(model.present + [title])}):
+        fig = Figure(figsize=(6.2 * len(panels) + 2.2, 6.4), layout="constrained")
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        outlines = _regions_of(opened, column, regions)
+        for ax, panel in zip(axes, panels, strict=True):
+            _draw_panel(ax, xy, frame, panel if panel in available else "none", model)
+            _draw_regions(ax, outlines)
+        _legend(fig, frame, model, show=any(p in ("label", "pred") and p in available for p in panels))
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def plot(
+    store: str | Path | Store,
+    out: str | Path | None = None,
+    *,
+    column: str | None = None,
+    panels: tuple[Panel, ...] | None = None,
+    title: str | None = None,
+    formats: tuple[str, ...] = ("png", "svg"),
+    dpi: int = 150,
+    regions: bool | None = None,
+) -> list[Path]:
+    """Draw the store's 2-D map and save it as ``<out>.png`` and ``<out>.svg``.
+
+    ``out`` is a path without suffix (default ``<store>/map``). ``panels`` chooses among
+    ``label``, ``pred`` and ``correct``; by default all that the store can show. ``regions``:
+    outline the confusion regions of ``analysis/regions.json`` (written by ``clsmap analyze``)
+    with their ids; ``None`` draws them when the file exists for this column. Returns the
+    paths written.
+    """
+    for fmt in formats:
+        check_choice(fmt, FORMATS, param="formats", func="plot")
+    opened = open_store(store)
+    fig = map_figure(opened, column=column, panels=panels, title=title, regions=regions)
+    written = _save(fig, Path(out) if out is not None else opened.path / "map", formats, dpi)
+    logger.info("figure written to %s", ", ".join(map(str, written)))
+    return written
+
+
+def _draw_panel(ax: Any, xy: np.ndarray, frame: pd.DataFrame, panel: str, model: RenderModel) -> None:
+    """One map panel: points coloured by ``label``/``pred``, or ``correct`` vs misclassified."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_aspect("equal", adjustable="datalim")
+    wrong = (frame["correct"] == False).to_numpy(dtype=bool)  # noqa: E712  (nullable column)
+    size = model.sizes.figure_area
+    raster = len(xy) > 20_000
+    if panel in ("label", "pred"):
+        _scatter_by(ax, xy, model.codes(frame[panel]), size, model.colours)
+        _mark_errors(ax, xy, wrong, size)
+        ax.set_title("true label" if panel == "label" else "prediction")
+    elif panel == "correct":
+        correct = ~wrong & frame["correct"].notna().to_numpy()
+        ax.scatter(xy[correct, 0], xy[correct, 1], s=size, color=COLOURS["figure_correct"], linewidths=0,
+                   label=f"correct ({int(correct.sum()):,})", rasterized=raster)
+        ax.scatter(xy[wrong, 0], xy[wrong, 1], s=size * 2.2, marker="x", color=COLOURS["figure_wrong"],
+                   linewidths=0.8, label=f"misclassified ({int(wrong.sum()):,})", rasterized=raster)
+        ax.set_title("correct / misclassified")
+        ax.legend(loc="best", fontsize=8, markerscale=2)
+    else:
+        ax.scatter(xy[:, 0], xy[:, 1], s=size, color="#666666", linewidths=0, rasterized=raster)
+
+
+def _regions_of(store: Store, column: str, wanted: bool | None) -> list[dict[str, Any]]:
+    """The confusion regions saved in the store for ``column`` (empty when not wanted or absent)."""
+    if wanted is False:
+        return []
+    data = read_regions(store.path)
+    if data is None or data.get("column") != column:
+        if wanted:
+            raise ClsmapError(f"{store.path}: no confusion regions for {column}; run clsmap analyze first")
+        return []
+    return list(data.get("regions", []))
+
+
+def _draw_regions(ax: Any, regions: list[dict[str, Any]]) -> None:
+    """Each region's outline (dashed) and its id at the outline's top."""
+    for region in regions:
+        poly = np.asarray(region["polygon"], dtype=np.float64)
+        if poly.ndim != 2 or len(poly) < 3:
+            continue
+        ax.plot(poly[:, 0], poly[:, 1], color="black", linewidth=0.9, linestyle="--", alpha=0.85)
+        top = poly[np.argmax(poly[:, 1])]
+        ax.annotate(str(int(region["region_id"])), top, fontsize=8, fontweight="bold", ha="center",
+                    va="bottom", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "black", "lw": 0.6})
+
+
+def _count_label(frame: pd.DataFrame, name: str) -> str:
+    n_true = int((frame["label"] == name).sum())
+    n_pred = int((frame["pred"] == name).sum())
+    if frame["label"].notna().any() and frame["pred"].notna().any():
+        return f"{name}  ({n_true:,} true / {n_pred:,} pred)"
+    return f"{name}  ({max(n_true, n_pred):,})"
+
+
+def _legend(fig: Any, frame: pd.DataFrame, model: RenderModel, *, show: bool) -> None:
+    from matplotlib.lines import Line2D
+
+    if not show:
+        return
+    handles = [Line2D([], [], marker="o", linestyle="", color=model.colour_of(name), label=_count_label(frame, name))
+               for name in model.present]
+    wrong = int((frame["correct"] == False).sum())  # noqa: E712
+    if wrong:
+        handles.append(Line2D([], [], marker="x", linestyle="", color="black", label=f"misclassified ({wrong:,})"))
+    fig.legend(handles=handles, loc="outside right center", fontsize=8,
+               ncols=1 if len(handles) <= 30 else 2, frameon=False)
+
+
+def _save(fig: Any, base: Path, formats: tuple[str, ...], dpi: int) -> list[Path]:
+    """``fig`` as ``<base>.<format>`` for each format (SVG text stays text, so it can be searched)."""
+    import matplotlib
+
+    written = []
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        for fmt in formats:
+            path = base.with_name(base.name + "." + fmt)
+            write_atomic(path, lambda fh, f=fmt: fig.savefig(fh, format=f, dpi=dpi))
+            written.append(path)
+    return written
+
+
+def plot_compare(
+    stores: list[str | Path | Store],
+    out: str | Path,
+    *,
+    titles: list[str] | None = None,
+    formats: tuple[str, ...] = ("png", "svg"),
+    dpi: int = 150,
+) -> list[Path]:
+    """Maps of several stores of the same texts side by side, coloured by true label.
+
+    Misclassified points are crossed where a store has predictions. Colours and class order are those
+    of the last store's render model. Used by the demo to show the [CLS] space before and after
+    fine-tuning.
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    opened = [open_store(s) for s in stores]
+    model = render_model(opened[-1])
+    titles = titles or [render_model(s).title.text for s in opened]
+    with matplotlib.rc_context({"font.family": font_families(model.present + titles)}):
+        fig = Figure(figsize=(6.2 * len(opened) + 2.6, 6.4), layout="constrained")
+        axes = fig.subplots(1, len(opened), squeeze=False)[0]
+        for ax, store, title in zip(axes, opened, titles, strict=True):
+            proj = store.projection
+            if proj is None:
+                raise ClsmapError(f"{store.path}: no 2-D map yet; run clsmap project first")
+            _draw_panel(ax, proj[["x", "y"]].to_numpy(dtype=np.float32), store.frame, "label", model)
+            subtitle = title
+            if store.accuracy is not None:
+                subtitle += f"\nheld-out accuracy {store.accuracy:.1%}"
+            ax.set_title(subtitle, fontsize=10)
+        _legend(fig, opened[-1].frame, model, show=True)
+        return _save(fig, Path(out), formats, dpi)
+
+
+def plot_layer_curves(curves: dict[str, pd.DataFrame], out: str | Path | None = None) -> Any:
+    """Per-layer k-NN purity, probe accuracy and silhouette, one line per named curve table
+    (e.g. ``{"before": ..., "after": ...}``, tables from :func:`clsmap.analysis.layer_curves`).
+    Saved as ``<out>.png`` and ``<out>.svg`` when ``out`` is given; returns the figure."""
+    from matplotlib.figure import Figure
+
+    measures = [("knn_purity", "k-NN label purity (k=10)"), ("linear_probe_accuracy", "linear-probe accuracy (CV)"),
+                ("silhouette", "cosine silhouette")]
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, (column, title) in zip(axes, measures, strict=True):
+        for name, frame in curves.items():
+            ax.plot(frame["layer"], frame[column], marker="o", label=name)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("layer (0 = embeddings)")
+        ax.grid(alpha=0.3)
+    if len(curves) > 1:
+        axes[0].legend(fontsize=8)
+    if out is not None:
+        _save(fig, Path(out), ("png", "svg"), 150)
+    return fig
+
+
+def layer_grid_figure(maps: dict[str, np.ndarray], labels: pd.Series, model: RenderModel) -> Any:
+    """One small map per layer (``maps``: column -> (n, 2)), coloured by ``labels`` with the store's colours."""
+    from matplotlib.figure import Figure
+
+    codes = model.codes(labels)
+    colours = _rgb(model.colours)
+    cols = min(len(maps), 4)
+    rows = -(-len(maps) // cols)
+    fig = Figure(figsize=(3.2 * cols, 3.2 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    order = np.random.default_rng(0).permutation(len(codes))
+    order = order[codes[order] >= 0]
+    for ax, (column, xy) in zip(axes, maps.items(), strict=False):
+        ax.scatter(xy[order, 0], xy[order, 1], s=model.sizes.grid_area, c=colours[codes[order]], linewidths=0,
+                   alpha=0.8)
+        ax.set_title(column.replace("layer_", "layer ") if column.startswith("layer_") else column, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_aspect("equal", adjustable="datalim")
+    for ax in axes[len(maps):]:
+        ax.axis("off")
+    return fig
+
+
+def confusion_figure(confusion: pd.DataFrame, classes: list[str]) -> Any:
+    """The confusion matrix as a heatmap (share of each true label's rows), classes in ``classes`` order."""
+    from matplotlib.figure import Figure
+
+    seen = set(confusion["true_label"]) | set(confusion["pred_label"])
+    classes = [c for c in classes if c in seen] + sorted(seen - set(classes))
+    share = confusion.pivot(index="true_label", columns="pred_label", values="share").reindex(
+        index=classes, columns=classes).fillna(0.0).to_numpy()
+    count = confusion.pivot(index="true_label", columns="pred_label", values="count").reindex(
+        index=classes, columns=classes).fillna(0).to_numpy()
+    size = min(2.0 + 0.55 * len(classes), 14.0)
+    fig = Figure(figsize=(size + 1.5, size), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true label")
+    if len(classes) <= 25:
+        for i in range(len(classes)):
+            for j in range(len(classes)):
+                if count[i, j]:
+                    ax.text(j, i, f"{int(count[i, j])}", ha="center", va="center", fontsize=7,
+                            color="white" if share[i, j] > 0.5 else "black")
+    fig.colorbar(image, ax=ax, label="share of the true label's rows", shrink=0.8)
+    return fig

@@ -1,0 +1,179 @@
+"""The one render model: class order, colours, titles and point sizes, decided once for every output.
+
+The static figures (PNG/SVG), the interactive map and the report all take these from
+:func:`render_model`, so a class has the same colour everywhere, for any number of classes, and a
+title says the same thing in every output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..store.reader import Store
+from .palette import categorical, viridis
+
+__all__ = ["RenderModel", "Title", "PointSizes", "render_model", "class_order", "point_sizes", "COLOURS"]
+
+#: colours of everything that is not a class, per theme where the background matters
+COLOURS = {
+    "correct": "#2a9d8f",
+    "wrong": "#e4572e",
+    "figure_correct": "#a6c7e6",
+    "figure_wrong": "#d91a1a",
+    "unknown_light": "#c4c8cc",
+    "unknown_dark": "#5a5f66",
+    "ring_light": "#111111",
+    "ring_dark": "#ffffff",
+    "points_light": "#1f77b4",
+    "points_dark": "#8ab4f8",
+    "region": "#e4572e",
+}
+#: the confidence ramp of the interactive map
+CONFIDENCE_BINS = 64
+
+
+@dataclass(frozen=True)
+class PointSizes:
+    """Point sizes for ``n`` points: ``map_px`` the diameter on the interactive map (CSS pixels),
+    ``figure_area`` the marker area of a full-size figure panel and ``grid_area`` that of a small
+    panel (matplotlib's ``s``, points squared)."""
+
+    map_px: float
+    figure_area: float
+    grid_area: float
+
+
+def point_sizes(n: int) -> PointSizes:
+    """Points shrink as N grows: on the map about 7 px for a few hundred, 3.5 for 10k, 1.5 for 1M."""
+    n = max(int(n), 1)
+    return PointSizes(
+        map_px=float(min(8.0, max(1.0, 35.0 / n ** 0.23))),
+        figure_area=float(np.clip(30000 / n, 1.0, 24.0)),
+        grid_area=float(np.clip(3000 / n, 0.5, 10.0)),
+    )
+
+
+@dataclass(frozen=True)
+class Title:
+    """What a map shows of its store: ``model`` (the folder's name or the Hub id; ``source`` is the whole
+    name or path), ``what`` ("layer 6" or "module encoder.layer.5"), ``pooling``, ``reducer``, ``n`` and
+    ``accuracy``."""
+
+    model: str
+    source: str
+    what: str | None
+    pooling: str | None
+    reducer: str | None
+    n: int
+    accuracy: float | None
+    column: str
+    store: str
+
+    @property
+    def facts(self) -> list[str]:
+        """The parts after the model's name, as every output writes them."""
+        parts = [self.what, f"{self.pooling} pooling" if self.pooling else None, self.reducer, f"N={self.n:,}"]
+        if self.accuracy is not None:
+            parts.append(f"accuracy {self.accuracy:.1%}")
+        return [p for p in parts if p]
+
+    @property
+    def text(self) -> str:
+        return " · ".join([self.model, *self.facts])
+
+
+def _what(meta: dict[str, Any], column: str, default: str) -> str | None:
+    extraction = meta.get("extraction") or {}
+    if extraction.get("module"):
+        return f"module {extraction['module']}"
+    if column.startswith("layer_") and column[6:].isdigit():
+        return f"layer {int(column[6:])}"
+    layer = extraction.get("layer")
+    if column == default and layer not in (None, "all"):
+        return f"layer {layer}"
+    return f"column {column}"
+
+
+def _model_name(name: str) -> str:
+    """A local folder by its own name; a Hub id (``org/model``) whole."""
+    hub_id = not name.startswith((".", "/", "~")) and name.count("/") <= 1 and "\\" not in name
+    return name if hub_id and not Path(name).is_absolute() else (Path(name).name or name)
+
+
+def title_of(store: Store, column: str | None = None) -> Title:
+    column = column or store.default_vector
+    meta = store.meta
+    name = str((meta.get("model") or {}).get("name_or_path") or "clsmap")
+    projection = store.projection_meta(column) or {}
+    pooling = (meta.get("extraction") or {}).get("pooling")
+    return Title(
+        model=_model_name(name), source=name, what=_what(meta, column, store.default_vector),
+        pooling=None if pooling is None else str(pooling),
+        reducer=None if projection.get("method") is None else str(projection["method"]),
+        n=len(store), accuracy=store.accuracy, column=column, store=store.path.name,
+    )
+
+
+def _natural(name: str) -> tuple[Any, ...]:
+    return (0, int(name), name) if name.lstrip("-").isdigit() else (1, 0, name)
+
+
+def class_order(classes: list[str] | None, labels: pd.Series, preds: pd.Series) -> list[str]:
+    """The model's classes in its own order, then the labels and predictions that are not among them
+    (numbers in numeric order, then names): one index per class for labels and predictions alike."""
+    known = [str(c) for c in classes or []]
+    present = set(map(str, pd.unique(pd.concat([labels.dropna(), preds.dropna()]))))
+    return known + sorted(present - set(known), key=_natural)
+
+
+@dataclass
+class RenderModel:
+    """The decisions every output of one store's map shares.
+
+    ``classes`` orders the classes (labels and predictions index the same list) and ``colours`` gives
+    each its colour; ``present`` are the classes that occur. ``pairs`` are the confusion pairs
+    (true → predicted) of the misclassified rows, most frequent first, with their own colours.
+    """
+
+    classes: list[str]
+    colours: list[str]
+    present: list[str]
+    title: Title
+    sizes: PointSizes
+    pairs: list[dict[str, Any]] = field(default_factory=list)
+
+    def colour_of(self, name: str) -> str:
+        return self.colours[self.classes.index(name)]
+
+    def codes(self, values: pd.Series) -> np.ndarray:
+        """Class index of each value (-1 for a missing one)."""
+        return np.asarray(pd.Categorical(values.astype("string"), categories=self.classes).codes, dtype=np.int32)
+
+    def page_colours(self) -> dict[str, Any]:
+        """Every colour the interactive map draws with, for both themes."""
+        return {**COLOURS, "classes": self.colours, "confidence": viridis(CONFIDENCE_BINS)}
+
+
+def render_model(store: Store, column: str | None = None) -> RenderModel:
+    """Class order, colours, title, point sizes and confusion pairs for ``store``'s map of ``column``."""
+    frame = store.frame
+    classes = class_order(store.classes, frame["label"], frame["pred"])
+    present = set(map(str, pd.unique(pd.concat([frame["label"].dropna(), frame["pred"].dropna()]))))
+    model = RenderModel(classes=classes, colours=categorical(len(classes)),
+                        present=[c for c in classes if c in present], title=title_of(store, column),
+                        sizes=point_sizes(len(frame)))
+    wrong = (frame["correct"] == False).to_numpy(dtype=bool)  # noqa: E712  (nullable column)
+    if wrong.any():
+        label, pred = model.codes(frame["label"])[wrong], model.codes(frame["pred"])[wrong]
+        pairs, counts = np.unique(np.stack([label, pred], axis=1), axis=0, return_counts=True)
+        order = np.lexsort((pairs[:, 1], pairs[:, 0], -counts))
+        colours = categorical(len(order))
+        model.pairs = [{"label": int(pairs[i, 0]), "pred": int(pairs[i, 1]), "count": int(counts[i]),
+                        "name": f"{classes[pairs[i, 0]]} → {classes[pairs[i, 1]]}", "colour": colours[k]}
+                       for k, i in enumerate(order)]
+    return model

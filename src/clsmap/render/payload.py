@@ -1,0 +1,95 @@
+"""The interactive map's data as columnar binary: float32 coordinates, small-integer codes, UTF-8 text
+blobs with lengths, laid out 8-byte aligned in one buffer and gzipped in members of at most 8 MB
+(compressed on every core); the page decodes each member into its range with ``DecompressionStream``."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from .._errors import ClsmapError
+
+__all__ = ["pack", "strings", "smallest_int", "normalise"]
+
+_DTYPES = {np.dtype(np.float32): "f4", np.dtype(np.int32): "i4", np.dtype(np.uint32): "u4", np.dtype(np.int16): "i2",
+           np.dtype(np.uint16): "u2", np.dtype(np.int8): "i1", np.dtype(np.uint8): "u1"}
+#: the largest gzip member (raw bytes); the page decodes the members side by side
+MEMBER_BYTES = 8 << 20
+
+
+def strings(values: Any, max_chars: int | None) -> tuple[np.ndarray, bytes, int]:
+    """Lengths in UTF-16 code units (what JavaScript counts) and the UTF-8 blob of ``values``
+    (nulls as ''), cut to ``max_chars`` code points; also how many were cut. Vectorised with pyarrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values, type=pa.large_string(), from_pandas=True).fill_null("")
+    cut = 0
+    if max_chars is not None:
+        lengths = pc.utf8_length(arr)
+        cut = int(pc.sum(pc.greater(lengths, max_chars)).as_py() or 0)
+        if cut:
+            arr = pc.utf8_slice_codeunits(arr, 0, max_chars)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    # a code point above U+FFFF takes two UTF-16 code units
+    units = pc.utf8_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
+    units += pc.count_substring_regex(arr, "[\\x{10000}-\\x{10FFFF}]").to_numpy(zero_copy_only=False)
+    if units.sum() >= 2**32:
+        raise ClsmapError("the texts are too long for one map (over 4 G characters); lower --max-text-chars")
+    byte_offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
+    blob = arr.buffers()[2].to_pybytes()[int(byte_offsets[0]):int(byte_offsets[-1])] if len(arr) else b""
+    return _smallest_uint(units), blob, cut
+
+
+def _smallest_uint(values: np.ndarray) -> np.ndarray:
+    top = int(values.max()) if len(values) else 0
+    return values.astype(np.uint8 if top < 2**8 else np.uint16 if top < 2**16 else np.uint32)
+
+
+def smallest_int(codes: np.ndarray, n_names: int) -> np.ndarray:
+    return codes.astype(np.int8 if n_names < 2**7 else np.int16 if n_names < 2**15 else np.int32)
+
+
+def pack(columns: dict[str, Any], compresslevel: int) -> tuple[list[dict[str, Any]], dict[str, Any], bytes]:
+    """Lay the columns out 8-byte aligned in one buffer and gzip it as a series of members of at most
+    8 MB, compressed on all cores (zlib releases the GIL); the page decodes each into its range."""
+    layout, chunks, offset = [], [], 0
+    for name, values in columns.items():
+        pad = (-offset) % 8
+        if pad:
+            chunks.append(b"\0" * pad)
+            offset += pad
+        if isinstance(values, bytes):
+            dtype, length, payload = "u1", len(values), values
+        else:
+            values = np.ascontiguousarray(values)
+            dtype, length, payload = _DTYPES[values.dtype], len(values), values.tobytes()
+        layout.append({"name": name, "dtype": dtype, "offset": offset, "length": length})
+        chunks.append(payload)
+        offset += len(payload)
+    raw = b"".join(chunks)
+    pieces = [raw[i:i + MEMBER_BYTES] for i in range(0, len(raw), MEMBER_BYTES)] or [b""]
+    with ThreadPoolExecutor(max_workers=min(len(pieces), os.cpu_count() or 1)) as pool:
+        packed = list(pool.map(lambda piece: gzip.compress(piece, compresslevel=compresslevel, mtime=0), pieces))
+    members, at = [], 0
+    for k, member in enumerate(packed):
+        members.append({"offset": at, "length": len(member), "raw_offset": k * MEMBER_BYTES})
+        at += len(member)
+    return layout, {"members": members, "raw_length": len(raw)}, b"".join(packed)
+
+
+def normalise(xy: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Coordinates in [-1, 1] (aspect kept, a small margin); returns them, the scale and the centre."""
+    xy = np.asarray(xy, dtype=np.float64)
+    finite = np.isfinite(xy).all(axis=1)
+    if not finite.all():
+        raise ClsmapError(f"the projection has {int((~finite).sum())} non-finite coordinates; run clsmap project again")
+    lo, hi = (xy.min(axis=0), xy.max(axis=0)) if len(xy) else (np.zeros(2), np.ones(2))
+    centre = (lo + hi) / 2
+    half = float(max((hi - lo).max() / 2, 1e-12)) * 1.04
+    return ((xy - centre) / half).astype(np.float32), half, centre

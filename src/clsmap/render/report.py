@@ -1,0 +1,245 @@
+"""The report: one self-contained, offline HTML file (plus ``report.json``) per store.
+
+The page has the run's metadata, the metrics, the confusion-matrix heatmap, the map (with its
+confusion regions), the per-layer curve and aligned per-layer maps when the store has layers,
+the regions with their texts, and the top likely-mislabeled texts. Figures are PNGs inlined as
+``data:`` URIs; a Content-Security-Policy meta tag forbids every remote load, and the page has no
+script at all. The page is the template ``templates/report.html``: every string from the data or the
+model is escaped there (:mod:`clsmap.render.templates`). Class colours are those of the figures and
+the interactive map (:mod:`clsmap.render.model`).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._version import __version__
+from ..analysis.run import Analysis, analyze
+from ..store.files import write_text_atomic
+from ..store.reader import Store, open_store
+from .figures import confusion_figure, layer_grid_figure, map_figure, plot_layer_curves
+from .model import RenderModel, render_model
+from .templates import render
+
+__all__ = ["report", "CSP"]
+
+logger = logging.getLogger(__name__)
+
+#: nothing may load from anywhere but the page itself: images only as data: URIs, inline CSS
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+_SUMMARY_DOC = {
+    "n_rows": "rows in the store",
+    "n_classes": "classes among the labels",
+    "accuracy": "the model's accuracy (prediction = label)",
+    "macro_f1": "the model's macro-averaged F1",
+    "knn_purity": "original space: share of each row's k nearest neighbours (cosine) with its label",
+    "knn_purity_chance": "the purity expected if positions ignored labels (sum of squared class shares)",
+    "silhouette": "original space: mean cosine silhouette (on a stratified sample of silhouette_sample rows)",
+    "linear_probe_accuracy": "original space: cross-validated accuracy of a logistic-regression probe",
+    "map_knn_purity": "2-D map: the same k-NN purity, in the map",
+    "trustworthiness": "2-D map: are the map's neighbours neighbours in the original space (1 = always)",
+    "knn_preservation": "2-D map: share of each row's k original-space neighbours kept among its k map neighbours",
+    "n_flagged": "rows flagged as likely mislabeled",
+    "n_regions": "confusion regions found in the map",
+    "regions_share_errors": "share of misclassified rows (without predictions: rows whose neighbours mostly carry "
+                            "other labels) inside a confusion region",
+    "regions_share_points": "share of all rows inside a confusion region",
+    "regions_share_area": "share of the map's area (convex hull of all points) the regions cover",
+}
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.{digits}f}"
+    return str(value)
+
+
+def _cell(text: Any = "", *, cls: str = "", swatch: str = "", bullets: list[str] | None = None) -> dict[str, Any]:
+    return {"text": "" if text is None else str(text), "cls": cls, "swatch": swatch, "bullets": bullets}
+
+
+def _table(frame: pd.DataFrame, *, text_columns: tuple[str, ...] = (), digits: int = 3,
+           swatches: dict[str, str] | None = None, swatch_column: str | None = None) -> dict[str, Any]:
+    """A table block: numbers formatted and right-aligned, long texts wrapped, and a colour swatch
+    before each class name in ``swatch_column``."""
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, record, strict=True):
+            if column in text_columns:
+                cells.append(_cell(value, cls="text"))
+            elif column == swatch_column and swatches and str(value) in swatches:
+                cells.append(_cell(value, swatch=swatches[str(value)]))
+            elif isinstance(value, (int, float, np.integer, np.floating, bool, np.bool_)) or value is None:
+                cells.append(_cell(_num(value, digits), cls="num"))
+            else:
+                cells.append(_cell(value))
+        rows.append(cells)
+    return {"kind": "table", "columns": [str(c) for c in frame.columns], "rows": rows}
+
+
+def _text(text: str, *, muted: bool = False) -> dict[str, Any]:
+    return {"kind": "text", "text": text, "muted": muted}
+
+
+def _png(fig: Any, dpi: int = 110) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figure(uri: str, alt: str, caption: str = "") -> dict[str, Any]:
+    return {"kind": "figure", "uri": uri, "alt": alt, "caption": caption}
+
+
+def _section(title: str, anchor: str, *blocks: dict[str, Any]) -> dict[str, Any]:
+    return {"title": title, "anchor": anchor, "blocks": list(blocks)}
+
+
+def _meta_rows(store: Store) -> pd.DataFrame:
+    meta = store.meta
+    model, ext, data = meta.get("model", {}), meta.get("extraction", {}), meta.get("dataset", {})
+    proj = store.projection_meta(None) or {}
+    rows = [
+        ("model", model.get("name_or_path")), ("architecture", model.get("architecture")),
+        ("hidden size", model.get("hidden_size")), ("layer", ext.get("layer")), ("module", ext.get("module")),
+        ("pooling", ext.get("pooling")), ("max length", ext.get("max_length")), ("dtype", ext.get("dtype")),
+        ("data", data.get("source")), ("data sha256", data.get("sha256")), ("rows", meta.get("n_rows")),
+        ("classes", ", ".join(map(str, store.classes or [])) or None),
+        ("vector columns", ", ".join(store.vector_columns)),
+        ("map", f"{proj.get('method')} {json.dumps(proj.get('params', {}), sort_keys=True)}" if proj else None),
+        ("device", meta.get("device")), ("extracted", meta.get("finished") or meta.get("created")),
+        ("clsmap (extraction)", meta.get("clsmap_version")),
+    ]
+    return pd.DataFrame([(k, "" if v is None else str(v)) for k, v in rows], columns=["field", "value"])
+
+
+def _regions_table(analysis: Analysis, examples: int) -> dict[str, Any]:
+    rows = []
+    for r in analysis.regions.itertuples(index=False):
+        pair = f"{r.true_label} → {r.pred_label}" if r.true_label is not None else "–"
+        rows.append([_cell(int(r.region_id), cls="num"), _cell(f"{int(r.n):,}", cls="num"),
+                     _cell(f"{int(r.n_errors):,}", cls="num"), _cell(_num(r.error_rate), cls="num"),
+                     _cell(_num(r.purity), cls="num"), _cell(pair),
+                     _cell(bullets=[str(t) for t in list(r.examples)[:examples]])])
+    return {"kind": "table", "rows": rows,
+            "columns": ["region", "points", "errors", "error rate", "purity", "true → predicted", "examples"]}
+
+
+def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int, examples: int,
+              curves: dict[str, pd.DataFrame] | None) -> list[dict[str, Any]]:
+    summary, column = analysis.summary, analysis.column
+    colours = dict(zip(model.classes, model.colours, strict=True))
+    sections = [_section("Run", "run", _table(_meta_rows(store)))]
+    metric_rows = pd.DataFrame(
+        [(key, _num(summary.get(key)), doc) for key, doc in _SUMMARY_DOC.items() if summary.get(key) is not None],
+        columns=["metric", "value", "meaning"])
+    notes = (f"k = {summary.get('k')}; measured on vector column {column}; "
+             f"labels from the {summary.get('labels_from')} column.")
+    sections.append(_section("Metrics", "metrics", _text(notes, muted=True), _table(metric_rows)))
+    sections.append(_section("Per class", "per-class", _text("colour: the class's colour on every map", muted=True),
+                             _table(analysis.per_class, swatches=colours, swatch_column="label")))
+    if analysis.confusion is not None:
+        sections.append(_section("Confusion matrix", "confusion", _figure(
+            _png(confusion_figure(analysis.confusion, model.classes)), "confusion matrix",
+            "rows: true label; columns: prediction; colour: share of the row, number: count")))
+
+    has_regions = analysis.regions is not None and len(analysis.regions) > 0
+    if store.projection_of(column) is not None:
+        caption = "crosses: misclassified texts; dashed outlines: confusion regions (ids as in the table below)"
+        uri = _png(map_figure(store, column=column, regions=True if has_regions else False), dpi=100)
+        sections.append(_section("Map", "map", _figure(uri, "2-D map", caption)))
+
+    if analysis.layers is not None:
+        blocks = [_figure(_png(plot_layer_curves(curves or {"this store": analysis.layers})), "per-layer curves"),
+                  _table(analysis.layers)]
+        if analysis.layer_maps:
+            labels = store.frame["label" if summary.get("labels_from") == "label" else "pred"]
+            blocks.append(_figure(_png(layer_grid_figure(analysis.layer_maps, labels, model), dpi=90),
+                                  "maps per layer", "one map per layer, each aligned to the one before by orthogonal "
+                                  "Procrustes (rotation/reflection, scale, shift); colour: label"))
+        sections.append(_section("Per layer", "layers", *blocks))
+
+    if analysis.regions is not None:
+        if has_regions:
+            share = (f"The regions hold {_num(summary.get('regions_share_errors'))} of the misclassified rows "
+                     f"and cover {_num(summary.get('regions_share_area'))} of the map's area.")
+            sections.append(_section("Confusion regions", "regions", _text(share),
+                                     _regions_table(analysis, examples)))
+        else:
+            sections.append(_section("Confusion regions", "regions", _text("No confusion region found.")))
+
+    if analysis.label_issues is not None:
+        issues = analysis.label_issues.head(top)
+        keep = ["rank", "id", "label", "suggested_label", "pred", "p_given", "knn_given", "score", "flagged", "text"]
+        source = ("a linear probe cross-validated on the vectors" if summary.get("probs_source") == "probe"
+                  else "the model's own probabilities (valid for held-out rows only)")
+        intro = (f"{summary.get('n_flagged', 0):,} rows flagged. Score = 1 − (½ out-of-sample probability of the "
+                 f"given label + ½ share of its {summary.get('k')} nearest [CLS] neighbours with that label); "
+                 f"probabilities from {source}.")
+        sections.append(_section("Likely mislabeled", "mislabeled", _text(intro),
+                                 _table(issues[keep], text_columns=("text",))))
+    return sections
+
+
+def report(
+    store: str | Path | Store,
+    out: str | Path | None = None,
+    *,
+    analysis: Analysis | None = None,
+    column: str | None = None,
+    top: int = 30,
+    examples: int = 3,
+    curves: dict[str, pd.DataFrame] | None = None,
+    **analyze_options: Any,
+) -> Path:
+    """Write ``<out>`` (default ``<store>/report.html``) and ``report.json`` beside it.
+
+    ``analysis`` is the result of :func:`clsmap.analyze` for this store; if ``None`` the store
+    is analysed here (``column`` and ``analyze_options`` go to :func:`clsmap.analyze`). ``top``
+    is how many likely-mislabeled texts the page lists. ``curves``: named per-layer tables to draw
+    together in the per-layer figure (e.g. the same texts before and after fine-tuning) instead of
+    this store's alone. Returns the path of the HTML file.
+    """
+    opened = open_store(store)
+    if analysis is None:
+        analysis = analyze(opened, column=column, **analyze_options)
+    elif analyze_options:
+        raise TypeError(f"report got unexpected keyword argument(s): {', '.join(sorted(analyze_options))}")
+    path = Path(out) if out is not None else opened.path / "report.html"
+    json_path = path.with_suffix(".json")
+    model = render_model(opened, analysis.column)
+    sections = _sections(opened, analysis, model, top=top, examples=examples, curves=curves)
+    generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    model_name = Path(str(opened.meta.get("model", {}).get("name_or_path", ""))).name
+    document = render(
+        "report.html", csp=CSP, title=f"clsmap report: {model_name or opened.path.name}",
+        subtitle=f"{opened.path} · {len(opened):,} rows · column {analysis.column}", sections=sections,
+        version=__version__, generated=generated, json_name=json_path.name,
+    )
+    numbers = analysis.to_dict(top_issues=top)
+    numbers["meta"] = {k: opened.meta.get(k) for k in ("model", "extraction", "dataset", "n_rows", "classes",
+                                                       "clsmap_version", "schema_version")}
+    numbers["colours"] = dict(zip(model.classes, model.colours, strict=True))
+    numbers["generated"] = generated
+    write_text_atomic(json_path, json.dumps(numbers, ensure_ascii=False, indent=1))
+    write_text_atomic(path, document)
+    logger.info("report written to %s and %s", path, json_path)
+    return path

@@ -1,0 +1,28 @@
+"""The store: a folder of Parquet files that any Parquet reader opens (stage 3 of the pipeline).
+
+- :mod:`~clsmap.store.schema`: the one schema (columns, Arrow types, :class:`Manifest`, version);
+- :mod:`~clsmap.store.files`: atomic writes and the one error for a refused write;
+- :mod:`~clsmap.store.lock`: one writer per store;
+- :mod:`~clsmap.store.writer`: :class:`StoreWriter` (parts, resume) and :func:`write_projection`;
+- :mod:`~clsmap.store.reader`: :func:`open_store` and :class:`Store`;
+- :mod:`~clsmap.store.synthetic`: stores made from given columns, for tests and benchmarks.
+"""
+
+from .reader import Store, open_store, read_manifest
+from .schema import MANIFEST, PROJECTIONS, SCHEMA_VERSION, VECTORS, Manifest
+from .synthetic import synthetic_store
+from .writer import StoreWriter, write_projection
+
+__all__ = [
+    "MANIFEST",
+    "Manifest",
+    "PROJECTIONS",
+    "SCHEMA_VERSION",
+    "Store",
+    "StoreWriter",
+    "VECTORS",
+    "open_store",
+    "read_manifest",
+    "synthetic_store",
+    "write_projection",
+]

@@ -1,0 +1,231 @@
+"""Opening a store: the manifest, a DataFrame of the rows, their vectors and their 2-D maps.
+
+Layout of a store folder::
+
+    OUT/
+      clsmap.json                    manifest: schema version, producer, model, extraction
+                                     settings, dataset fingerprint, progress
+      vectors/part-000000.parquet    rows [0, part_rows) in input order
+      vectors/part-000001.parquet    rows [part_rows, 2 * part_rows) ...
+      projections/<column>.parquet   2-D map of one vector column: id, x, y (+ parameters)
+      analysis/                      what clsmap analyze found (analysis.json, regions.json)
+
+Each part file is written to a temporary name and renamed when complete, so a part either
+exists whole or not at all: an interrupted extraction resumes at the first missing part and
+no row is lost or duplicated. Every Parquet file carries the manifest in its key-value
+metadata, so a file moved out of its folder still says what made it. The columns are those of
+:mod:`clsmap.store.schema`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ClsmapError
+from .files import read_file_meta
+from .schema import MANIFEST, PROJECTIONS, SCALAR_COLUMNS, SCHEMA_VERSION, VECTORS, Manifest, vectors_to_numpy
+
+__all__ = ["Store", "open_store", "read_manifest"]
+
+
+def read_manifest(folder: Path) -> Manifest | None:
+    """The manifest of the store in ``folder``, or ``None`` when there is none."""
+    record = _read_record(Path(folder))
+    return None if record is None else Manifest.from_dict(record)
+
+
+def _read_record(folder: Path) -> dict[str, Any] | None:
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ClsmapError(f"{path}: damaged store manifest ({exc}); re-run with --overwrite") from None
+    if not isinstance(record, dict):
+        raise ClsmapError(f"{path}: not a clsmap store manifest (not a JSON object)")
+    _check_version(record, path)
+    try:
+        Manifest.from_dict(record)
+    except ClsmapError as exc:
+        raise ClsmapError(f"{path}: {exc}") from None
+    return record
+
+
+def _check_version(record: dict[str, Any], where: Path) -> None:
+    version = str(record.get("schema_version", ""))
+    major = version.split(".")[0]
+    if not major.isdigit():
+        raise ClsmapError(f"{where}: not a clsmap store manifest (no schema_version)")
+    if int(major) > int(SCHEMA_VERSION.split(".")[0]):
+        raise ClsmapError(
+            f"{where}: store schema {version} is newer than this clsmap understands ({SCHEMA_VERSION}); "
+            "upgrade clsmap"
+        )
+
+
+@dataclass
+class Store:
+    """An opened store: metadata, a DataFrame of the rows, and their vectors.
+
+    ``meta`` is the manifest as a dict (``manifest`` the same as a
+    :class:`~clsmap.store.schema.Manifest`). ``frame`` holds every column but the vectors, in input
+    order. ``vectors`` is the default vector column (the last layer, or the only one) as a float32
+    array of shape (n, d); :meth:`vectors_of` reads another column. ``projection`` is the 2-D map of
+    the default column (a DataFrame with ``x`` and ``y`` aligned with ``frame``), or ``None``. The
+    frame and the vectors are read from disk when first used, so opening a large store costs nothing.
+    """
+
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def manifest(self) -> Manifest:
+        return Manifest.from_dict(self.meta)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if "_frame" not in self.__dict__:
+            self.__dict__["_frame"] = _read_frame(self.path)
+        return self.__dict__["_frame"]
+
+    def __len__(self) -> int:
+        if "_frame" not in self.__dict__ and self.meta.get("complete"):
+            return int(self.meta["n_rows"])
+        return len(self.frame)
+
+    def __repr__(self) -> str:
+        return f"<clsmap Store {str(self.path)!r}: {len(self)} rows, vectors {self.vector_columns}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows a store as a short summary; ``clsmap.show(store)`` draws its interactive map."""
+        model = (self.meta.get("model") or {}).get("name_or_path")
+        rows = [("rows", f"{len(self):,}"), ("model", model), ("classes", len(self.classes or []) or None),
+                ("accuracy", None if self.accuracy is None else f"{self.accuracy:.1%}"),
+                ("vectors", ", ".join(self.vector_columns)),
+                ("2-D maps", ", ".join(self.projected_columns()) or "none yet (clsmap.project(store))")]
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                       for k, v in rows if v is not None)
+        return (f"<div><b>clsmap store</b> <code>{html.escape(str(self.path))}</code><table>{body}</table>"
+                "<small>clsmap.show(store) draws the interactive map</small></div>")
+
+    @property
+    def vector_columns(self) -> list[str]:
+        return list(self.meta["vector_columns"])
+
+    @property
+    def default_vector(self) -> str:
+        return str(self.meta["default_vector"])
+
+    @property
+    def classes(self) -> list[str] | None:
+        return self.meta.get("classes")
+
+    @property
+    def has_labels(self) -> bool:
+        return bool(self.frame["label"].notna().any())
+
+    @property
+    def has_predictions(self) -> bool:
+        return bool(self.frame["pred"].notna().any())
+
+    @property
+    def accuracy(self) -> float | None:
+        correct = self.frame["correct"].dropna()
+        return float(correct.astype(bool).mean()) if len(correct) else None
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self.vectors_of(self.default_vector)
+
+    def vectors_of(self, column: str) -> np.ndarray:
+        """The vectors of ``column`` as a float32 array (n, d), in input order."""
+        if column not in self.vector_columns:
+            raise ClsmapError(
+                f"store {self.path} has no vector column {column!r}; it has {', '.join(self.vector_columns)}"
+            )
+        cache = self.__dict__.setdefault("_vector_cache", {})
+        if column not in cache:
+            table = _read_parts(self.path, columns=["row", column])
+            vectors = vectors_to_numpy(table.column(column))
+            rows = table.column("row").to_numpy()
+            if len(rows) and np.any(np.diff(rows) < 0):
+                vectors = vectors[np.argsort(rows, kind="stable")]
+            cache[column] = vectors
+        return cache[column]
+
+    def projection_path(self, column: str | None = None) -> Path:
+        return self.path / PROJECTIONS / f"{column or self.default_vector}.parquet"
+
+    def projected_columns(self) -> list[str]:
+        """The vector columns that have a 2-D map."""
+        return [c for c in self.vector_columns if self.projection_path(c).exists()]
+
+    def projection_of(self, column: str | None = None) -> pd.DataFrame | None:
+        """The stored 2-D map of ``column`` (default column if ``None``), aligned with ``frame``."""
+        import pyarrow.parquet as pq
+
+        path = self.projection_path(column)
+        if not path.exists():
+            return None
+        proj = pq.read_table(path).to_pandas()
+        if len(proj) != len(self.frame) or not np.array_equal(proj["id"].to_numpy(), self.frame["id"].to_numpy()):
+            raise ClsmapError(f"{path} does not match the store's rows; run clsmap project again")
+        return proj
+
+    @property
+    def projection(self) -> pd.DataFrame | None:
+        return self.projection_of(None)
+
+    def projection_meta(self, column: str | None = None) -> dict[str, Any] | None:
+        path = self.projection_path(column)
+        return read_file_meta(path) if path.exists() else None
+
+
+def part_files(folder: Path) -> list[Path]:
+    return sorted((folder / VECTORS).glob("part-*.parquet"))
+
+
+def _read_parts(folder: Path, *, columns: list[str] | None = None) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = [pq.read_table(p, columns=columns) for p in part_files(folder)]
+    return pa.concat_tables(tables) if tables else None
+
+
+def open_store(path: str | Path | Store, *, allow_partial: bool = False) -> Store:
+    """Open a store folder written by :func:`clsmap.extract`.
+
+    Raises :class:`ClsmapError` for a folder that is not a store, a store from a newer clsmap,
+    or an incomplete store (unless ``allow_partial``, which returns the rows written so far).
+    """
+    if isinstance(path, Store):
+        return path
+    folder = Path(path)
+    record = _read_record(folder) if folder.is_dir() else None
+    if record is None:
+        raise ClsmapError(f"{folder}: not a clsmap store (no {MANIFEST}); make one with clsmap extract")
+    manifest = Manifest.from_dict(record)
+    if not manifest.complete and not allow_partial:
+        raise ClsmapError(
+            f"{folder}: the extraction is incomplete ({len(part_files(folder))} of {manifest.n_parts} parts); "
+            "run the same extract command again to resume it"
+        )
+    return Store(path=folder, meta=record)
+
+
+def _read_frame(folder: Path) -> pd.DataFrame:
+    scalar_columns = list(SCALAR_COLUMNS)
+    table = _read_parts(folder, columns=scalar_columns)
+    frame = pd.DataFrame(columns=scalar_columns) if table is None else table.to_pandas()
+    if len(frame) and not frame["row"].is_monotonic_increasing:
+        frame = frame.sort_values("row", kind="stable")
+    return frame.reset_index(drop=True)

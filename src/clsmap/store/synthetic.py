@@ -1,0 +1,62 @@
+"""Stores made from given columns, without a model: for tests, benchmarks and examples.
+
+The store is written by the real :class:`~clsmap.store.writer.StoreWriter` with the tables of
+:mod:`clsmap.store.schema`, so what is read back is exactly what ``clsmap extract`` + ``clsmap
+project`` would produce for these rows. The 2-D coordinates are the map; the vectors are ``vectors``
+when given, else the coordinates themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .reader import Store, open_store
+from .schema import Manifest, input_table, part_table
+from .writer import StoreWriter, write_projection
+
+__all__ = ["synthetic_store"]
+
+
+def synthetic_store(
+    folder: str | Path,
+    xy: np.ndarray,
+    texts: Sequence[str],
+    *,
+    labels: Sequence[str | None] | None = None,
+    preds: Sequence[str] | None = None,
+    confidence: Sequence[float] | None = None,
+    ids: Sequence[str] | None = None,
+    classes: Sequence[str] | None = None,
+    vectors: np.ndarray | None = None,
+    model: str = "synthetic-model",
+    method: str = "pacmap",
+    part_rows: int = 65536,
+) -> Store:
+    """Write a complete store with the given rows and projection ``xy`` (n, 2); return it opened."""
+    xy = np.asarray(xy, dtype=np.float32)
+    vectors = xy if vectors is None else np.asarray(vectors, dtype=np.float32)
+    n = len(xy)
+    ids = [str(i) for i in range(n)] if ids is None else [str(i) for i in ids]
+    classes = list(classes) if classes is not None else (sorted(set(preds)) if preds is not None else None)
+    manifest = Manifest(
+        n_rows=n, part_rows=part_rows, vector_columns=["vector"], default_vector="vector",
+        model={"name_or_path": model, "architecture": "synthetic", "hidden_size": int(vectors.shape[1])},
+        extraction={"layer": -1, "module": None, "pooling": "cls", "max_length": 0, "dtype": "float32"},
+        dataset={"source": "synthetic", "sha256": str(n)}, classes=classes,
+    )
+    writer = StoreWriter(folder, manifest, overwrite=True)
+    for part, start in enumerate(range(0, n, part_rows)):
+        sl = slice(start, min(n, start + part_rows))
+        inputs = input_table(np.arange(sl.start, sl.stop), ids[sl], list(texts[sl]),
+                             None if labels is None else list(labels[sl]))
+        table = part_table(inputs, {"vector": vectors[sl]}, classes=classes,
+                           preds=None if preds is None else list(preds[sl]),
+                           confidence=None if confidence is None else np.asarray(confidence[sl]))
+        writer.write_part(part, table)
+    writer.finish()
+    write_projection(folder, "vector", ids, xy,
+                     metadata={"method": method, "params": {}, "column": "vector", "n_rows": n})
+    return open_store(folder)
