@@ -2,29 +2,62 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
+import tempfile
 
 import pandas as pd
 import pytest
 
 import clsmap
-from clsmap.cli import main
+from clsmap.cli import build_parser, main
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "clsmap.cli", *args], capture_output=True, text=True, timeout=300)
 
 
-def test_map_runs_the_whole_pipeline(tiny_bert, labeled_csv, tmp_path):
+def test_map_runs_the_whole_pipeline(tiny_bert, labeled_csv, tmp_path, monkeypatch, capfd):
     data = labeled_csv(60)
     out = tmp_path / "out"
-    assert main(["-q", "map", str(tiny_bert), str(data), "-o", str(out), "--dtype", "float32"]) == 0
+    scratch = tmp_path / "scratch"  # every temporary folder of the run lands here
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    assert main(["map", str(tiny_bert), str(data), "-o", str(out), "--dtype", "float32"]) == 0
     store = clsmap.open_store(out)
     assert len(store) == 60
     assert store.projection is not None and store.projection[["x", "y"]].notna().all().all()
     assert (out / "map.png").stat().st_size > 10_000
     assert (out / "map.svg").exists()
+    captured = capfd.readouterr()
+    log = "".join((captured.out + captured.err).split())  # rich wraps long paths over lines
+    assert "".join(str(out).split()) + "/map.png" in log and "report.html" in log
+    assert "".join(str(scratch).split()) not in log  # the log names the files written, never a temporary folder
+
+
+def _options(parser: argparse.ArgumentParser) -> dict[str, list[argparse.Action]]:
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    return {name: [a for a in sub._actions if a.option_strings and a.dest != "help"]
+            for name, sub in commands.items()}
+
+
+def test_help_shows_every_default():
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for command, actions in _options(build_parser()).items():
+        formatter = commands[command].formatter_class(prog=f"clsmap {command}")
+        for action in actions:
+            shown = formatter._get_help_string(action) % {"default": action.default}
+            assert "default" in shown, f"clsmap {command} {action.option_strings[0]}: {shown!r} names no default"
+    assert "passes over the training rows (default: 3)" in " ".join(commands["train"].format_help().split())
+
+
+def test_train_takes_no_no_labels():
+    actions = _options(build_parser())
+    assert "--no-labels" in {s for a in actions["map"] for s in a.option_strings}
+    assert "--no-labels" not in {s for a in actions["train"] for s in a.option_strings}
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "m", "d.csv", "-o", "out", "--no-labels"])
 
 
 def test_steps_one_by_one(tiny_electra, labeled_csv, tmp_path):

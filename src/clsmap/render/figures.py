@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 Panel = Literal["label", "pred", "correct"]
 PANELS = ("label", "pred", "correct")
 FORMATS = ("png", "svg", "pdf")
+#: the most classes a figure's legend lists
+LEGEND_MAX = 40
 
 
 def _rgb(colours: list[str]) -> np.ndarray:
@@ -60,8 +62,9 @@ def _available_panels(store: Store) -> list[str]:
 
 
 def map_figure(store: str | Path | Store, *, column: str | None = None, panels: tuple[Panel, ...] | None = None,
-               title: str | None = None, regions: bool | None = None) -> Any:
-    """The map of ``store`` as a matplotlib ``Figure`` (what :func:`plot` saves)."""
+               title: str | None = None, regions: bool | None | list[dict[str, Any]] = None) -> Any:
+    """The map of ``store`` as a matplotlib ``Figure`` (what :func:`plot` saves). ``regions`` as for
+    :func:`plot`, or the regions themselves (records of :func:`clsmap.analysis.confusion_regions`)."""
     from matplotlib.figure import Figure
 
     opened = open_store(store)
@@ -85,7 +88,7 @@ def map_figure(store: str | Path | Store, *, column: str | None = None, panels: 
     with matplotlib.rc_context({"font.family": font_families(model.present + [title])}):
         fig = Figure(figsize=(6.2 * len(panels) + 2.2, 6.4), layout="constrained")
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
-        outlines = _regions_of(opened, column, regions)
+        outlines = regions if isinstance(regions, list) else _regions_of(opened, column, regions)
         for ax, panel in zip(axes, panels, strict=True):
             _draw_panel(ax, xy, frame, panel if panel in available else "none", model)
             _draw_regions(ax, outlines)
@@ -179,12 +182,22 @@ def _count_label(frame: pd.DataFrame, name: str) -> str:
 
 
 def _legend(fig: Any, frame: pd.DataFrame, model: RenderModel, *, show: bool) -> None:
+    """The classes with their colours and counts; past :data:`LEGEND_MAX` classes, the most frequent
+    ones and a line saying how many more there are (the interactive map lists them all)."""
     from matplotlib.lines import Line2D
 
     if not show:
         return
+    shown = model.present
+    if len(shown) > LEGEND_MAX:
+        counts = pd.concat([frame["label"], frame["pred"]]).value_counts()
+        top = set(counts.reindex(shown).fillna(0).sort_values(ascending=False, kind="stable").index[:LEGEND_MAX])
+        shown = [name for name in model.present if name in top]
     handles = [Line2D([], [], marker="o", linestyle="", color=model.colour_of(name), label=_count_label(frame, name))
-               for name in model.present]
+               for name in shown]
+    if len(shown) < len(model.present):
+        handles.append(Line2D([], [], linestyle="", label=f"… {len(model.present) - len(shown):,} more classes "
+                                                          "(all on the interactive map)"))
     wrong = int((frame["correct"] == False).sum())  # noqa: E712
     if wrong:
         handles.append(Line2D([], [], marker="x", linestyle="", color="black", label=f"misclassified ({wrong:,})"))
@@ -290,6 +303,13 @@ def layer_grid_figure(maps: dict[str, np.ndarray], labels: pd.Series, model: Ren
 
 def confusion_figure(confusion: pd.DataFrame, classes: list[str]) -> Any:
     """The confusion matrix as a heatmap (share of each true label's rows), classes in ``classes`` order."""
+    import matplotlib
+
+    with matplotlib.rc_context({"font.family": font_families(list(map(str, classes)))}):
+        return _confusion_figure(confusion, classes)
+
+
+def _confusion_figure(confusion: pd.DataFrame, classes: list[str]) -> Any:
     from matplotlib.figure import Figure
 
     seen = set(confusion["true_label"]) | set(confusion["pred_label"])
@@ -302,10 +322,16 @@ def confusion_figure(confusion: pd.DataFrame, classes: list[str]) -> Any:
     fig = Figure(figsize=(size + 1.5, size), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(classes)), classes, fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true label")
+    if len(classes) <= 60:  # more names than that overlap at any readable size
+        ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(classes)), classes, fontsize=8)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true label")
+    else:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(f"predicted ({len(classes)} classes, in the model's order)")
+        ax.set_ylabel("true label")
     if len(classes) <= 25:
         for i in range(len(classes)):
             for j in range(len(classes)):

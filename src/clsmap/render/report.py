@@ -164,7 +164,8 @@ def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int,
     has_regions = analysis.regions is not None and len(analysis.regions) > 0
     if store.projection_of(column) is not None:
         caption = "crosses: misclassified texts; dashed outlines: confusion regions (ids as in the table below)"
-        uri = _png(map_figure(store, column=column, regions=True if has_regions else False), dpi=100)
+        outlines = analysis.regions.to_dict("records") if has_regions else False
+        uri = _png(map_figure(store, column=column, regions=outlines), dpi=100)
         sections.append(_section("Map", "map", _figure(uri, "2-D map", caption)))
 
     if analysis.layers is not None:

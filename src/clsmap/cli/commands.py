@@ -1,0 +1,161 @@
+"""What each ``clsmap`` command does with its arguments."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from .._errors import ClsmapError
+
+__all__ = ["run"]
+
+logger = logging.getLogger("clsmap")
+
+
+def _dataset(args: argparse.Namespace) -> Any:
+    from ..io import read_dataset
+
+    return read_dataset(
+        args.data,
+        text_column=args.text_column,
+        label_column=False if getattr(args, "no_labels", False) else args.label_column,
+        id_column=False if args.no_ids else args.id_column,
+        format=args.format,
+        encoding=args.encoding,
+    )
+
+
+def _layer(value: str | None) -> int | str | None:
+    if value is None or value == "all":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise ClsmapError(f"--layer {value!r}: give an integer index (e.g. -1) or 'all'") from None
+
+
+def _do_extract(args: argparse.Namespace) -> Any:
+    from ..extraction import extract
+
+    ray_flags = {"ray_address": ("--ray-address", args.ray_address, None),
+                 "num_workers": ("--num-workers", args.num_workers, None),
+                 "ray_num_cpus": ("--ray-num-cpus", args.ray_num_cpus, None),
+                 "gpus_per_worker": ("--gpus-per-worker", args.gpus_per_worker, 0),
+                 "cpus_per_worker": ("--cpus-per-worker", args.cpus_per_worker, 1)}
+    backend_options = {}
+    if args.backend == "ray":
+        backend_options = {name: value for name, (_, value, _) in ray_flags.items()}
+    else:
+        given = [flag for flag, value, default in ray_flags.values() if value != default]
+        if given:
+            raise ClsmapError(f"{', '.join(given)} only apply with --backend ray")
+    return extract(
+        args.model, args.data, args.out, layer=_layer(args.layer), module=args.module,
+        pooling=args.pooling, max_length=args.max_length, batch_tokens=args.batch_tokens,
+        device=args.device, dtype=args.dtype, quantize=args.quantize, overwrite=args.overwrite,
+        trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle, text_column=args.text_column,
+        label_column=False if args.no_labels else args.label_column,
+        id_column=False if args.no_ids else args.id_column, format=args.format, encoding=args.encoding,
+        backend=args.backend, **backend_options,
+    )
+
+
+def _do_project(store: Any, args: argparse.Namespace, column: str | None = None) -> None:
+    from ..projection import project
+
+    params = {"n_neighbors": args.n_neighbors} if args.n_neighbors else {}
+    if params and args.method in ("tsne", "pca"):
+        raise ClsmapError(f"--n-neighbors does not apply to --method {args.method}")
+    project(store, method=args.method, column=column, seed=args.seed, max_fit=args.max_fit or None, **params)
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.command == "extract":
+        store = _do_extract(args)
+        logger.info("store: %s (%d rows)", store.path, len(store))
+    elif args.command == "map":
+        from ..analysis import analyze
+        from ..render import plot, report, write_map
+
+        store = _do_extract(args)
+        _do_project(store, args)
+        analysis = analyze(store, seed=args.seed)
+        paths = plot(store)
+        logger.info("map: %s", ", ".join(map(str, paths)))
+        logger.info("interactive map: %s", write_map(store))
+        logger.info("report: %s", report(store, analysis=analysis))
+    elif args.command == "view":
+        from ..render import write_map
+
+        max_chars = args.max_text_chars
+        if max_chars is not None and max_chars < 0:
+            raise ClsmapError(f"--max-text-chars {max_chars}: give a positive number, or 0 to keep texts whole")
+        path = write_map(args.store, args.out, column=args.column, max_text_chars=max_chars or None,
+                         theme=args.theme, title=args.title)
+        logger.info("interactive map: %s", path)
+    elif args.command == "analyze":
+        from ..analysis import analyze
+
+        _print_analysis(analyze(args.store, column=args.column, k=args.k, probs=args.probs, seed=args.seed),
+                        args.top)
+    elif args.command == "report":
+        from ..render import report
+
+        path = report(args.store, args.out, column=args.column, probs=args.probs, top=args.top, seed=args.seed)
+        logger.info("report: %s (numbers in %s)", path, path.with_suffix(".json"))
+    elif args.command == "project":
+        _do_project(args.store, args, args.column)
+    elif args.command == "plot":
+        from ..render import plot
+
+        paths = plot(args.store, args.out, column=args.column, title=args.title)
+        logger.info("map: %s", ", ".join(map(str, paths)))
+    elif args.command == "train":
+        from ..training import train
+
+        result = train(
+            args.model, _dataset(args), args.out, epochs=args.epochs, batch_size=args.batch_size,
+            learning_rate=args.learning_rate, max_length=args.max_length, validation=args.validation,
+            seed=args.seed, device=args.device, dtype=args.dtype, overwrite=args.overwrite,
+            trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle,
+        )
+        acc = "n/a" if result.val_accuracy is None else f"{result.val_accuracy:.3f}"
+        logger.info("validation accuracy %s; model saved to %s", acc, result.path)
+    elif args.command == "demo":
+        from ..demo import run_demo
+
+        summary = run_demo(args.out, model=args.model, epochs=args.epochs, train_rows=args.train_rows,
+                           dtype=args.dtype)
+        logger.info(
+            "demo done in %.0f s: held-out accuracy after fine-tuning %.3f; on the held-out [CLS] vectors, "
+            "linear-probe accuracy %.3f before, %.3f after; 10-NN label purity %.3f before, %.3f after",
+            summary["total_seconds"], summary["held_out_accuracy_after"],
+            summary["linear_probe_accuracy_before"], summary["linear_probe_accuracy_after"],
+            summary["knn10_purity_before"], summary["knn10_purity_after"],
+        )
+        logger.info("figure: %s; per-layer curves: %s", summary["figure"][0], summary["layers_figure"])
+        for name, curve in summary["layers"].items():
+            logger.info("per layer, %s fine-tuning: purity %s; probe %s", name,
+                        " ".join(f"{v:.2f}" for v in curve["knn_purity"]),
+                        " ".join(f"{v:.2f}" for v in curve["linear_probe_accuracy"]))
+        logger.info("report: %s", summary["report"]["after"])
+
+
+def _print_analysis(analysis: Any, top: int) -> None:
+    """The analysis as plain text on stdout (the numbers are also in STORE/analysis/analysis.json)."""
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_colwidth", 70, "display.float_format", "{:.3f}".format):
+        print("\n".join(f"{k:>22}  {v:.4f}" if isinstance(v, float) else f"{k:>22}  {v}"
+                         for k, v in analysis.summary.items() if v is not None))
+        print("\nper class:\n" + analysis.per_class.to_string(index=False))
+        if analysis.layers is not None:
+            print("\nper layer:\n" + analysis.layers.to_string(index=False))
+        if analysis.regions is not None and len(analysis.regions):
+            cols = ["region_id", "n", "n_errors", "error_rate", "purity", "true_label", "pred_label"]
+            print("\nconfusion regions:\n" + analysis.regions[cols].to_string(index=False))
+        if analysis.label_issues is not None and top > 0:
+            cols = ["rank", "id", "label", "suggested_label", "score", "flagged", "text"]
+            print(f"\ntop {top} likely-mislabeled:\n" + analysis.label_issues[cols].head(top).to_string(index=False))
+    print(f"\nwritten: {analysis.store_path / 'analysis'}")

@@ -1,0 +1,146 @@
+"""One render model: each class has the same colour in the static figure (SVG and PNG), the interactive
+map (in Chromium) and the report, for a few classes and for hundreds."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from viewer_browser import launch, missing_reason, open_map
+
+import clsmap
+from clsmap.render import map_figure, plot, render_model, write_map
+from clsmap.render.figures import LEGEND_MAX
+from clsmap.render.palette import hex_to_rgb
+from clsmap.store import synthetic_store
+
+
+def _store(folder, n_classes: int):
+    """Each class a cluster on a grid (so that a figure panel shows every colour), a few rows wrong."""
+    classes = [f"클래스-{k:03d}" if k % 2 else f"class-{k:03d}" for k in range(n_classes)]  # Korean names too
+    per = 3
+    rng = np.random.default_rng(n_classes)
+    codes = np.repeat(np.arange(n_classes), per)
+    side = int(np.ceil(np.sqrt(n_classes)))
+    centres = np.stack([codes % side, codes // side], axis=1).astype(float) * 10
+    xy = centres + rng.normal(scale=0.5, size=(len(codes), 2))
+    preds = codes.copy()
+    preds[::7] = (preds[::7] + 1) % n_classes
+    return synthetic_store(folder, xy, [f"text {i} of {classes[c]}" for i, c in enumerate(codes)],
+                           labels=[classes[c] for c in codes], preds=[classes[c] for c in preds],
+                           confidence=rng.uniform(0.3, 1, len(codes)), classes=classes)
+
+
+def _svg_legend(svg: str) -> dict[str, str]:
+    """Class name -> colour of each entry of the figure's class legend, read from the written SVG."""
+    start = max(m.start() for m in re.finditer(r'id="legend_\d+"', svg))  # the figure's legend comes last
+    tokens = re.findall(r'<use [^>]*style="fill: (#[0-9a-f]{6})|<text [^>]*>([^<]*)</text>', svg[start:])
+    colours, pending = {}, None
+    for colour, text in tokens:
+        if colour:
+            pending = colour
+        elif pending is not None:
+            colours[html.unescape(text).split("  (")[0]] = pending
+            pending = None
+    return colours
+
+
+class _Swatches(HTMLParser):
+    """Class name -> colour of each swatch in the report's per-class table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.colours: dict[str, str] = {}
+        self._pending: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        style = dict(attrs).get("style") or ""
+        if tag == "span" and dict(attrs).get("class") == "swatch":
+            self._pending = style.split("background:")[1].strip()
+
+    def handle_data(self, data):
+        if self._pending is not None and data.strip():
+            self.colours[data.strip()] = self._pending
+            self._pending = None
+
+
+def _rgb(colour: str) -> str:
+    r, g, b = (round(255 * v) for v in hex_to_rgb(colour))
+    return f"rgb({r}, {g}, {b})"
+
+
+@pytest.fixture(scope="module", params=[6, 300], ids=["6-classes", "300-classes"])
+def outputs(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"colours{request.param}")
+    store = _store(folder / "store", request.param)
+    model = render_model(store)
+    expected = dict(zip(model.classes, model.colours, strict=True))
+    assert len(set(expected.values())) == request.param  # every class its own colour
+    svg = plot(store, folder / "fig", formats=("png", "svg"))[1].read_text(encoding="utf-8")
+    report = clsmap.report(store, folder / "report.html", write=False).read_text(encoding="utf-8")
+    return {"store": store, "expected": expected, "svg": svg, "report": report,
+            "map": write_map(store, folder / "map.html", theme="light"), "n": request.param}
+
+
+def test_the_figure_uses_the_render_models_colours(outputs):
+    legend = _svg_legend(outputs["svg"])
+    assert len(legend) == min(outputs["n"], LEGEND_MAX)  # past LEGEND_MAX, the most frequent classes
+    assert legend == {name: outputs["expected"][name] for name in legend}
+
+
+def test_every_point_of_the_figure_has_its_class_colour(outputs):
+    store = outputs["store"]
+    fig = map_figure(store, panels=("label",))
+    points = fig.axes[0].collections[0]  # the class-coloured points (the crosses come after)
+    row_of = {tuple(np.round(xy, 4)): row for row, xy in enumerate(store.projection[["x", "y"]].to_numpy())}
+    labels = store.frame["label"].to_numpy()
+    offsets, colours = points.get_offsets(), points.get_facecolors()[:, :3]
+    assert len(offsets) == len(labels)
+    for xy, rgb in zip(offsets, colours, strict=True):
+        name = labels[row_of[tuple(np.round(np.asarray(xy, dtype=np.float32), 4))]]
+        assert np.allclose(rgb, hex_to_rgb(outputs["expected"][name]), atol=1 / 255), name
+
+
+def test_the_report_uses_the_render_models_colours(outputs):
+    parser = _Swatches()
+    parser.feed(outputs["report"])
+    assert parser.colours == outputs["expected"]
+
+
+def test_the_figure_pixels_carry_the_colours(tmp_path):
+    """The drawn PNG itself (6 classes, large markers): at each class's point nearest its cluster's centre
+    the colour is the class's colour blended at the figure's alpha (0.75) over white."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    store = _store(tmp_path / "store", 6)
+    model = render_model(store)
+    fig = map_figure(store, panels=("label",))
+    FigureCanvasAgg(fig).draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(float)
+    ax = fig.axes[0]
+    xy = store.projection[["x", "y"]].to_numpy()
+    labels = store.frame["label"].to_numpy()
+    right = store.frame["correct"].to_numpy(dtype=bool)  # a misclassified point carries a black cross
+    for name, colour in zip(model.classes, model.colours, strict=True):
+        mine = xy[(labels == name) & right]
+        point = mine[np.argmin(np.linalg.norm(mine - mine.mean(axis=0), axis=1))]
+        px, py = ax.transData.transform(point)
+        seen = pixels[int(round(pixels.shape[0] - py)), int(round(px))]
+        want = (0.75 * np.array(hex_to_rgb(colour)) + 0.25) * 255
+        assert np.abs(seen - want).max() <= 24, (name, colour, seen, want)
+
+
+@pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
+def test_the_interactive_map_uses_the_render_models_colours(outputs):
+    with launch() as browser:
+        page = open_map(browser, outputs["map"])
+        page.locator("#modes button[data-mode=label]").click()
+        shown = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#legend .legend-item')]
+            .map(e => [e.querySelector('.name').textContent,
+                       getComputedStyle(e.querySelector('.swatch')).backgroundColor]))""")
+        assert page.errors == []
+    shown.pop("(none)", None)
+    assert shown == {name: _rgb(colour) for name, colour in outputs["expected"].items()}
