@@ -2,12 +2,16 @@
 
 ``launch()`` starts chromium with a fresh profile and no network access beyond the file; it raises
 ``BrowserMissing`` (with the reason) when /usr/bin/chromium or playwright is not installed.
+``serve_folder()`` serves a folder over HTTP on 127.0.0.1 (the viewer's ES modules, for their unit tests).
 """
 
 from __future__ import annotations
 
+import functools
+import http.server
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,3 +113,49 @@ def download_selection(page: Any, folder: Path) -> list[dict[str, str]]:
     download.value.save_as(saved)
     with open(saved, encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+BLANK_PAGE = b"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>blank</title></head><body></body></html>"
+
+
+@contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` over HTTP on 127.0.0.1 (a free port) from a thread, with ``/`` a blank page;
+    yields the base URL (no trailing slash). JavaScript goes out as text/javascript, so a page of this
+    origin can ``import()`` the ES modules in it."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                          ".js": "text/javascript", ".mjs": "text/javascript"}
+
+        def do_GET(self) -> None:
+            if self.path != "/":
+                super().do_GET()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(BLANK_PAGE)))
+            self.end_headers()
+            self.wfile.write(BLANK_PAGE)
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, name="serve_folder", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def open_blank(context: Any, base_url: str) -> Any:
+    """A new page on the blank page of ``serve_folder``'s origin; page errors go to ``page.errors``."""
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.goto(base_url + "/")
+    return page

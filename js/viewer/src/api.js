@@ -1,0 +1,35 @@
+// window.clsmap: the page's scripting handle for automation (tests, screenshots, benchmarks).
+// Read-mostly and stable (README.md, "Scripting the map page"): it exposes nothing that the page
+// does not show; setMode does what a click on a mode button does.
+import { legendEntries } from './modes.js';
+import { marks, T0 } from './timing.js';
+
+export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode, hovered, regions }) => {
+  window.clsmap = {
+    ready: true,
+    firstFrameMs: performance.now(),
+    scriptStartMs: T0,
+    timings: marks,
+    n: data.n,
+    misclassified: ring.H,
+    mode: () => state.mode,
+    modes: () => available.map((m) => m.key),
+    setMode,
+    screenPosition: (row) => {
+      const [x, y] = plot.scatterplot.getScreenPosition(ring.pointOfRow(row));
+      const rect = canvas.getBoundingClientRect();
+      return [rect.left + x, rect.top + y];
+    },
+    rowOfId: (id) => {
+      for (let i = 0; i < data.n; i += 1) if (data.idOf(i) === id) return i;
+      return -1;
+    },
+    hovered,
+    isWrong: (row) => data.isWrong(row),
+    selection: () => state.selection.map(data.idOf),
+    searchCount: () => state.searchCount,
+    hidden: () => [...state.hidden].map((g) => state.spec.names[g]),
+    legend: () => legendEntries(state.spec),
+    regions: () => regions.map((r) => r.region_id),
+  };
+};

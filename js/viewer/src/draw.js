@@ -1,0 +1,81 @@
+// The scatterplot (regl-scatterplot, WebGL): the points with their rings, colours, filter.
+import KDBush from 'kdbush';
+import createScatterplot from 'regl-scatterplot';
+import { ringColour } from './modes.js';
+import { colourValues, keptPoints, pointBuffers } from './points.js';
+
+export const background = (theme) => (theme === 'dark' ? '#15181c' : '#ffffff');
+
+// theme: the page's theme when it opens
+export const createPlot = (canvas, meta, cols, ring, theme) => {
+  const pointSize = meta.point_size;
+  const n = meta.n;
+  const scatterplot = createScatterplot({
+    canvas,
+    pointSize: [pointSize, pointSize + Math.max(2.5, pointSize * 0.45)],
+    sizeBy: 'valueB',
+    colorBy: 'valueA',
+    opacity: n > 200000 ? 0.75 : 0.9,
+    opacityInactiveScale: 0.5,
+    pointSizeSelected: Math.max(1, pointSize * 0.5),
+    pointOutlineWidth: 1.5,
+    backgroundColor: background(theme),
+    lassoColor: [0.1, 0.5, 1, 1],
+    lassoMinDelay: 0,
+    lassoMinDist: 2,
+    lassoClearEvent: 'lassoEnd',
+    showReticle: false,
+    deselectOnDblClick: true,
+    annotationLineColor: [0.9, 0.35, 0.1, 0.9],
+    annotationLineWidth: 2,
+  });
+
+  const { xs, ys, valueB } = pointBuffers(ring, cols.x, cols.y);
+  // the spatial index (hover, lasso) is built once from the typed arrays and reused by every redraw
+  const kd = new KDBush(ring.H + n, 16, Float32Array);
+  for (let i = 0; i < ring.H + n; i += 1) kd.add(xs[i], ys[i]);
+  kd.finish();
+  const spatialIndex = kd.data;
+
+  // draw the points in the colours of `spec` (modes.modeSpec) and the theme
+  const redraw = async (spec, theme) => {
+    const valueA = colourValues(ring, spec);
+    const pointColours = () => spec.colours.concat([ringColour(meta.colors, theme)]);
+    scatterplot.set({
+      pointColor: pointColours(),
+      pointColorActive: pointColours(),
+      pointColorHover: pointColours(),
+      backgroundColor: background(theme),
+    });
+    await scatterplot.draw(
+      { x: xs, y: ys, valueA, valueB },
+      { zDataType: 'categorical', wDataType: 'categorical', preventFilterReset: true, spatialIndex },
+    );
+  };
+
+  // show only the points of the groups that are not hidden
+  const filter = (spec, hidden) => {
+    const keep = keptPoints(ring, spec, hidden);
+    if (keep === null) scatterplot.unfilter();
+    else scatterplot.filter(keep);
+  };
+
+  // the first frame with the points: 'drawing' is published synchronously in the frame, so
+  // isPointsDrawn then says whether this frame rendered them
+  const firstFrame = () => {
+    let done = false;
+    const drawn = new Promise((resolve) => {
+      const sub = scatterplot.subscribe('drawing', () => {
+        if (done || !scatterplot.get('isPointsDrawn')) return;
+        done = true;
+        scatterplot.unsubscribe(sub);
+        resolve();
+      });
+    });
+    // a frame is due after draw(); should none come, ask for one
+    const nudge = (ms) => setTimeout(() => { if (!done) scatterplot.redraw(); }, ms);
+    return { drawn, nudge };
+  };
+
+  return { scatterplot, redraw, filter, firstFrame };
+};

@@ -1,0 +1,103 @@
+// Confusion regions (analysis/regions.json): outlines as scatterplot annotations, numbered labels
+// on an overlay canvas, and a list in the side panel (a click zooms to the region and describes it).
+import { $, el } from './dom.js';
+
+export const setupRegions = ({ meta, state, plot, canvas }) => {
+  const { scatterplot } = plot;
+  const overlay = $('overlay');
+  const regions = meta.regions || [];
+  let lastView = null;
+  const toScreen = (x, y) => {
+    const w = canvas.clientWidth;
+    const h = canvas.clientHeight;
+    const v = lastView;
+    let px = v ? v[0] * x + v[4] * y + v[12] : x;
+    const py = v ? v[1] * x + v[5] * y + v[13] : y;
+    px /= w / h;
+    return [(w * (px + 1)) / 2, h * (0.5 - py / 2)];
+  };
+  const drawLabels = () => {
+    const ctx = overlay.getContext('2d');
+    const dpr = window.devicePixelRatio || 1;
+    const w = canvas.clientWidth;
+    const h = canvas.clientHeight;
+    if (overlay.width !== Math.round(w * dpr) || overlay.height !== Math.round(h * dpr)) {
+      overlay.width = Math.round(w * dpr);
+      overlay.height = Math.round(h * dpr);
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    if (!$('show-regions').checked) return;
+    ctx.font = 'bold 12px system-ui, sans-serif';
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    for (const region of regions) {
+      const [sx, sy] = toScreen(region.cx, region.cy);
+      const label = `#${region.region_id}`;
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = state.theme === 'dark' ? '#000' : '#fff';
+      ctx.strokeText(label, sx, sy);
+      ctx.fillStyle = meta.colors.region;
+      ctx.fillText(label, sx, sy);
+    }
+  };
+  const draw = () => {
+    if (!regions.length || !$('show-regions').checked) {
+      scatterplot.clearAnnotations();
+    } else {
+      scatterplot.drawAnnotations(regions.map((r) => ({ vertices: r.polygon, lineColor: [0.9, 0.34, 0.18, 0.95], lineWidth: 2 })));
+    }
+    drawLabels();
+  };
+  const describe = (r) => {
+    const box = $('detail');
+    box.hidden = false;
+    const examples = el('ul', {}, (r.examples || []).slice(0, 5).map((e) => el('li', { text: String(e) })));
+    $('detail-body').replaceChildren(
+      el('div', { className: 'fields' }, [
+        el('div', { text: `region #${r.region_id}: ${r.true_label ?? ''} → ${r.pred_label ?? ''}` }),
+        el('div', { text: `n ${r.n ?? ''}, errors ${r.n_errors ?? ''}, purity ${r.purity ?? ''}` }),
+      ]),
+      examples,
+    );
+  };
+  const zoomTo = (r) => {
+    const xsR = r.polygon.map((p) => p[0]);
+    const ysR = r.polygon.map((p) => p[1]);
+    const x0 = Math.min(...xsR);
+    const y0 = Math.min(...ysR);
+    const size = Math.max(Math.max(...xsR) - x0, Math.max(...ysR) - y0, 0.02);
+    scatterplot.zoomToArea({ x: x0 - size * 0.25, y: y0 - size * 0.25, width: size * 1.5, height: size * 1.5 },
+      { transition: true });
+  };
+  if (regions.length) {
+    $('regions').hidden = false;
+    const list = $('region-list');
+    for (const r of regions) {
+      const pct = Number.isFinite(r.error_rate) ? `${(100 * r.error_rate).toFixed(0)} % wrong` : '';
+      const item = el('div', { className: 'region-item', role: 'button', 'data-region': String(r.region_id) }, [
+        el('b', { text: `#${r.region_id} ` }),
+        el('span', { text: `${r.true_label ?? ''} → ${r.pred_label ?? ''}` }),
+        el('span', { className: 'count', text: ` n=${r.n ?? ''} ${pct}` }),
+      ]);
+      item.addEventListener('click', () => {
+        zoomTo(r);
+        describe(r);
+      });
+      list.append(item);
+    }
+    $('show-regions').addEventListener('change', draw);
+  }
+  scatterplot.subscribe('view', ({ view }) => {
+    lastView = view;
+    if (regions.length) drawLabels();
+  });
+  window.addEventListener('resize', () => { if (regions.length) drawLabels(); });
+  // after the first draw: outline the regions in the initial view
+  const first = () => {
+    if (!regions.length) return;
+    lastView = scatterplot.get('cameraView');
+    draw();
+  };
+  return { regions, drawLabels, first };
+};
