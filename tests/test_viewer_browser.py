@@ -154,6 +154,8 @@ def test_search_finds_planted_texts(page):
     page.wait_for_function("() => window.clsmap.searchCount() !== null")
     assert page.evaluate("() => window.clsmap.searchCount()") == 3
     assert page.locator("#search-count").text_content() == "3 matches"
+    # the matches become the selection when the plot publishes it: wait for that state
+    page.wait_for_function("() => window.clsmap.selection().length === 3")
     assert sorted(page.evaluate("() => window.clsmap.selection()")) == ["doc-30", "doc-31", "doc-32"]
     # regex, over ids too
     page.locator("#regex").check()
