@@ -1,0 +1,52 @@
+"""Stores written before the package was reshaped still open, read and render.
+
+``tests/data/store-0.1.0`` was written by clsmap 0.1.0 as it was before "One house" (commit 5c1b46a):
+``clsmap.extract(..., layer="all")`` of 24 texts (one Korean) with a tiny random BERT classifier,
+``clsmap.project(..., method="pca", column="all")`` and ``clsmap.analyze``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import clsmap
+from clsmap.store import Manifest
+
+OLD = Path(__file__).parent / "data" / "store-0.1.0"
+
+
+@pytest.fixture
+def old_store(tmp_path):
+    folder = tmp_path / "store"
+    shutil.copytree(OLD, folder)
+    return folder
+
+
+def test_an_old_store_opens_and_reads(old_store):
+    store = clsmap.open_store(old_store)
+    assert store.meta["clsmap_version"] == "0.1.0" and store.meta["schema_version"] == "1.0"
+    assert len(store) == 24 and store.frame["id"].tolist() == [f"r{i}" for i in range(24)]
+    assert "한국어 문장 하나" in store.frame["text"].tolist()
+    assert store.vector_columns == ["layer_0", "layer_1", "layer_2"]
+    assert store.vectors.shape == (24, 32) and np.isfinite(store.vectors).all()
+    assert all(store.projection_of(c) is not None for c in store.vector_columns)
+    assert store.accuracy is not None
+    record = json.loads((old_store / "clsmap.json").read_text(encoding="utf-8"))
+    assert Manifest.from_dict(record).to_dict() == record  # nothing lost or added when read and written back
+
+
+def test_an_old_store_renders_and_is_analysed_again(old_store, tmp_path):
+    store = clsmap.open_store(old_store)
+    result = clsmap.analyze(store)
+    assert result.summary["n_rows"] == 24 and len(result.layers) == 3
+    assert clsmap.plot(store, tmp_path / "fig")[0].stat().st_size > 10_000
+    page = clsmap.write_map(store, tmp_path / "map.html").read_text(encoding="utf-8")
+    assert '"classes":["ham","spam"]' in page
+    assert clsmap.report(store, tmp_path / "report.html", analysis=result).stat().st_size > 10_000
+    clsmap.project(store, method="pca")  # and written to again
+    assert clsmap.open_store(old_store).projection is not None
