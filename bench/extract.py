@@ -123,7 +123,8 @@ def run_clsmap(model_path, texts, max_length, *, dtype, quantize="none", fast=Tr
     from clsmap.extraction import fastpath as _fastpath
     from clsmap.extraction.models import load_model
 
-    _fastpath.ENABLED = fast
+    if not fast:  # no model is found fit for the [CLS]-only last layer: the full computation runs
+        _fastpath._last_layer = lambda model: None
     loaded = load_model(str(model_path), device="cpu")
     frame = pd.DataFrame({"text": texts})
     with tempfile.TemporaryDirectory() as tmp:

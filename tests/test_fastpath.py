@@ -37,8 +37,9 @@ def calls(monkeypatch):
 
 def _both(folder, data, tmp_path, monkeypatch, **options):
     stores = {}
-    for enabled in (False, True):
-        monkeypatch.setattr(_fastpath, "ENABLED", enabled)
+    real = _fastpath._last_layer
+    for enabled in (False, True):  # off: no model is found fit for the [CLS]-only layer
+        monkeypatch.setattr(_fastpath, "_last_layer", real if enabled else lambda model: None)
         stores[enabled] = extract(folder, data, tmp_path / f"store_{enabled}", dtype="float32", progress=False,
                                   **options)
     return stores[False], stores[True]

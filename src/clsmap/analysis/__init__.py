@@ -1,4 +1,4 @@
-"""Stage 6, analysis: what the vector space and its map say, measured (pure functions + ``analyze``).
+"""Analysis (stage 5 of the pipeline): what the vector space and its map say, measured (pure functions + ``analyze``).
 
 - :mod:`~clsmap.analysis.metrics`: k-NN purity, silhouette, linear probe, trustworthiness, k-NN
   preservation, per-class precision/recall/F1, confusion table;

@@ -24,8 +24,6 @@ logger = logging.getLogger(__name__)
 
 #: model types whose layers have the BERT structure that :func:`_cls_forward` computes
 _BERT_LIKE = frozenset({"bert", "electra", "roberta", "xlm-roberta", "camembert"})
-#: switched off by tests and benchmarks to compare against the full computation
-ENABLED = True
 
 
 def _last_layer(model: Any) -> Any | None:
@@ -87,7 +85,7 @@ def cls_only_last_layer(model: Any, *, wanted: bool) -> Iterator[bool]:
 
     Yields whether the fast path is on. The layer's own ``forward`` is restored on exit.
     """
-    layer = _last_layer(model) if wanted and ENABLED else None
+    layer = _last_layer(model) if wanted else None
     if layer is None:
         yield False
         return

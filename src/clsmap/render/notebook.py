@@ -6,6 +6,7 @@ import html
 from pathlib import Path
 
 from .._validation import check_positive_int
+from ..store.files import write_text_atomic
 from ..store.reader import Store
 from .map import Theme, map_html
 
@@ -27,9 +28,7 @@ class MapView:
                 'border:0" sandbox="allow-scripts allow-downloads" title="clsmap interactive map"></iframe>')
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(self.html, encoding="utf-8")
-        return path
+        return write_text_atomic(path, self.html)
 
     def __repr__(self) -> str:
         return f"<clsmap MapView: {len(self.html) / 1e6:.1f} MB of HTML>"

@@ -1,5 +1,5 @@
 """One render model: each class has the same colour in the static figure (SVG and PNG), the interactive
-map (in Chromium) and the report, for a few classes and for hundreds."""
+map (in Chromium) and the report, for a few classes and for hundreds; every output titles a map alike."""
 
 from __future__ import annotations
 
@@ -134,6 +134,25 @@ def test_the_figure_pixels_carry_the_colours(tmp_path):
 
 
 @pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
+def test_the_report_shows_the_swatches_in_a_browser(outputs, tmp_path):
+    """The swatches are drawn (styled, not empty spans) and the page's head holds no stray text."""
+    path = tmp_path / "report.html"
+    path.write_text(outputs["report"], encoding="utf-8")
+    with launch() as browser:
+        page = browser.new_page()
+        page.goto(path.as_uri())
+        drawn = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#per-class .swatch')]
+            .map(s => [s.parentElement.textContent.trim(),
+                       [getComputedStyle(s).backgroundColor, s.getBoundingClientRect().width]]))""")
+        first = page.evaluate("() => document.body.firstElementChild.tagName")
+    assert first == "H1"
+    assert outputs["report"].split("</style>", 1)[1].split("<body>", 1)[0].strip() == "</head>"  # no stray text
+    assert {name: colour for name, (colour, _) in drawn.items()} == {
+        name: _rgb(colour) for name, colour in outputs["expected"].items()}
+    assert all(width >= 8 for _, width in drawn.values())
+
+
+@pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
 def test_the_interactive_map_uses_the_render_models_colours(outputs):
     with launch() as browser:
         page = open_map(browser, outputs["map"])
@@ -144,3 +163,22 @@ def test_the_interactive_map_uses_the_render_models_colours(outputs):
         assert page.errors == []
     shown.pop("(none)", None)
     assert shown == {name: _rgb(colour) for name, colour in outputs["expected"].items()}
+
+
+def test_every_output_titles_a_layer_alike(tmp_path):
+    """A store of every layer: its maps say "layer 2", never the column's name "layer_2"."""
+    import shutil
+    from pathlib import Path
+
+    from clsmap.render.map import map_html
+
+    folder = tmp_path / "store"
+    shutil.copytree(Path(__file__).parent / "data" / "store-0.1.0", folder)
+    store = clsmap.open_store(folder)
+    title = render_model(store, "layer_2").title
+    assert title.what == "layer 2" and "layer_2" not in title.text
+    assert title.text.startswith("model · layer 2 · cls pooling · pca · N=24 · accuracy ")
+    figure = map_figure(store, column="layer_2")
+    assert figure._suptitle.get_text() == title.text
+    page = map_html(store, column="layer_2")
+    assert '"facts":["layer 2","cls pooling","pca","N=24","accuracy ' in page
