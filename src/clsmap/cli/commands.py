@@ -72,8 +72,7 @@ def _do_project(store: Any, args: argparse.Namespace, column: str | None = None)
 
 def run(args: argparse.Namespace) -> None:
     if args.command == "extract":
-        store = _do_extract(args)
-        logger.info("store: %s (%d rows)", store.path, len(store))
+        _do_extract(args)  # logs the rows written and where
     elif args.command == "map":
         from ..analysis import analyze
         from ..render import plot, report, write_map
@@ -81,19 +80,18 @@ def run(args: argparse.Namespace) -> None:
         store = _do_extract(args)
         _do_project(store, args)
         analysis = analyze(store, seed=args.seed)
-        paths = plot(store)
-        logger.info("map: %s", ", ".join(map(str, paths)))
-        logger.info("interactive map: %s", write_map(store))
-        logger.info("report: %s", report(store, analysis=analysis))
+        # each writer logs the files it wrote
+        plot(store)
+        write_map(store)
+        report(store, analysis=analysis)
     elif args.command == "view":
         from ..render import write_map
 
         max_chars = args.max_text_chars
         if max_chars is not None and max_chars < 0:
             raise ClsmapError(f"--max-text-chars {max_chars}: give a positive number, or 0 to keep texts whole")
-        path = write_map(args.store, args.out, column=args.column, max_text_chars=max_chars or None,
-                         theme=args.theme, title=args.title)
-        logger.info("interactive map: %s", path)
+        write_map(args.store, args.out, column=args.column, max_text_chars=max_chars or None, theme=args.theme,
+                  title=args.title)
     elif args.command == "analyze":
         from ..analysis import analyze
 
@@ -102,15 +100,13 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "report":
         from ..render import report
 
-        path = report(args.store, args.out, column=args.column, probs=args.probs, top=args.top, seed=args.seed)
-        logger.info("report: %s (numbers in %s)", path, path.with_suffix(".json"))
+        report(args.store, args.out, column=args.column, probs=args.probs, top=args.top, seed=args.seed)
     elif args.command == "project":
         _do_project(args.store, args, args.column)
     elif args.command == "plot":
         from ..render import plot
 
-        paths = plot(args.store, args.out, column=args.column, title=args.title)
-        logger.info("map: %s", ", ".join(map(str, paths)))
+        plot(args.store, args.out, column=args.column, title=args.title)
     elif args.command == "train":
         from ..training import train
 
