@@ -87,11 +87,13 @@ def assert_same_store(got, expected):
         assert np.array_equal(rows, np.sort(rows))  # each part file is in input order too
 
 
-@pytest.mark.parametrize("kind, kill", [("bert", False), ("electra", True)], ids=["bert", "electra-killed-actor"])
+@pytest.mark.parametrize("kind, kill", [pytest.param("bert", False, marks=pytest.mark.slow), ("electra", True)],
+                         ids=["bert", "electra-killed-actor"])
 def test_ray_store_equals_local_store(ray_instance, small_parts, request, kind, kill, labeled_csv, tmp_path):
     """Same store as the local backend; with ``kill``, the actor that gets the batch holding row 300
     ends its process (the first time only): Ray restarts it and retries the batch, and the store
-    still holds every row exactly once. (One test for both, as each Ray run costs seconds here.)"""
+    still holds every row exactly once. (One test for both, as each Ray run costs seconds here; the
+    default suite runs the killed-actor case, which checks the same equality, and -m slow both.)"""
     model = request.getfixturevalue(f"tiny_{kind}")
     data = labeled_csv(ROWS, seed=3, max_words=30, with_id=True)
     expected = local_store(model, data, tmp_path / "local")

@@ -32,6 +32,8 @@ def blobs():
 
 @pytest.fixture(scope="module", params=sorted(REDUCERS))
 def method(request):
+    """Each reducer; the optional ones skip where their extra is not installed. Each is fitted once per
+    module (``fitted``): umap's numba compilation (~10-25 s) is paid once."""
     if request.param in OPTIONAL:
         pytest.importorskip(OPTIONAL[request.param])
     return request.param
@@ -67,6 +69,11 @@ def test_keeps_neighbourhoods(fitted, blobs, method):
     assert knn_purity(Y, y) >= 0.9
 
 
+#: a second t-SNE fit costs seconds and numba's compilation none of the others pays again: -m slow
+SAME_SEED = [pytest.param(m, marks=pytest.mark.slow) if m == "tsne" else m for m in sorted(REDUCERS)]
+
+
+@pytest.mark.parametrize("method", SAME_SEED, indirect=True)
 def test_same_seed_same_map(fitted, blobs, method):
     _, Y = fitted
     again = make_reducer(method, seed=0).fit_transform(blobs[0])
