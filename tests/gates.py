@@ -12,10 +12,12 @@ stdin (or writing a line) lets the run go on.
 from __future__ import annotations
 
 import os
-import selectors
+import queue
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 GATE_PREFIX = "gate: part "
 
@@ -54,25 +56,43 @@ def stderr(proc: subprocess.Popen) -> str:
 
 
 def read_line(proc: subprocess.Popen, *, timeout: float) -> str:
-    """The next line ``proc`` writes to its stdout (a pipe): blocks until it comes, the process ends
-    ('' then), or ``timeout`` s pass (the process is then killed and AssertionError raised)."""
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            stop(proc)
-            raise AssertionError(f"no line from the process within {timeout:.0f} s; stderr: {_err(proc)[-2000:]}")
-    return proc.stdout.readline()
+    """The next line ``proc`` writes to its stdout (a pipe): blocks until it comes, the process closes
+    its stdout ('' then), or ``timeout`` s pass (the process is then killed and AssertionError raised).
+    A thread reads the pipe line by line (started on the first call), so lines that arrive together are
+    each returned in turn."""
+    lines = getattr(proc, "lines", None)
+    if lines is None:
+        lines = proc.lines = queue.Queue()
+
+        def pump() -> None:
+            for line in proc.stdout:
+                lines.put(line)
+            lines.put("")
+
+        proc.pump = threading.Thread(target=pump, daemon=True)
+        proc.pump.start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        stop(proc)
+        raise AssertionError(f"no line from the process within {timeout:.0f} s; stderr: {_err(proc)[-2000:]}") from None
 
 
 def wait_for_gate(proc: subprocess.Popen, *, timeout: float = 300) -> int:
     """Block until the process reports that it stopped at its gate; returns the part index it wrote
-    last. Fails (AssertionError) if the process ends first or says nothing within ``timeout`` s."""
-    line = read_line(proc, timeout=timeout)
-    if not line.startswith(GATE_PREFIX):
-        stop(proc)
-        raise AssertionError(f"the run ended (exit {proc.returncode}) before its gate; stdout {line!r}, "
-                             f"stderr: {stderr(proc)[-2000:]}")
-    return int(line[len(GATE_PREFIX):].split()[0])
+    last. Other lines on its stdout (a Ray driver forwards its workers' output there) are passed over.
+    Fails (AssertionError) if the process ends first or does not reach its gate within ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    others = []
+    while True:
+        line = read_line(proc, timeout=max(0.0, deadline - time.monotonic()))
+        if line.startswith(GATE_PREFIX):
+            return int(line[len(GATE_PREFIX):].split()[0])
+        if not line:  # the process closed its stdout: it ended
+            stop(proc)
+            raise AssertionError(f"the run ended (exit {proc.returncode}) before its gate; stdout: "
+                                 f"{''.join(others)[-2000:]!r}; stderr: {stderr(proc)[-2000:]}")
+        others.append(line)
 
 
 def _err(proc: subprocess.Popen) -> str:
@@ -80,7 +100,16 @@ def _err(proc: subprocess.Popen) -> str:
 
 
 def stop(proc: subprocess.Popen) -> None:
-    """End ``proc`` if it still runs and close its pipes (a test's clean-up)."""
+    """End ``proc`` if it still runs, and close its pipes (a test's clean-up)."""
     if proc.poll() is None:
         proc.kill()
-    proc.communicate()
+    proc.wait()
+    pump = getattr(proc, "pump", None)
+    if pump is not None:
+        pump.join(timeout=10)  # it ends at the end of the pipe, now that the process is gone
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None and not pipe.closed and (pipe is not proc.stdout or pump is None or not pump.is_alive()):
+            try:
+                pipe.close()
+            except BrokenPipeError:  # stdin: a write buffered for a process that is gone
+                pass

@@ -12,7 +12,7 @@ import textwrap
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from gates import read_line
+from gates import read_line, stop
 
 from clsmap import ClsmapError, extract, open_store
 from clsmap.store import schema
@@ -42,10 +42,7 @@ def holder(tmp_path):
         try:
             proc.wait(timeout=60)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
+            stop(proc)
 
 
 def test_second_writer_is_refused_with_the_holder_named(tmp_path, holder):
