@@ -5,7 +5,9 @@ from __future__ import annotations
 import signal
 
 import numpy as np
+import pandas as pd
 import pytest
+from conftest import make_texts
 from gates import PART_GATE, start, stderr, stop, wait_for_gate
 
 import clsmap
@@ -24,10 +26,14 @@ def start_cli(model, data, out, *, gate: int | None = None):
     return start(["-c", code], gate=gate)
 
 
-@pytest.fixture
-def reference(tmp_path, tiny_bert, labeled_csv):
-    data = labeled_csv(ROWS, max_words=40)
-    store = clsmap.extract(tiny_bert, data, tmp_path / "reference", dtype="float32", progress=False)
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, tiny_bert):
+    """The data and its uninterrupted store (made once for both signals)."""
+    folder = tmp_path_factory.mktemp("interrupt_reference")
+    data = folder / "data.csv"
+    pd.DataFrame({"text": make_texts(ROWS, max_words=40), "label": ["ham", "spam"] * (ROWS // 2)}).to_csv(
+        data, index=False)
+    store = clsmap.extract(tiny_bert, data, folder / "store", dtype="float32", progress=False)
     return data, store
 
 
