@@ -1,6 +1,7 @@
 """Browser tests never vanish quietly: where chromium or playwright is missing, the run ends with one
 line that counts the skipped browser tests and says why, and CLSMAP_REQUIRE_BROWSER=1 (.ci/run) turns
-those skips into failures. Checked on a small pytest run (in a subprocess) that uses conftest.py's hooks."""
+those skips into failures. Checked on a small pytest run (in a subprocess, chromium hidden through
+CLSMAP_CHROMIUM) that uses conftest.py's hooks."""
 
 from __future__ import annotations
 
@@ -84,12 +85,14 @@ def test_missing_chromium_fails_the_run_where_a_browser_is_required(small_run, t
     assert "browser tests:" not in result.stdout
 
 
-def test_missing_playwright_is_named(small_run, tmp_path):
-    fake = tmp_path / "fake"
-    (fake / "playwright").mkdir(parents=True)
-    (fake / "playwright" / "__init__.py").write_text("raise ImportError('no playwright here')\n", encoding="utf-8")
-    path = os.pathsep.join([str(fake), os.environ.get("PYTHONPATH", "")])
-    result = small_run(PYTHONPATH=path, CLSMAP_CHROMIUM=sys.executable)  # a file there: chromium is not the reason
-    assert result.returncode == 0, result.stdout + result.stderr
-    last = result.stdout.strip().splitlines()[-1]
-    assert last.startswith("browser tests: 2 skipped: playwright (python) is not installed"), last
+def test_missing_playwright_is_named(monkeypatch):
+    """The other reason, without a run of its own (the same hooks count it: launch() raises it)."""
+    import viewer_browser
+
+    monkeypatch.setattr(viewer_browser, "CHROMIUM", sys.executable)  # a file: chromium is not the reason
+    monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # the import fails as if not installed
+    reason = viewer_browser.missing_reason()
+    assert reason.startswith("playwright (python) is not installed") and "pip install" in reason
+    with pytest.raises(viewer_browser.BrowserMissing, match="playwright"):
+        with viewer_browser.launch():
+            pass

@@ -42,7 +42,8 @@ def reference(tmp_path_factory, tiny_bert):
     return data, store
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+# SIGKILL at the same gate, then a resume, is also the first trial of test_kill9 (default suite)
+@pytest.mark.parametrize("sig", [pytest.param(signal.SIGKILL, marks=pytest.mark.slow), signal.SIGINT])
 def test_interrupted_extraction_resumes_to_the_same_store(tmp_path, tiny_bert, reference, sig, monkeypatch):
     data, expected = reference
     out = tmp_path / "interrupted"

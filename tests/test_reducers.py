@@ -69,11 +69,6 @@ def test_keeps_neighbourhoods(fitted, blobs, method):
     assert knn_purity(Y, y) >= 0.9
 
 
-#: a second t-SNE fit costs seconds and numba's compilation none of the others pays again: -m slow
-SAME_SEED = [pytest.param(m, marks=pytest.mark.slow) if m == "tsne" else m for m in sorted(REDUCERS)]
-
-
-@pytest.mark.parametrize("method", SAME_SEED, indirect=True)
 def test_same_seed_same_map(fitted, blobs, method):
     _, Y = fitted
     again = make_reducer(method, seed=0).fit_transform(blobs[0])
