@@ -107,9 +107,10 @@ def stop(proc: subprocess.Popen) -> None:
     pump = getattr(proc, "pump", None)
     if pump is not None:
         pump.join(timeout=10)  # it ends at the end of the pipe, now that the process is gone
-    for pipe in (proc.stdin, proc.stdout):
-        if pipe is not None and not pipe.closed and (pipe is not proc.stdout or pump is None or not pump.is_alive()):
-            try:
-                pipe.close()
-            except BrokenPipeError:  # stdin: a write buffered for a process that is gone
-                pass
+    if proc.stdin is not None and not proc.stdin.closed:
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:  # a line buffered for a process that is gone
+            pass
+    if proc.stdout is not None and (pump is None or not pump.is_alive()):  # else the pump still reads it
+        proc.stdout.close()
