@@ -1,4 +1,9 @@
-"""Shared fixtures: tiny random models built once per session, and small labeled CSV files."""
+"""Shared fixtures: tiny random models built once per session, small labeled CSV files, and a headless
+chromium for the browser tests.
+
+Browser tests: a test that takes the ``browser`` fixture is marked ``browser``. Where chromium or
+playwright is missing such tests are skipped, and the run ends with one line that says how many and
+why; with ``CLSMAP_REQUIRE_BROWSER=1`` (as in .ci/run) each such skip is a failure instead."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from tiny_models import WORDS, build_model  # noqa: E402
+from viewer_browser import BrowserMissing, launch, missing_reason  # noqa: E402
 
 CLASSES = ["ham", "spam"]
 
@@ -77,3 +83,61 @@ def shared_data() -> Path:
     if not folder.is_dir():
         pytest.skip("needs ../shared/data beside the checkout")
     return folder
+
+
+# --------------------------------------------------------------------------- browser tests
+
+REQUIRE_BROWSER = os.environ.get("CLSMAP_REQUIRE_BROWSER", "") not in ("", "0")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless chromium context (``viewer_browser.launch``), one per test module."""
+    try:
+        with launch() as context:
+            yield context
+    except BrowserMissing as exc:
+        pytest.skip(str(exc))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    return (longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)).removeprefix("Skipped: ")
+
+
+def _is_browser_skip(report) -> bool:
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return False
+    reason = _skip_reason(report)
+    missing = missing_reason()
+    # marked (the browser fixture) or skipped for the reason launch() gives (a test that calls it itself)
+    return "browser" in report.keywords or (missing is not None and missing in reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if _is_browser_skip(report):
+        if REQUIRE_BROWSER:
+            report.outcome = "failed"
+            report.longrepr = f"CLSMAP_REQUIRE_BROWSER is set and this browser test was skipped: {_skip_reason(report)}"
+        else:  # one line for them all in -ra's list of skips
+            report.longrepr = (__file__, None, _skip_reason(report))
+    return report
+
+
+def pytest_unconfigure(config):
+    """After pytest's own summary: one line when browser tests were skipped."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    skipped = [r for r in reporter.stats.get("skipped", []) if _is_browser_skip(r)]
+    if skipped:
+        reasons = sorted({_skip_reason(r) for r in skipped})
+        reporter.write_line(f"browser tests: {len(skipped)} skipped: {'; '.join(reasons)}", yellow=True, bold=True)

@@ -148,6 +148,7 @@ def test_regions_file_follows_the_shared_schema(tmp_path):
     region = data["regions"][0]
     assert set(region) == {"region_id", "polygon", "n", "n_errors", "error_rate", "purity", "true_label",
                            "pred_label", "examples"}
+    assert len(region["polygon"]) >= 4  # a closed ring
     assert all(len(p) == 2 and all(isinstance(v, float) for v in p) for p in region["polygon"])
     assert region["examples"][0] == texts[0]
     assert read_regions(tmp_path / "nowhere") is None

@@ -36,7 +36,7 @@ def test_minilm_on_spam_assassin(minilm, tmp_path, shared_data):
     xy = clsmap.project(store, seed=0)
     assert xy.shape == (300, 2) and np.isfinite(xy).all()
     paths = clsmap.plot(store)
-    assert all(p.stat().st_size > 10_000 for p in paths)
+    assert paths and all(p.stat().st_size > 10_000 for p in paths)
 
 
 def test_demo_fine_tuning_separates_classes(minilm, tmp_path):

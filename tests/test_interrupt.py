@@ -3,69 +3,75 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
+import pandas as pd
 import pytest
+from conftest import make_texts
+from gates import PART_GATE, start, stderr, stop, wait_for_gate
 
 import clsmap
-from clsmap.store import VECTORS
+from clsmap.cli import main
+from clsmap.store import VECTORS, schema
 
-ROWS = 2600  # parts of 256 rows (forced below): 11 parts
+ROWS = 700  # parts of 256 rows (forced below): 3 parts, the last one short
+GATE = 2  # the run stops, and is signalled, once its second part is on disk
 
 
-def start_cli(model, data, out) -> subprocess.Popen:
-    code = (
+def command(model, data, out) -> list[str]:
+    return ["-q", "extract", str(model), str(data), "-o", str(out), "--dtype", "float32", "--batch-tokens", "256"]
+
+
+def start_cli(model, data, out, *, gate: int):
+    """The command in a subprocess that stops at its gate, after part number ``gate``."""
+    code = PART_GATE + (
         "import sys, clsmap.store.schema as s; s.PART_BYTES = 1; from clsmap.cli import main; "
-        f"sys.exit(main(['-q', 'extract', {str(model)!r}, {str(data)!r}, '-o', {str(out)!r}, "
-        "'--dtype', 'float32', '--batch-tokens', '256']))"
+        f"sys.exit(main({command(model, data, out)!r}))"
     )
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start(["-c", code], gate=gate)
 
 
-def wait_for_parts(out, count: int, proc: subprocess.Popen, timeout: float = 120) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done = len(list((out / VECTORS).glob("part-*.parquet"))) if (out / VECTORS).exists() else 0
-        if done >= count:
-            return done
-        if proc.poll() is not None:
-            pytest.fail(f"extraction ended before it could be interrupted: {proc.stderr.read()}")
-        time.sleep(0.02)
-    pytest.fail("no parts written in time")
-
-
-@pytest.fixture
-def reference(tmp_path, tiny_bert, labeled_csv):
-    data = labeled_csv(ROWS, max_words=40)
-    store = clsmap.extract(tiny_bert, data, tmp_path / "reference", dtype="float32", progress=False)
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, tiny_bert):
+    """The data and its uninterrupted store (made once for both signals)."""
+    folder = tmp_path_factory.mktemp("interrupt_reference")
+    data = folder / "data.csv"
+    pd.DataFrame({"text": make_texts(ROWS, max_words=40), "label": ["ham", "spam"] * (ROWS // 2)}).to_csv(
+        data, index=False)
+    store = clsmap.extract(tiny_bert, data, folder / "store", dtype="float32", progress=False)
     return data, store
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_interrupted_extraction_resumes_to_the_same_store(tmp_path, tiny_bert, reference, sig):
+# SIGKILL at the same gate, then a resume, is also the first trial of test_kill9 (default suite)
+@pytest.mark.parametrize("sig", [pytest.param(signal.SIGKILL, marks=pytest.mark.slow), signal.SIGINT])
+def test_interrupted_extraction_resumes_to_the_same_store(tmp_path, tiny_bert, reference, sig, monkeypatch):
     data, expected = reference
     out = tmp_path / "interrupted"
-    proc = start_cli(tiny_bert, data, out)
-    wait_for_parts(out, 2, proc)
-    proc.send_signal(sig)
-    proc.wait(timeout=60)
+    proc = start_cli(tiny_bert, data, out, gate=GATE)
+    try:
+        wait_for_gate(proc)
+        proc.send_signal(sig)
+        proc.wait(timeout=120)
+    finally:
+        stop(proc)
     if sig == signal.SIGINT:
-        assert proc.returncode == 130
-        lines = proc.stderr.read().strip().splitlines()
-        assert lines and "interrupted" in lines[-1] and "resumes" in lines[-1]
+        lines = stderr(proc).strip().splitlines()
+        assert proc.returncode == 130, lines[-20:]
+        assert lines and "interrupted" in lines[-1] and "resumes" in lines[-1], lines[-20:]
         assert not any("Traceback" in line for line in lines)
     else:
         assert proc.returncode == -signal.SIGKILL
     with pytest.raises(clsmap.ClsmapError, match="incomplete"):
         clsmap.open_store(out)
     partial = clsmap.open_store(out, allow_partial=True)
-    assert 0 < len(partial) < ROWS
+    assert len(partial) == GATE * 256  # the parts written before the signal, and nothing else
+    kept = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / VECTORS).glob("part-*.parquet")}
 
-    resumed = start_cli(tiny_bert, data, out)
-    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
+    # the same command again (in this process: no signal to send, and it has paid the imports)
+    monkeypatch.setattr(schema, "PART_BYTES", 1)
+    assert main(command(tiny_bert, data, out)) == 0
+    for path, stat in kept.items():  # the parts written before the signal were kept, not redone
+        assert (path.stat().st_ino, path.stat().st_mtime_ns) == stat
     store = clsmap.open_store(out)
     assert list(store.frame["id"]) == list(expected.frame["id"])
     assert store.frame["id"].is_unique and len(store) == ROWS

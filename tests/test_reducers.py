@@ -32,6 +32,8 @@ def blobs():
 
 @pytest.fixture(scope="module", params=sorted(REDUCERS))
 def method(request):
+    """Each reducer; the optional ones skip where their extra is not installed. Each is fitted once per
+    module (``fitted``): umap's numba compilation (~10-25 s) is paid once."""
     if request.param in OPTIONAL:
         pytest.importorskip(OPTIONAL[request.param])
     return request.param

@@ -156,33 +156,24 @@ def test_store_without_labels_is_measured_against_predictions(tiny_bert, labeled
     assert 'id="mislabeled"' not in page and 'id="map"' in page
 
 
-def test_report_in_a_headless_browser(layered_store, tmp_path):
+def test_report_in_a_headless_browser(browser, layered_store, tmp_path):
     """The page loads nothing from outside, runs no script (the payload never fires), and shows
     its figures and the payload as plain text."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    import shutil
-
     out = clsmap.report(layered_store, tmp_path / "page.html", top=60)
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    with sync_api.sync_playwright() as pw:
-        try:
-            browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        except Exception as exc:  # no browser on this machine
-            pytest.skip(f"no headless chromium: {exc}")
-        try:
-            page = browser.new_page()
-            requests, dialogs = [], []
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.goto(out.as_uri())
-            page.wait_for_load_state("load")
-            assert all(u.startswith(("file:", "data:")) for u in requests), requests
-            assert dialogs == []
-            assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 100)")
-            assert page.evaluate("document.images.length") >= 4
-            assert PAYLOAD in page.inner_text("body")
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        requests, dialogs = [], []
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(out.as_uri())
+        page.wait_for_load_state("load")
+        assert requests and all(u.startswith(("file:", "data:")) for u in requests), requests
+        assert dialogs == []
+        assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 100)")
+        assert page.evaluate("document.images.length") >= 4
+        assert PAYLOAD in page.inner_text("body")
+    finally:
+        page.close()
 
 
 def test_static_map_outlines_the_regions(layered_store, tmp_path):

@@ -12,6 +12,7 @@ import textwrap
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from gates import read_line, stop
 
 from clsmap import ClsmapError, extract, open_store
 from clsmap.store import schema
@@ -23,19 +24,25 @@ MANIFEST = {"n_rows": 10, "part_rows": 256, "model": {}, "extraction": {}, "data
 
 @pytest.fixture
 def holder(tmp_path):
-    """Another process that holds the write lock of tmp_path / 'out' until killed."""
+    """Another process that holds the write lock of tmp_path / 'out' until the test closes its stdin
+    (or kills it)."""
     script = textwrap.dedent(f"""
-        import sys, time
+        import sys
         from clsmap.store import StoreWriter
         StoreWriter({str(tmp_path / "out")!r}, {MANIFEST!r})
         print("locked", flush=True)
-        time.sleep(120)
+        sys.stdin.read()  # until the test closes the pipe
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "locked"
-    yield proc
-    proc.kill()
-    proc.wait()
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert read_line(proc, timeout=120).strip() == "locked"
+        yield proc
+    finally:
+        proc.stdin.close()  # the holder ends (if it still runs)
+        try:
+            proc.wait(timeout=60)
+        finally:
+            stop(proc)
 
 
 def test_second_writer_is_refused_with_the_holder_named(tmp_path, holder):

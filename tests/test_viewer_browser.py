@@ -7,26 +7,14 @@ import json
 
 import numpy as np
 import pytest
-from viewer_browser import (BrowserMissing, canvas_pixels, download_selection, lasso, launch, missing_reason,
-                            open_map)
+from viewer_browser import canvas_pixels, changed, download_selection, lasso, open_map, settle, wait_for_picture
 
 from clsmap.store import synthetic_store
 from clsmap.render import write_map
 
-pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
-
 CLASSES = ["animal", "plant", "food", "body"]
 LASSO_IDS = [f"lasso-{k}" for k in range(6)]
 NEEDLE = "zebrafinch needle"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        with launch() as context:
-            yield context
-    except BrowserMissing as exc:  # pragma: no cover - guarded by the skipif above
-        pytest.skip(str(exc))
 
 
 def _dataset(n: int = 2000, seed: int = 0):
@@ -121,31 +109,38 @@ def test_each_colour_mode_changes_the_picture(page):
     for mode in modes:
         page.locator(f"#modes button[data-mode={mode}]").click()
         page.wait_for_function(f"() => window.clsmap.mode() === '{mode}'")
-        page.wait_for_timeout(150)
-        shots[mode] = canvas_pixels(page)
+        if shots:  # the picture of the mode before changes (how much is asserted below)
+            last = list(shots.values())[-1]
+            shots[mode] = wait_for_picture(page, changed(last), what=f"a new picture in mode {mode}")
+        else:  # the map opens in the first mode: nothing changes, wait until it is drawn and still
+            settle(page)
+            shots[mode] = wait_for_picture(page, lambda pixels: True, what=f"the map in mode {mode}")
         legend = page.evaluate("() => window.clsmap.legend()")
         assert sum(e["count"] for e in legend) == 2000
     for i, a in enumerate(modes):
         for b in modes[i + 1:]:
-            changed = (np.abs(shots[a] - shots[b]).sum(axis=2) > 30).mean()
-            assert changed > 0.002, f"{a} and {b} look the same ({changed:.4f} of pixels differ)"
+            share = (np.abs(shots[a] - shots[b]).sum(axis=2) > 30).mean()
+            assert share > 0.002, f"{a} and {b} look the same ({share:.4f} of pixels differ)"
 
 
 def test_legend_hides_shows_and_isolates(page):
-    before = _drawn(canvas_pixels(page))
+    shown = wait_for_picture(page, lambda px: True, what="the map")  # drawn and still
+    before = _drawn(shown)
     item = page.locator(".legend-item", has_text="animal")
     item.click()
-    page.wait_for_timeout(150)
+    page.wait_for_function("() => window.clsmap.hidden().length > 0")
     assert page.evaluate("() => window.clsmap.hidden()") == ["animal"]
-    hidden = _drawn(canvas_pixels(page))
-    assert hidden < 0.9 * before
+    without_animals = wait_for_picture(page, changed(shown), what="the map without the animals")
+    assert _drawn(without_animals) < 0.9 * before
     item.click()
-    page.wait_for_timeout(150)
-    assert page.evaluate("() => window.clsmap.hidden()") == []
+    page.wait_for_function("() => window.clsmap.hidden().length === 0")
+    again = wait_for_picture(page, changed(without_animals), what="the animals again")
+    assert _drawn(again) > _drawn(without_animals)
     page.locator(".legend-item", has_text="plant").click(modifiers=["Alt"])
-    page.wait_for_timeout(150)
+    page.wait_for_function("() => window.clsmap.hidden().length > 1")
     assert sorted(page.evaluate("() => window.clsmap.hidden()")) == sorted(set(CLASSES) - {"plant"} | {"(none)"})
-    assert _drawn(canvas_pixels(page)) < 0.5 * before
+    isolated = wait_for_picture(page, changed(again), what="the plants alone")
+    assert _drawn(isolated) < 0.5 * before
 
 
 def test_search_finds_planted_texts(page):
@@ -189,11 +184,10 @@ def test_lasso_selects_the_cluster_and_the_csv_has_it(page, tmp_path):
 
 
 def test_theme_toggle(page):
-    light = canvas_pixels(page)
+    light = wait_for_picture(page, lambda px: True, what="the map")  # drawn and still
     page.locator("#theme").click()
     page.wait_for_function("() => document.documentElement.dataset.theme === 'dark'")
-    page.wait_for_timeout(150)
-    dark = canvas_pixels(page)
+    dark = wait_for_picture(page, changed(light), what="the dark theme")
     assert dark.mean() < light.mean() - 50
 
 
@@ -251,7 +245,7 @@ def test_xss_payloads_run_nothing_and_show_as_text(browser, xss_map):
     page.locator("#search").fill("svg")
     page.locator("#search").press("Enter")
     page.wait_for_function("() => window.clsmap.searchCount() === 10")
-    page.wait_for_timeout(300)
+    settle(page)
     assert page.evaluate("() => window.__pwned === undefined")
     assert page.dialogs == []
     assert page.errors == []
@@ -266,10 +260,9 @@ def test_regions_are_drawn(browser, xss_map):
     page = open_map(browser, xss_map)
     assert page.evaluate("() => window.clsmap.regions()") == ["<b onmouseover=window.__pwned=1>1</b>"]
     assert page.locator(".region-item").count() == 1
-    with_outline = canvas_pixels(page)
+    with_outline = wait_for_picture(page, lambda px: True, what="the map")  # drawn and still
     page.locator("#show-regions").uncheck()
-    page.wait_for_timeout(200)
-    without = canvas_pixels(page)
+    without = wait_for_picture(page, changed(with_outline), what="the map without region outlines")
     assert (np.abs(with_outline - without).sum(axis=2) > 60).sum() > 200
     page.close()
 

@@ -6,17 +6,17 @@ payloads show as text."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
-from viewer_browser import BrowserMissing, download_selection, lasso, launch, missing_reason, open_map
+from viewer_browser import download_selection, lasso, open_map, settle
 
 from clsmap import extract, project, report
 from clsmap.render import write_map
 
 from tiny_models import build_model
-
-pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
 
 PWN = "window.__pwned=1"
 PAYLOADS = [
@@ -80,20 +80,14 @@ def hostile(tmp_path_factory):
     return {"store": store, "map": map_path, "report": report_path, "frame": frame}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        with launch() as context:
-            yield context
-    except BrowserMissing as exc:  # pragma: no cover
-        pytest.skip(str(exc))
-
-
 def _clean(page):
-    page.wait_for_timeout(300)
+    """Nothing ran: checked once the page has run what was queued (events of anything that loaded or
+    failed to); the checks that no element was made from the data follow in each test."""
+    settle(page)
     assert page.evaluate("() => window.__pwned === undefined && window.parent.__pwned === undefined")
     assert page.dialogs == []
     assert page.errors == [], page.errors
+    assert page.requests  # the page itself, at least: requests are seen
     assert all(url.startswith(("file:", "data:", "blob:", "about:")) for url in page.requests), page.requests
 
 
@@ -115,19 +109,30 @@ def test_the_map_runs_nothing_while_driven(browser, hostile, tmp_path):
         x, y = page.evaluate(f"() => window.clsmap.screenPosition({row})")
         page.mouse.move(x - 30, y - 30)
         page.mouse.move(x, y, steps=4)
-        page.wait_for_timeout(150)
-        if page.evaluate("() => window.clsmap.hovered()") == row:
-            tip = page.locator("#tooltip").text_content()
-            assert store.frame["id"][row] in tip
+        # wait for the hover of this mouse position: the point under it (this row, or one drawn within a
+        # few pixels of it: the map is dense), with its tooltip
+        hovered = page.wait_for_function("""([x, y]) => {
+            const h = window.clsmap.hovered();
+            if (h < 0) return null;
+            const [px, py] = window.clsmap.screenPosition(h);
+            return Math.hypot(px - x, py - y) <= 10 ? [h] : null;
+        }""", arg=[x, y], timeout=10000).json_value()[0]
+        page.locator("#tooltip").wait_for(state="visible", timeout=5000)
+        assert store.frame["id"][hovered] in page.locator("#tooltip").text_content()
         page.mouse.click(x, y)
     # every colour mode, every legend entry hidden and shown again
     for mode in page.evaluate("() => window.clsmap.modes()"):
         page.locator(f"#modes button[data-mode={mode}]").click()
-        for entry in page.evaluate("() => window.clsmap.legend()")[:6]:
-            for _ in range(2):  # hide, then show again; the legend is rebuilt after each click
-                page.locator("#legend .legend-item").filter(has_text=entry["name"]).first.click(timeout=5000)
-                page.wait_for_timeout(50)
-            assert entry["name"] not in page.evaluate("() => window.clsmap.hidden()")
+        page.wait_for_function("(m) => window.clsmap.mode() === m", arg=mode)
+        entries = page.evaluate("() => window.clsmap.legend()")[:6]
+        assert entries
+        for entry in entries:
+            name = re.compile(f"^{re.escape(entry['name'])}$")
+            for hide in (True, False):  # hide, then show again; the legend is rebuilt after each click
+                page.locator("#legend .legend-item").filter(has=page.locator(".name", has_text=name)).first.click(
+                    timeout=5000)
+                page.wait_for_function("([n, hide]) => window.clsmap.hidden().includes(n) === hide",
+                                       arg=[entry["name"], hide])
     legend = page.locator("#legend").text_content()
     # search for a payload fragment
     page.locator("#search").fill("onerror")
@@ -163,7 +168,7 @@ def test_the_report_runs_nothing_and_shows_the_text(browser, hostile):
     assert any(c in body for c in CLASSES)
     # every element in the report is the report's own: images are data: URIs it made
     sources = page.evaluate("() => [...document.querySelectorAll('img')].map(i => i.getAttribute('src'))")
-    assert all(s.startswith("data:image/") for s in sources)
+    assert sources and all(s.startswith("data:image/") for s in sources)
     assert _elements_from_payloads(page) == []
     assert page.evaluate("() => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes])"
                          ".filter(a => a.name.startsWith('on')).length") == 0

@@ -1,7 +1,14 @@
-"""Headless Debian chromium driven by Playwright, for the interactive map's tests and benchmark.
+"""Headless chromium driven by Playwright, for the interactive map's tests and benchmark.
 
 ``launch()`` starts chromium with a fresh profile and no network access beyond the file; it raises
-``BrowserMissing`` (with the reason) when /usr/bin/chromium or playwright is not installed.
+``BrowserMissing`` (with the reason and how to install what is missing) when chromium or playwright
+is not installed. Chromium is the binary named by the environment variable ``CLSMAP_CHROMIUM`` (e.g.
+on macOS after ``brew install --cask chromium``: /Applications/Chromium.app/Contents/MacOS/Chromium),
+else /usr/bin/chromium (Debian/Ubuntu: ``sudo apt-get install chromium``), else ``chromium`` on the
+PATH. Playwright drives that binary; it never downloads a browser.
+
+Tests get a browser from the ``browser`` fixture of conftest.py (or call ``launch``); a skip for a
+missing browser is counted at the end of the run, and is a failure under ``CLSMAP_REQUIRE_BROWSER=1``.
 ``serve_folder()`` serves a folder over HTTP on 127.0.0.1 (the viewer's ES modules, for their unit tests).
 """
 
@@ -9,15 +16,23 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
+DEBIAN_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = (os.environ.get("CLSMAP_CHROMIUM")
+            or (DEBIAN_CHROMIUM if Path(DEBIAN_CHROMIUM).is_file() else shutil.which("chromium"))
+            or DEBIAN_CHROMIUM)
+INSTALL_HINT = ("Debian/Ubuntu: sudo apt-get install chromium; macOS: brew install --cask chromium and "
+                "CLSMAP_CHROMIUM=/Applications/Chromium.app/Contents/MacOS/Chromium; "
+                "elsewhere: CLSMAP_CHROMIUM=<path of a Chromium binary>")
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run",
@@ -31,12 +46,13 @@ class BrowserMissing(RuntimeError):
 
 
 def missing_reason() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return f"{CHROMIUM} is not installed (apt-get install chromium)"
+    """Why the browser tests cannot run here (None: they can)."""
+    if not Path(CHROMIUM).is_file():
+        return f"{CHROMIUM} is not installed ({INSTALL_HINT})"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "playwright (python) is not installed (pip install playwright)"
+        return "playwright (python) is not installed (pip install -e '.[dev]', or pip install playwright)"
     return None
 
 
@@ -159,3 +175,34 @@ def open_blank(context: Any, base_url: str) -> Any:
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
     page.goto(base_url + "/")
     return page
+
+
+def settle(page: Any, *, frames: int = 2) -> None:
+    """Wait until the page has run what is queued: ``frames`` animation frames (the map draws in
+    them) and then one more task (events queued meanwhile, such as an image's error event)."""
+    page.evaluate("""(k) => new Promise((done) => {
+        const step = (left) => (left ? requestAnimationFrame(() => step(left - 1)) : setTimeout(done, 0));
+        step(k);
+    })""", frames)
+
+
+def wait_for_picture(page: Any, check: Callable[[Any], bool], *, what: str, timeout_s: float = 15) -> Any:
+    """Screenshots of the plot (:func:`canvas_pixels`), one per animation frame, until ``check(pixels)``
+    holds and the picture is the same one frame later (a drawn picture, not one halfway through an
+    update); returns it. Fails after ``timeout_s`` with ``what`` (the picture the test waited for)."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while True:
+        pixels = canvas_pixels(page)
+        if last is not None and check(pixels) and (pixels == last).all():
+            return pixels
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the map did not show {what} within {timeout_s:.0f} s")
+        last = pixels
+        settle(page, frames=1)
+
+
+def changed(before: Any, *, threshold: int = 30) -> Callable[[Any], bool]:
+    """A :func:`wait_for_picture` check: the picture is no longer ``before`` (some pixel differs by more
+    than ``threshold``, summed over R, G, B). How much it changed is for the test to assert."""
+    return lambda pixels: pixels.shape != before.shape or bool((abs(pixels - before).sum(axis=2) > threshold).any())
