@@ -158,6 +158,40 @@ def test_interrupted_ray_run_resumes(ray_instance, small_parts, tiny_bert, label
     assert_same_store(resumed, expected)
 
 
+def test_ray_reads_like_the_local_backend(ray_instance, tiny_bert, tmp_path):
+    """One reader: a folder of CSV files gives the local backend's store on Ray, and a bad row or an id in
+    two files gives the local backend's error, word for word (file and row included)."""
+    import pandas as pd
+
+    def folder(name, frames):
+        path = tmp_path / name
+        path.mkdir()
+        for file, frame in frames.items():
+            frame.to_csv(path / file, index=False)
+        return path
+
+    def rows(lo, hi):
+        return pd.DataFrame({"id": [f"d{i}" for i in range(lo, hi)], "label": ["ham", "spam"] * ((hi - lo) // 2),
+                             "text": [f"the cat {i} and the dog" for i in range(lo, hi)]})
+
+    good = folder("good", {"b.csv": rows(40, 60), "a.csv": rows(0, 40)})
+    expected = local_store(tiny_bert, good, tmp_path / "local")
+    assert expected.frame["id"].tolist() == [f"d{i}" for i in range(60)]  # a.csv first
+    assert_same_store(ray_store(tiny_bert, good, tmp_path / "ray"), expected)
+
+    empty_text = rows(40, 60)
+    empty_text.loc[4, "text"] = ""
+    for name, frames, says in (("bad", {"a.csv": rows(0, 40), "b.csv": empty_text}, "b.csv: row 5 has an empty text"),
+                               ("twice", {"a.csv": rows(0, 40), "b.csv": rows(38, 58)}, "a.csv row 39 and ")):
+        data = folder(name, frames)
+        with pytest.raises(clsmap.ClsmapError) as local_error:
+            local_store(tiny_bert, data, tmp_path / f"{name}-local")
+        with pytest.raises(clsmap.ClsmapError) as ray_error:
+            ray_store(tiny_bert, data, tmp_path / f"{name}-ray")
+        assert str(ray_error.value) == str(local_error.value)
+        assert f"{data}/{says}" in str(local_error.value)
+
+
 def test_parts_are_written_once_whatever_order_rows_arrive_in(tmp_path):
     """The driver's side alone: batches out of order, one delivered twice (a retried batch)."""
     import pyarrow as pa

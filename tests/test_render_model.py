@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-from viewer_browser import launch, missing_reason, open_map
+from viewer_browser import open_map
 
 import clsmap
 from clsmap.render import map_figure, plot, render_model, write_map
@@ -133,18 +133,17 @@ def test_the_figure_pixels_carry_the_colours(tmp_path):
         assert np.abs(seen - want).max() <= 24, (name, colour, seen, want)
 
 
-@pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
-def test_the_report_shows_the_swatches_in_a_browser(outputs, tmp_path):
+def test_the_report_shows_the_swatches_in_a_browser(browser, outputs, tmp_path):
     """The swatches are drawn (styled, not empty spans) and the page's head holds no stray text."""
     path = tmp_path / "report.html"
     path.write_text(outputs["report"], encoding="utf-8")
-    with launch() as browser:
-        page = browser.new_page()
-        page.goto(path.as_uri())
-        drawn = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#per-class .swatch')]
-            .map(s => [s.parentElement.textContent.trim(),
-                       [getComputedStyle(s).backgroundColor, s.getBoundingClientRect().width]]))""")
-        first = page.evaluate("() => document.body.firstElementChild.tagName")
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    drawn = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#per-class .swatch')]
+        .map(s => [s.parentElement.textContent.trim(),
+                   [getComputedStyle(s).backgroundColor, s.getBoundingClientRect().width]]))""")
+    first = page.evaluate("() => document.body.firstElementChild.tagName")
+    page.close()
     assert first == "H1"
     assert outputs["report"].split("</style>", 1)[1].split("<body>", 1)[0].strip() == "</head>"  # no stray text
     assert {name: colour for name, (colour, _) in drawn.items()} == {
@@ -152,15 +151,15 @@ def test_the_report_shows_the_swatches_in_a_browser(outputs, tmp_path):
     assert all(width >= 8 for _, width in drawn.values())
 
 
-@pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
-def test_the_interactive_map_uses_the_render_models_colours(outputs):
-    with launch() as browser:
-        page = open_map(browser, outputs["map"])
-        page.locator("#modes button[data-mode=label]").click()
-        shown = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#legend .legend-item')]
-            .map(e => [e.querySelector('.name').textContent,
-                       getComputedStyle(e.querySelector('.swatch')).backgroundColor]))""")
-        assert page.errors == []
+def test_the_interactive_map_uses_the_render_models_colours(browser, outputs):
+    page = open_map(browser, outputs["map"])
+    page.locator("#modes button[data-mode=label]").click()
+    page.wait_for_function("() => window.clsmap.mode() === 'label'")
+    shown = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#legend .legend-item')]
+        .map(e => [e.querySelector('.name').textContent,
+                   getComputedStyle(e.querySelector('.swatch')).backgroundColor]))""")
+    assert page.errors == []
+    page.close()
     shown.pop("(none)", None)
     assert shown == {name: _rgb(colour) for name, colour in outputs["expected"].items()}
 

@@ -140,7 +140,8 @@ def check_not_empty(names: Sequence[str], rows: Sequence[int], *, source: str) -
 
 
 def check_unique_ids(blocks: Sequence[Block], column: str, id_at: Callable[[Block, int], str]) -> None:
-    """Fail when an id appears in two files (each file's own ids are checked as it is read).
+    """Fail when an id appears in two files (each file's own ids are checked as it is read), naming the
+    first repeat in input order.
 
     ``id_at(block, i)`` gives the id of row ``i`` of ``block``: the Ray backend fetches it from the
     cluster, only for the few rows whose hashes collide.
@@ -151,16 +152,19 @@ def check_unique_ids(blocks: Sequence[Block], column: str, id_at: Callable[[Bloc
     every = np.concatenate([b.id_hash for b in hashed])
     owner = np.concatenate([np.full(len(b.id_hash), k) for k, b in enumerate(hashed)])
     local = np.concatenate([np.arange(len(b.id_hash)) for b in hashed])
-    order = np.argsort(every, kind="stable")
+    order = np.argsort(every, kind="stable")  # equal hashes side by side, in input order
+    repeats = []
     for i in np.flatnonzero(every[order][1:] == every[order][:-1]):
-        (ka, ia), (kb, ib) = sorted([(int(owner[order[i]]), int(local[order[i]])),
-                                     (int(owner[order[i + 1]]), int(local[order[i + 1]]))])
-        a, b = id_at(hashed[ka], ia), id_at(hashed[kb], ib)
-        if a == b:
-            raise ClsmapError(
-                f"the id {a!r} in column {column!r} appears in {hashed[ka].name} row {ia + 1} and "
-                f"{hashed[kb].name} row {ib + 1}; ids must be unique (or pass --no-ids to number the rows)"
-            )
+        first, second = int(order[i]), int(order[i + 1])
+        (ka, ia), (kb, ib) = (int(owner[first]), int(local[first])), (int(owner[second]), int(local[second]))
+        if ka != kb and id_at(hashed[ka], ia) == id_at(hashed[kb], ib):
+            repeats.append((second, ka, ia, kb, ib))
+    if repeats:
+        _, ka, ia, kb, ib = min(repeats)
+        raise ClsmapError(
+            f"the id {id_at(hashed[ka], ia)!r} in column {column!r} appears in {hashed[ka].name} row {ia + 1} and "
+            f"{hashed[kb].name} row {ib + 1}; ids must be unique (or pass --no-ids to number the rows)"
+        )
 
 
 # --------------------------------------------------------------------------- values
