@@ -91,7 +91,17 @@ def test_bad_data_gives_one_line_error(tiny_bert, labeled_csv, tmp_path, mutate,
     assert len(err) == 1 and expected in err[0] and str(data) in err[0]
 
 
-def test_bad_options_give_one_line_errors(tiny_bert, labeled_csv, tmp_path):
+def _one_error_line(capsys, *args: str) -> str:
+    """Run the command in this process (the console entry point is exercised by the tests above);
+    it must exit with 2 and say one line on stderr."""
+    capsys.readouterr()
+    assert main(["-q", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("clsmap: error: ") and "Traceback" not in err[0], err
+    return err[0]
+
+
+def test_bad_options_give_one_line_errors(tiny_bert, labeled_csv, tmp_path, capsys):
     data = str(labeled_csv(10))
     cases = [
         (["--layer", "9"], "out of range"),
@@ -99,27 +109,24 @@ def test_bad_options_give_one_line_errors(tiny_bert, labeled_csv, tmp_path):
         (["--max-length", "100000"], "exceeds the model's limit"),
     ]
     for extra, expected in cases:
-        result = run_cli("extract", str(tiny_bert), data, "-o", str(tmp_path / "o"), *extra)
-        assert result.returncode == 2, result.stderr
-        assert expected in result.stderr and "Traceback" not in result.stderr
+        assert expected in _one_error_line(capsys, "extract", str(tiny_bert), data, "-o", str(tmp_path / "o"), *extra)
+    assert not (tmp_path / "o" / "vectors").exists()  # refused before anything was written
 
 
-def test_missing_model_folder_and_weights(tmp_path, labeled_csv):
+def test_missing_model_folder_and_weights(tmp_path, labeled_csv, capsys):
     data = str(labeled_csv(10))
     empty = tmp_path / "model"
     empty.mkdir()
     (empty / "config.json").write_text("{}")
-    result = run_cli("extract", str(empty), data, "-o", str(tmp_path / "o"))
-    assert result.returncode == 2 and "has no weights" in result.stderr
-    result = run_cli("extract", str(tmp_path / "nope"), data, "-o", str(tmp_path / "o"))
-    assert result.returncode == 2 and "no such folder" in result.stderr
+    assert "has no weights" in _one_error_line(capsys, "extract", str(empty), data, "-o", str(tmp_path / "o"))
+    assert "no such folder" in _one_error_line(capsys, "extract", str(tmp_path / "nope"), data, "-o",
+                                               str(tmp_path / "o"))
 
 
-def test_hub_id_offline_fails_clearly(tmp_path, labeled_csv, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    result = run_cli("extract", "someone/not-a-local-model", str(labeled_csv(10)), "-o", str(tmp_path / "o"))
-    assert result.returncode == 2
-    assert "not a local folder" in result.stderr and "Traceback" not in result.stderr
+def test_hub_id_offline_fails_clearly(tmp_path, labeled_csv, capsys):
+    # HF_HUB_OFFLINE=1 for the whole test session (conftest.py)
+    assert "not a local folder" in _one_error_line(capsys, "extract", "someone/not-a-local-model",
+                                                   str(labeled_csv(10)), "-o", str(tmp_path / "o"))
 
 
 def test_train_then_map_the_result(tiny_bert_encoder, labeled_csv, tmp_path):
