@@ -22,7 +22,10 @@ import time
 GATE_PREFIX = "gate: part "
 
 PART_GATE = f"""
-import os as _os, sys as _sys
+import os as _os, signal as _signal, sys as _sys
+# Ctrl-C reaches the run as it reaches a user's: a parent that ignores SIGINT (a shell's background job,
+# as CI may run the suite) would otherwise hand that on to this process, and Python would keep it ignored
+_signal.signal(_signal.SIGINT, _signal.default_int_handler)
 from clsmap.store import writer as _writer
 _gate_at = int(_os.environ.get("CLSMAP_TEST_GATE") or 0)
 _gate_seen = []
