@@ -21,6 +21,8 @@ from clsmap.analysis import (
     silhouette_per_class,
     trustworthiness,
 )
+from clsmap.analysis.layers import degenerate_maps
+from clsmap.projection.reducers import is_constant, make_reducer
 
 
 def blobs(n_per: int, classes: int, dim: int, spread: float, seed: int = 0):
@@ -165,7 +167,45 @@ def test_procrustes_undoes_rotation_scale_and_shift():
     assert np.allclose(procrustes_align(B, A), A, atol=1e-9)
     maps = aligned_layer_maps({"layer_1": B, "layer_0": A, "layer_2": -B})
     assert list(maps) == ["layer_0", "layer_1", "layer_2"]
-    assert np.allclose(maps["layer_2"], A, atol=1e-9)
+    assert np.array_equal(maps["layer_2"], -B)  # the last layer is the anchor, kept as it is
+    assert np.allclose(maps["layer_1"], -B, atol=1e-9) and np.allclose(maps["layer_0"], -B, atol=1e-9)
+
+
+def _spread(xy):
+    return float(np.sqrt(((xy - xy.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.01, 100))
+@settings(max_examples=30, deadline=None)
+def test_a_constant_layer_is_one_point_and_no_layer_shrinks_onto_it(seed, scale):
+    """Layer 0 one point (a BERT's [CLS] before the first layer); layer 1 unrelated to the last layer
+    (least-squares scaling would shrink it to a dot); layer 3 constant too: every other panel keeps the
+    last non-constant layer's spread, the constant ones stay one point at its centre."""
+    rng = np.random.default_rng(seed)
+    last = rng.normal(size=(80, 2)) * scale + 7
+    maps = {"layer_0": np.full((80, 2), 3.0), "layer_1": rng.normal(size=(80, 2)),
+            "layer_2": last @ rotation(2, seed) * 0.3 - 4, "layer_3": np.zeros((80, 2))}
+    aligned = aligned_layer_maps(maps)
+    assert list(aligned) == ["layer_0", "layer_1", "layer_2", "layer_3"]
+    assert np.allclose(aligned["layer_2"], last @ rotation(2, seed) * 0.3 - 4)  # the anchor
+    for column in ("layer_1",):
+        assert _spread(aligned[column]) == pytest.approx(_spread(aligned["layer_2"]), rel=1e-6)
+    for column in ("layer_0", "layer_3"):
+        assert np.ptp(aligned[column], axis=0).max() == 0
+        assert np.allclose(aligned[column][0], aligned["layer_2"].mean(axis=0))
+    assert degenerate_maps(maps) == {"layer_0", "layer_3"}
+    # the least-squares scale is what shrank the old grid: unrelated maps shrink towards a point
+    assert _spread(procrustes_align(maps["layer_1"], last)) < 0.5 * _spread(last)
+
+
+def test_constant_vectors_are_recognised_and_mapped_to_one_point():
+    rng = np.random.default_rng(0)
+    row = rng.normal(size=32).astype(np.float32)
+    X = np.tile(row, (50, 1))
+    assert is_constant(X) and is_constant(X + 1e-7 * rng.normal(size=X.shape).astype(np.float32))
+    assert not is_constant(X + 1e-2 * rng.normal(size=X.shape).astype(np.float32))
+    assert not is_constant(rng.normal(size=(50, 32)))
+    assert np.array_equal(make_reducer("pca").fit_transform(X), np.zeros((50, 2), dtype=np.float32))
 
 
 def test_mismatched_lengths_are_refused():

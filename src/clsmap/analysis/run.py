@@ -14,7 +14,7 @@ import pandas as pd
 
 from .._errors import ClsmapError
 from .._validation import check_choice, check_positive_int
-from ..projection.reducers import make_reducer
+from ..projection.reducers import is_constant, make_reducer
 from ..store.files import write_json_atomic
 from ..store.reader import open_store
 from .label_issues import label_issue_scores
@@ -245,7 +245,7 @@ def analyze(
         vectors = {c: opened.vectors_of(c) for c in found_layers}
         curves = layer_curves(vectors, labels, k=k, folds=folds, seed=seed, silhouette_sample=min(
             silhouette_sample or len(X), 2000))
-        maps = aligned_layer_maps(_layer_maps(opened, found_layers, seed=seed))
+        maps = aligned_layer_maps(_layer_maps(opened, vectors, seed=seed))
     summary["seconds"] = round(time.perf_counter() - started, 2)
     result = Analysis(store_path=opened.path, column=column, summary=summary, per_class=per_class,
                       confusion=confusion, label_issues=issues, regions=regions, layers=curves, layer_maps=maps)
@@ -256,17 +256,20 @@ def analyze(
     return result
 
 
-def _layer_maps(store: Any, columns: list[str], *, seed: int) -> dict[str, np.ndarray]:
-    """The stored map of every layer column; layers without one are projected here (in memory,
-    not saved) with the method of the store's default map, or PCA if it has none."""
+def _layer_maps(store: Any, vectors: dict[str, np.ndarray], *, seed: int) -> dict[str, np.ndarray]:
+    """The map of every layer column (``vectors``: column -> its vectors). A constant layer (every text
+    the same vector) is one point, whatever map is stored for it; a layer without a stored map is
+    projected here (in memory, not saved) with the method of the store's default map, or PCA if it
+    has none."""
     meta = store.projection_meta(None) or {}
     method = meta.get("method", "pca")
     maps = {}
-    for column in columns:
+    for column, X in vectors.items():
         proj = store.projection_of(column)
-        if proj is None:
-            maps[column] = make_reducer(method, seed=seed).fit_transform(store.vectors_of(column))
+        if is_constant(X):
+            maps[column] = np.zeros((len(X), 2))
+        elif proj is None:
+            maps[column] = make_reducer(method, seed=seed).fit_transform(X)
         else:
             maps[column] = proj[["x", "y"]].to_numpy(dtype=np.float64)
     return maps
-

@@ -12,7 +12,7 @@ import numpy as np
 from .._validation import check_positive_int
 from ..store.reader import Store, open_store
 from ..store.writer import write_projection
-from .reducers import Method, make_reducer
+from .reducers import Method, is_constant, make_reducer
 from .sampling import MAX_FIT, fit_on_sample
 
 __all__ = ["project"]
@@ -48,7 +48,7 @@ def project(
         vectors = opened.vectors_of(name)
         started = time.perf_counter()
         sampled = None
-        if max_fit is not None and len(vectors) > max_fit:
+        if max_fit is not None and len(vectors) > max_fit and not is_constant(vectors):  # else one point
             logger.info("%s: fitting %s on %d of %d rows and placing the rest by their nearest neighbours",
                         name, method, max_fit, len(vectors))
             xy, sampled = fit_on_sample(reducer, vectors, max_fit=max_fit, seed=seed)

@@ -16,11 +16,22 @@ import numpy as np
 from .._errors import ClsmapError, require
 from .._validation import check_choice, reject_unknown
 
-__all__ = ["Reducer", "PaCMAP", "UMAP", "TSNE", "PCA", "REDUCERS", "Method", "make_reducer"]
+__all__ = ["Reducer", "PaCMAP", "UMAP", "TSNE", "PCA", "REDUCERS", "Method", "make_reducer", "is_constant"]
 
 logger = logging.getLogger(__name__)
 
 Method = Literal["pacmap", "umap", "tsne", "pca"]
+
+
+def is_constant(X: np.ndarray, *, rtol: float = 1e-5) -> bool:
+    """Whether every row of ``X`` is the same vector, up to ``rtol`` of its largest value (float
+    rounding). Layer 0's [CLS] of a BERT is one: the embedding of the [CLS] token at position 0,
+    whatever the text."""
+    X = np.asarray(X)
+    if len(X) == 0:
+        return True
+    scale = float(np.abs(X).max())
+    return bool(np.isfinite(scale) and float((X.max(axis=0) - X.min(axis=0)).max()) <= rtol * max(scale, 1e-30))
 
 
 class Reducer:
@@ -43,6 +54,10 @@ class Reducer:
         if not np.isfinite(X).all():
             bad = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])
             raise ClsmapError(f"{self.name}: vector of row {bad} has NaN or infinite values")
+        if is_constant(X):
+            logger.info("%s: every vector is the same; the map is one point", self.name)
+            self.embedding_ = np.zeros((len(X), 2), dtype=np.float32)
+            return self.embedding_
         self.embedding_ = np.asarray(self._fit_transform(X), dtype=np.float32)
         return self.embedding_
 
