@@ -14,6 +14,7 @@ from viewer_browser import open_map
 import clsmap
 from clsmap.render import map_figure, plot, render_model, write_map
 from clsmap.render.figures import LEGEND_MAX
+from clsmap.render.model import CROSSES_UP_TO, ERROR_SHADE, point_sizes
 from clsmap.render.palette import hex_to_rgb
 from clsmap.store import synthetic_store
 
@@ -104,6 +105,41 @@ def test_every_point_of_the_figure_has_its_class_colour(outputs):
         assert np.allclose(rgb, hex_to_rgb(outputs["expected"][name]), atol=1 / 255), name
 
 
+def test_past_a_few_thousand_points_errors_are_a_dark_shade_of_their_colour(tmp_path):
+    """With more points than crosses can mark without hiding the classes, every correct point keeps its
+    class colour and every misclassified one is drawn, among the others, in the render model's dark shade
+    of it (no cross on top); the legend says so."""
+    n = CROSSES_UP_TO + 1_000
+    rng = np.random.default_rng(0)
+    classes = ["가", "b", "c"]
+    codes = rng.integers(0, 3, n)
+    preds = np.where(rng.random(n) < 0.2, (codes + 1) % 3, codes)
+    store = synthetic_store(tmp_path / "store", rng.normal(size=(n, 2)) + codes[:, None] * 4, ["t"] * n,
+                            labels=[classes[c] for c in codes], preds=[classes[c] for c in preds], classes=classes)
+    model = render_model(store)
+    assert model.sizes.errors == "shade" and render_model(_store(tmp_path / "small", 6)).sizes.errors == "crosses"
+    fig = map_figure(store, panels=("label",))
+    (points,) = fig.axes[0].collections  # one call: no cross drawn over the classes
+    row_of = {tuple(np.round(xy, 4)): row for row, xy in enumerate(store.projection[["x", "y"]].to_numpy())}
+    wrong = ~store.frame["correct"].to_numpy(dtype=bool)
+    assert len(points.get_offsets()) == n and 0.1 < wrong.mean() < 0.3
+    for xy, rgb in zip(points.get_offsets(), points.get_facecolors()[:, :3], strict=True):
+        row = row_of[tuple(np.round(np.asarray(xy, dtype=np.float32), 4))]
+        want = np.array(hex_to_rgb(model.colour_of(classes[codes[row]])))
+        assert np.allclose(rgb, want * ERROR_SHADE if wrong[row] else want, atol=1 / 255), row
+    assert np.allclose(points.get_alpha(), model.sizes.figure_alpha)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert f"misclassified ({int(wrong.sum()):,}): a dark shade of the class colour" in labels
+
+
+def test_points_fade_and_shrink_as_n_grows():
+    sizes = [point_sizes(n) for n in (600, 25_000, 1_000_000)]
+    for small, large in zip(sizes, sizes[1:], strict=False):
+        assert large.figure_area <= small.figure_area and large.grid_area <= small.grid_area
+        assert large.figure_alpha < small.figure_alpha and large.grid_alpha <= small.grid_alpha
+    assert sizes[0].figure_alpha >= 0.7 and sizes[-1].figure_alpha <= 0.25
+
+
 def test_the_report_uses_the_render_models_colours(outputs):
     parser = _Swatches()
     parser.feed(outputs["report"])
@@ -112,7 +148,7 @@ def test_the_report_uses_the_render_models_colours(outputs):
 
 def test_the_figure_pixels_carry_the_colours(tmp_path):
     """The drawn PNG itself (6 classes, large markers): at each class's point nearest its cluster's centre
-    the colour is the class's colour blended at the figure's alpha (0.75) over white."""
+    the colour is the class's colour blended at the render model's opacity over white."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     store = _store(tmp_path / "store", 6)
@@ -129,7 +165,8 @@ def test_the_figure_pixels_carry_the_colours(tmp_path):
         point = mine[np.argmin(np.linalg.norm(mine - mine.mean(axis=0), axis=1))]
         px, py = ax.transData.transform(point)
         seen = pixels[int(round(pixels.shape[0] - py)), int(round(px))]
-        want = (0.75 * np.array(hex_to_rgb(colour)) + 0.25) * 255
+        alpha = model.sizes.figure_alpha
+        want = (alpha * np.array(hex_to_rgb(colour)) + 1 - alpha) * 255
         assert np.abs(seen - want).max() <= 24, (name, colour, seen, want)
 
 

@@ -66,6 +66,35 @@ def test_analyze_measures_the_store(layered_store):
     assert len(regions["regions"]) == len(result.regions)
 
 
+def _spread(xy):
+    return float(np.sqrt(((xy - xy.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+
+def test_the_layer_grid_has_spread_where_the_layers_do(layered_store):
+    """Layer 0's [CLS] of a BERT is the same vector for every text, so its map is one point: the grid
+    marks it as such, and the later layers keep their spread instead of being scaled onto it."""
+    from clsmap.projection.reducers import is_constant
+    from clsmap.render import render_model
+    from clsmap.render.figures import layer_grid_figure
+
+    store = layered_store
+    assert is_constant(store.vectors_of("layer_0")) and not is_constant(store.vectors_of("layer_1"))
+    assert np.ptp(store.projection_of("layer_0")[["x", "y"]].to_numpy(), axis=0).max() == 0  # no fit on it
+    maps = clsmap.analyze(store, write=False).layer_maps
+    last = _spread(maps["layer_2"])
+    assert last > 0 and _spread(maps["layer_1"]) > 0.5 * last
+    assert np.ptp(maps["layer_0"], axis=0).max() == 0
+    fig = layer_grid_figure(maps, store.frame["label"], render_model(store))
+    marked = [ax.get_title() for ax in fig.axes if any("constant: all texts at one point" in t.get_text()
+                                                       for t in ax.texts)]
+    assert marked == ["layer 0"]
+    for ax in fig.axes[1:3]:  # the points of every other panel cover a good part of its axes
+        drawn = np.asarray(ax.collections[0].get_offsets())
+        assert len(drawn) == len(store)
+        for k, limits in enumerate((ax.get_xlim(), ax.get_ylim())):
+            assert np.ptp(drawn[:, k]) > 0.3 * (limits[1] - limits[0]), ax.get_title()
+
+
 def test_analyze_refuses_bad_options(layered_store):
     with pytest.raises(ValueError, match="'probs' parameter of analyze"):
         clsmap.analyze(layered_store, probs="magic")

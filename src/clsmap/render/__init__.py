@@ -1,8 +1,9 @@
 """Rendering (stage 6 of the pipeline): static figures, the interactive map and the report.
 
-- :mod:`~clsmap.render.model`: the one render model (class order, colours, titles, point sizes);
+- :mod:`~clsmap.render.model`: the one render model (class order, colours, titles, point sizes and opacity);
 - :mod:`~clsmap.render.palette`: the colours; :mod:`~clsmap.render.fonts`: CJK fonts for figures;
-- :mod:`~clsmap.render.figures`: PNG/SVG maps and per-layer figures;
+- :mod:`~clsmap.render.figures`: PNG/SVG maps and per-layer figures (:mod:`~clsmap.render.layer_grid`:
+  one small map per layer), their points drawn by :mod:`~clsmap.render.points` (an image past 100k);
 - :mod:`~clsmap.render.map` (with :mod:`~clsmap.render.payload`): the interactive map, one offline HTML
   file; :mod:`~clsmap.render.notebook`: the same map in Jupyter;
 - :mod:`~clsmap.render.report`: the offline HTML report;

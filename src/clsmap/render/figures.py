@@ -1,9 +1,11 @@
 """Static figures: a store's 2-D map as PNG and SVG, maps side by side, per-layer curves and grids.
 
 Map panels: coloured by true label, by prediction, and by correctness (misclassified points
-marked with a cross in every panel). Legends carry counts; the title names the model, layer
-and accuracy. Colours, class order, titles and point sizes come from :mod:`clsmap.render.model`,
-as on the interactive map and in the report. Class names and texts in Korean, Chinese or Japanese
+crossed in every panel, or past a few thousand points drawn in a dark shade of their colour, so
+that the classes stay visible). Legends carry counts; the title names the model, layer and
+accuracy. Colours, class order, titles, point sizes and opacity come from
+:mod:`clsmap.render.model`, as on the interactive map and in the report; many points are drawn by
+:mod:`clsmap.render.points`. Class names and texts in Korean, Chinese or Japanese
 are drawn with a CJK font (:mod:`clsmap.render.fonts`), never as empty boxes.
 """
 
@@ -22,8 +24,10 @@ from ..analysis.regions import read_regions
 from ..store.files import write_atomic
 from ..store.reader import Store, open_store
 from .fonts import font_families
-from .model import COLOURS, RenderModel, render_model
+from .model import COLOURS, ERROR_SHADE, PointSizes, RenderModel, render_model
 from .palette import hex_to_rgb
+from .layer_grid import layer_grid_figure
+from .points import RASTER_ABOVE, draw_points
 
 __all__ = ["plot", "plot_compare", "map_figure", "plot_layer_curves", "layer_grid_figure", "confusion_figure"]
 
@@ -40,18 +44,18 @@ def _rgb(colours: list[str]) -> np.ndarray:
     return np.asarray([hex_to_rgb(c) for c in colours], dtype=np.float32).reshape(-1, 3)
 
 
-def _scatter_by(ax: Any, xy: np.ndarray, codes: np.ndarray, size: float, colours: list[str]) -> None:
-    """All points in one call, in a fixed random order, so that no class is always drawn on top."""
-    keep = np.flatnonzero(codes >= 0)
-    order = keep[np.random.default_rng(0).permutation(len(keep))]
-    ax.scatter(xy[order, 0], xy[order, 1], s=size, c=_rgb(colours)[codes[order]], alpha=0.75, linewidths=0,
-               rasterized=len(xy) > 20_000)
+def _scatter_by(ax: Any, xy: np.ndarray, rgb: np.ndarray, keep: np.ndarray, sizes: PointSizes) -> None:
+    """The rows ``keep`` in the colours ``rgb`` (one per row), all in one call, in a fixed random
+    order, so that no class is always drawn on top."""
+    order = np.flatnonzero(keep)
+    order = order[np.random.default_rng(0).permutation(len(order))]
+    draw_points(ax, xy[order], rgb[order], area=sizes.figure_area, alpha=sizes.figure_alpha)
 
 
-def _mark_errors(ax: Any, xy: np.ndarray, wrong: np.ndarray, size: float) -> None:
+def _cross(ax: Any, xy: np.ndarray, wrong: np.ndarray, sizes: PointSizes, colour: str) -> None:
     if wrong.any():
-        ax.scatter(xy[wrong, 0], xy[wrong, 1], s=size * 2.2, marker="x", color="black",
-                   linewidths=0.6, alpha=0.8, rasterized=len(xy) > 20_000)
+        ax.scatter(xy[wrong, 0], xy[wrong, 1], s=sizes.error_area, marker="x", color=colour,
+                   linewidths=0.7, alpha=0.85, rasterized=int(wrong.sum()) > RASTER_ABOVE)
 
 
 def _available_panels(store: Store) -> list[str]:
@@ -126,27 +130,42 @@ def plot(
 
 
 def _draw_panel(ax: Any, xy: np.ndarray, frame: pd.DataFrame, panel: str, model: RenderModel) -> None:
-    """One map panel: points coloured by ``label``/``pred``, or ``correct`` vs misclassified."""
+    """One map panel: points coloured by ``label``/``pred``, or ``correct`` vs misclassified. The
+    misclassified rows are crossed, or past a few thousand drawn in a dark shade (``model.sizes``)."""
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_aspect("equal", adjustable="datalim")
     wrong = (frame["correct"] == False).to_numpy(dtype=bool)  # noqa: E712  (nullable column)
-    size = model.sizes.figure_area
-    raster = len(xy) > 20_000
+    sizes = model.sizes
+    shade = sizes.errors == "shade"
     if panel in ("label", "pred"):
-        _scatter_by(ax, xy, model.codes(frame[panel]), size, model.colours)
-        _mark_errors(ax, xy, wrong, size)
+        codes = model.codes(frame[panel])
+        rgb = _rgb(model.colours)[np.maximum(codes, 0)]
+        if shade:
+            rgb[wrong] *= ERROR_SHADE
+        _scatter_by(ax, xy, rgb, codes >= 0, sizes)
+        if not shade:
+            _cross(ax, xy, wrong, sizes, "black")
         ax.set_title("true label" if panel == "label" else "prediction")
     elif panel == "correct":
         correct = ~wrong & frame["correct"].notna().to_numpy()
-        ax.scatter(xy[correct, 0], xy[correct, 1], s=size, color=COLOURS["figure_correct"], linewidths=0,
-                   label=f"correct ({int(correct.sum()):,})", rasterized=raster)
-        ax.scatter(xy[wrong, 0], xy[wrong, 1], s=size * 2.2, marker="x", color=COLOURS["figure_wrong"],
-                   linewidths=0.8, label=f"misclassified ({int(wrong.sum()):,})", rasterized=raster)
+        rgb = np.where(wrong[:, None], _rgb([COLOURS["figure_wrong"]]), _rgb([COLOURS["figure_correct"]]))
+        _scatter_by(ax, xy, rgb, correct | (wrong & shade), sizes)
+        if not shade:
+            _cross(ax, xy, wrong, sizes, COLOURS["figure_wrong"])
         ax.set_title("correct / misclassified")
-        ax.legend(loc="best", fontsize=8, markerscale=2)
+        ax.legend(handles=[_handle(COLOURS["figure_correct"], f"correct ({int(correct.sum()):,})"),
+                           _handle(COLOURS["figure_wrong"], f"misclassified ({int(wrong.sum()):,})",
+                                   marker="o" if shade else "x")], loc="best", fontsize=8)
     else:
-        ax.scatter(xy[:, 0], xy[:, 1], s=size, color="#666666", linewidths=0, rasterized=raster)
+        grey = np.broadcast_to(_rgb(["#666666"]), (len(xy), 3))
+        _scatter_by(ax, xy, grey, np.ones(len(xy), dtype=bool), sizes)
+
+
+def _handle(colour: str, label: str, *, marker: str = "o") -> Any:
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], marker=marker, linestyle="", color=colour, label=label, markersize=6)
 
 
 def _regions_of(store: Store, column: str, wanted: bool | None) -> list[dict[str, Any]]:
@@ -162,15 +181,24 @@ def _regions_of(store: Store, column: str, wanted: bool | None) -> list[dict[str
 
 
 def _draw_regions(ax: Any, regions: list[dict[str, Any]]) -> None:
-    """Each region's outline (dashed) and its id at the outline's top."""
+    """Each region's outline (dashed, on a white halo so that it shows over any density of points)
+    and its id at the outline's top, in a white box."""
+    from matplotlib import patheffects
+
+    halo = [patheffects.withStroke(linewidth=2.6, foreground="white", alpha=0.9)]
     for region in regions:
         poly = np.asarray(region["polygon"], dtype=np.float64)
         if poly.ndim != 2 or len(poly) < 3:
             continue
-        ax.plot(poly[:, 0], poly[:, 1], color="black", linewidth=0.9, linestyle="--", alpha=0.85)
+        ax.plot(poly[:, 0], poly[:, 1], color="black", linewidth=1.0, linestyle="--", path_effects=halo, zorder=4)
         top = poly[np.argmax(poly[:, 1])]
-        ax.annotate(str(int(region["region_id"])), top, fontsize=8, fontweight="bold", ha="center",
-                    va="bottom", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "black", "lw": 0.6})
+        ax.annotate(str(int(region["region_id"])), top, fontsize=9, fontweight="bold", ha="center", va="bottom",
+                    zorder=5, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "black", "lw": 0.7,
+                                    "alpha": 0.95})
+
+
+def _shade(colour: str) -> tuple[float, ...]:
+    return tuple(float(c) * ERROR_SHADE for c in hex_to_rgb(colour))
 
 
 def _count_label(frame: pd.DataFrame, name: str) -> str:
@@ -199,8 +227,11 @@ def _legend(fig: Any, frame: pd.DataFrame, model: RenderModel, *, show: bool) ->
         handles.append(Line2D([], [], linestyle="", label=f"… {len(model.present) - len(shown):,} more classes "
                                                           "(all on the interactive map)"))
     wrong = int((frame["correct"] == False).sum())  # noqa: E712
-    if wrong:
+    if wrong and model.sizes.errors == "crosses":
         handles.append(Line2D([], [], marker="x", linestyle="", color="black", label=f"misclassified ({wrong:,})"))
+    elif wrong:
+        handles.append(Line2D([], [], marker="o", linestyle="", color=_shade(model.colours[0]),
+                              label=f"misclassified ({wrong:,}): a dark shade of the class colour"))
     fig.legend(handles=handles, loc="outside right center", fontsize=8,
                ncols=1 if len(handles) <= 30 else 2, frameon=False)
 
@@ -274,30 +305,6 @@ def plot_layer_curves(curves: dict[str, pd.DataFrame], out: str | Path | None = 
         axes[0].legend(fontsize=8)
     if out is not None:
         _save(fig, Path(out), ("png", "svg"), 150)
-    return fig
-
-
-def layer_grid_figure(maps: dict[str, np.ndarray], labels: pd.Series, model: RenderModel) -> Any:
-    """One small map per layer (``maps``: column -> (n, 2)), coloured by ``labels`` with the store's colours."""
-    from matplotlib.figure import Figure
-
-    codes = model.codes(labels)
-    colours = _rgb(model.colours)
-    cols = min(len(maps), 4)
-    rows = -(-len(maps) // cols)
-    fig = Figure(figsize=(3.2 * cols, 3.2 * rows), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
-    order = np.random.default_rng(0).permutation(len(codes))
-    order = order[codes[order] >= 0]
-    for ax, (column, xy) in zip(axes, maps.items(), strict=False):
-        ax.scatter(xy[order, 0], xy[order, 1], s=model.sizes.grid_area, c=colours[codes[order]], linewidths=0,
-                   alpha=0.8)
-        ax.set_title(column.replace("layer_", "layer ") if column.startswith("layer_") else column, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_aspect("equal", adjustable="datalim")
-    for ax in axes[len(maps):]:
-        ax.axis("off")
     return fig
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,8 @@ import pandas as pd
 from ..store.reader import Store
 from .palette import categorical, viridis
 
-__all__ = ["RenderModel", "Title", "PointSizes", "render_model", "class_order", "point_sizes", "COLOURS"]
+__all__ = ["RenderModel", "Title", "PointSizes", "render_model", "class_order", "point_sizes", "COLOURS", "ERROR_SHADE",
+           "CROSSES_UP_TO"]
 
 #: colours of everything that is not a class, per theme where the background matters
 COLOURS = {
@@ -39,23 +40,50 @@ CONFIDENCE_BINS = 64
 
 @dataclass(frozen=True)
 class PointSizes:
-    """Point sizes for ``n`` points: ``map_px`` the diameter on the interactive map (CSS pixels),
+    """How ``n`` points are drawn: ``map_px`` the diameter on the interactive map (CSS pixels),
     ``figure_area`` the marker area of a full-size figure panel and ``grid_area`` that of a small
-    panel (matplotlib's ``s``, points squared)."""
+    panel (matplotlib's ``s``, points squared), ``figure_alpha`` and ``grid_alpha`` their opacity.
+    ``errors`` says how a figure marks the misclassified points: ``"crosses"`` (a few thousand or
+    fewer: a black cross of area ``error_area`` over each) or ``"shade"`` (more: each drawn in a
+    dark shade of its colour, :data:`ERROR_SHADE`, among the others, so that the classes stay
+    visible and the errors show as darker ground where they are dense)."""
 
     map_px: float
     figure_area: float
     grid_area: float
+    figure_alpha: float
+    grid_alpha: float
+    error_area: float
+    errors: Literal["crosses", "shade"]
+
+
+#: above this many points, a figure marks the misclassified ones by shade instead of crosses
+CROSSES_UP_TO = 5_000
+#: a misclassified point's colour is its class colour times this (towards black)
+ERROR_SHADE = 0.35
 
 
 def point_sizes(n: int) -> PointSizes:
-    """Points shrink as N grows: on the map about 7 px for a few hundred, 3.5 for 10k, 1.5 for 1M."""
+    """Points shrink and fade as N grows: on the map about 7 px for a few hundred, 3.5 for 10k, 1.5
+    for 1M; in a figure panel an area of 24 pt² at full opacity 0.8 for a few hundred, 1.2 pt² at 0.6
+    for 25k, 1 pt² at 0.15 for 1M (the opacity falls with the expected overlap of the points)."""
     n = max(int(n), 1)
+    figure_area = float(np.clip(30000 / n, 1.0, 24.0))
+    grid_area = float(np.clip(3000 / n, 0.5, 10.0))
     return PointSizes(
         map_px=float(min(8.0, max(1.0, 35.0 / n ** 0.23))),
-        figure_area=float(np.clip(30000 / n, 1.0, 24.0)),
-        grid_area=float(np.clip(3000 / n, 0.5, 10.0)),
+        figure_area=figure_area,
+        grid_area=grid_area,
+        figure_alpha=_alpha(n * figure_area / 60_000),
+        grid_alpha=_alpha(n * grid_area / 6_000),
+        error_area=figure_area * 1.6,
+        errors="crosses" if n <= CROSSES_UP_TO else "shade",
     )
+
+
+def _alpha(overlap: float) -> float:
+    """Opacity for points that overlap ``overlap`` times on average where the map is dense."""
+    return float(np.clip(0.85 / (1.0 + overlap) ** 0.6, 0.08, 0.8))
 
 
 @dataclass(frozen=True)

@@ -174,8 +174,9 @@ def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int,
         if analysis.layer_maps:
             labels = store.frame["label" if summary.get("labels_from") == "label" else "pred"]
             blocks.append(_figure(_png(layer_grid_figure(analysis.layer_maps, labels, model), dpi=90),
-                                  "maps per layer", "one map per layer, each aligned to the one before by orthogonal "
-                                  "Procrustes (rotation/reflection, scale, shift); colour: label"))
+                                  "maps per layer", "one map per layer, each rotated or reflected and shifted onto the "
+                                  "next layer's (orthogonal Procrustes, back from the last layer) and scaled to its "
+                                  "spread; a constant layer is one point; colour: label"))
         sections.append(_section("Per layer", "layers", *blocks))
 
     if analysis.regions is not None:
