@@ -19,7 +19,7 @@ def layer_grid_figure(maps: dict[str, np.ndarray], labels: pd.Series, model: Ren
     """One small map per layer (``maps``: column -> (n, 2)), coloured by ``labels`` with the store's colours.
 
     A map whose rows all lie at one point (a constant layer, e.g. layer 0's [CLS]) is drawn as that
-    point and says so; every panel shows the same extent, that of the maps with spread.
+    point and says so; every panel shows the same square extent, that of the maps with spread.
     """
     from matplotlib.figure import Figure
 
@@ -49,7 +49,7 @@ def layer_grid_figure(maps: dict[str, np.ndarray], labels: pd.Series, model: Ren
         if limits is not None:
             ax.set_xlim(*limits[0])
             ax.set_ylim(*limits[1])
-        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_aspect("equal", adjustable="box" if limits is not None else "datalim")
     for ax in axes[len(maps):]:
         ax.axis("off")
     return fig
@@ -62,7 +62,7 @@ def _one_point(xy: np.ndarray) -> bool:
 
 
 def _limits(xy: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Axis limits that hold all but the farthest 0.1 % of ``xy``, with a margin."""
-    lo, hi = np.percentile(xy, [0.05, 99.95], axis=0)
-    pad = 0.05 * (hi - lo) + 1e-9
-    return (float(lo[0] - pad[0]), float(hi[0] + pad[0])), (float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+    """Square axis limits that hold every point of ``xy``, with a margin."""
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    centre, half = (lo + hi) / 2, 0.54 * float((hi - lo).max()) + 1e-9
+    return (float(centre[0] - half), float(centre[0] + half)), (float(centre[1] - half), float(centre[1] + half))
