@@ -6,10 +6,11 @@ its nearest neighbours in the *original* space carry other labels ("mixed neighb
 is an area of the map whose flag rate is at least ``min_enrichment`` (2) times the map's overall
 rate, that holds at most ``max_share`` (10 %) of the points, and whose excess is significant:
 
-1. **Grid.** The map is binned on square cells (about N / 4 of them, 8 to 256 along the longer
-   side), and the counts of points and of flagged points are smoothed with a Gaussian of one cell.
+1. **Grid.** The map is binned on square cells sized so that an occupied cell holds about 4 points
+   (8 to 512 cells along the longer side), and the counts of points and of flagged points are
+   smoothed with a Gaussian of one cell (cells whose smoothed count is below 1 are empty space).
 2. **Candidates.** Connected areas (4-neighbour cells, holes filled) where the smoothed rate is at
-   least twice the overall rate. A candidate whose own rate (raw counts) falls below twice the
+   least 1.5x the overall rate. A candidate whose own rate (raw counts) falls below twice the
    overall rate, or that holds more than 10 % of the points, is searched again at a 1.25x higher
    level, where it splits into its cores or vanishes.
 3. **Test.** Each candidate is scored by Kulldorff's Bernoulli log-likelihood ratio (flags inside

@@ -1,11 +1,12 @@
 """The grid scan behind :func:`~clsmap.analysis.regions.confusion_regions` (pure numpy/scipy).
 
-A map of N points is binned on a square grid of about ``N / 4`` cells (at least 8 and at most 256
-along the longer side); point and flag counts are smoothed with a Gaussian of ``bandwidth`` cells.
-Candidates are the 4-connected areas (holes filled) where the smoothed rate is at least
-``threshold`` = ``min_enrichment`` x the overall rate. A candidate whose raw rate falls short of
-``threshold``, or that holds more than ``max_share`` of the points, is searched again at a higher
-level (x1.25 each time), so it splits into its densest cores or vanishes. Each kept candidate is
+A map of N points is binned on square cells sized so that an occupied cell holds about 4 points
+(8 to 512 cells along the longer side); point and flag counts are smoothed with a Gaussian of
+``bandwidth`` cells.
+Candidates are the 4-connected areas (holes filled) where the smoothed rate is at least 1.5x the
+overall rate. A candidate whose own rate (raw counts) falls short of ``min_enrichment`` (2) x the
+overall rate, or that holds more than ``max_share`` of the points, is searched again at a higher
+level (x1.25 each time), so it splits into its cores or vanishes. Each kept candidate is
 scored by Kulldorff's Bernoulli log-likelihood ratio; its p-value is the share of permutations of
 the flags over the points whose *best* candidate scores as high (the scan repeated on each; only
 cell counts matter, so a permutation is one multivariate hypergeometric draw over the occupied
@@ -20,7 +21,9 @@ import numpy as np
 
 __all__: list[str] = []  # private: used by clsmap.analysis.regions
 
-LEVEL_STEP = 1.25
+LEVEL_STEP = 1.25  # each search level asks 1.25x the rate of the one before
+START = 1.5  # the first level: smoothed rate >= 1.5x overall (a region's own rate must reach 2x)
+PER_CELL = 4.0  # points per occupied cell
 
 
 @dataclass
@@ -37,7 +40,7 @@ class Grid:
         return np.bincount(self.cell_of, weights=flags, minlength=self.counts.size).reshape(self.shape)
 
 
-def grid_side(xy: np.ndarray, *, per_cell: float = 4.0, most: int = 512) -> int:
+def grid_side(xy: np.ndarray, *, per_cell: float = PER_CELL, most: int = 512) -> int:
     """Cells along the map's longer side such that an occupied cell holds about ``per_cell`` points:
     a first binning at sqrt(N) cells measures the share of the map's box that holds points."""
     n = len(xy)
@@ -106,7 +109,7 @@ class Scan:
         smooth_n = self.smooth(counts)
         rate = np.where(smooth_n >= self.floor, self.smooth(flagged) / np.maximum(smooth_n, 1e-12), 0.0)
         total_n, total_e = counts.sum(), flagged.sum()
-        threshold = self.min_enrichment * self.base
+        threshold = min(START, self.min_enrichment) * self.base
         active = rate >= threshold
         scores, masks = [], []
         while threshold <= 1.0 + 1e-9 and active.any():
