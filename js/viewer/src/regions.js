@@ -63,7 +63,7 @@ export const setupRegions = ({ meta, state, plot, canvas }) => {
     $('detail-body').replaceChildren(
       el('div', { className: 'fields' }, [
         el('div', { text: `region #${r.region_id}: ${r.true_label ?? ''} → ${r.pred_label ?? ''}` }),
-        el('div', { text: `n ${r.n ?? ''}, errors ${r.n_errors ?? ''}, purity ${r.purity ?? ''}` }),
+        el('div', { text: `n ${r.n ?? ''}, errors ${r.n_errors ?? ''}, purity ${Number.isFinite(r.purity) ? r.purity.toFixed(2) : ''}` }),
         el('div', { text: strength(r) }),
       ]),
       examples,
