@@ -62,7 +62,7 @@ def test_analyze_measures_the_store(layered_store):
     saved = json.loads((store.path / "analysis" / "analysis.json").read_text(encoding="utf-8"))
     assert saved["summary"]["knn_purity"] == pytest.approx(summary["knn_purity"])
     regions = read_regions(store.path)
-    assert regions["schema"] == 1 and regions["column"] == store.default_vector
+    assert regions["schema"] == 2 and regions["column"] == store.default_vector
     assert len(regions["regions"]) == len(result.regions)
 
 
@@ -205,16 +205,49 @@ def test_report_in_a_headless_browser(browser, layered_store, tmp_path):
         page.close()
 
 
-def test_static_map_outlines_the_regions(layered_store, tmp_path):
-    result = clsmap.analyze(layered_store)
+@pytest.fixture(scope="module")
+def planted_store(tmp_path_factory):
+    """3,000 rows in four clusters, 5 % errors plus one disc with 60 % errors; analysed."""
+    from clsmap.store import synthetic_store
+
+    rng = np.random.default_rng(4)
+    n, classes = 3000, ["animal", "plant", "food", "body"]
+    lab = rng.integers(0, 4, n)
+    xy = np.array([[-3.0, 0.0], [3.0, 0.0], [0.0, 3.0], [0.0, -3.0]])[lab] + rng.normal(scale=0.9, size=(n, 2))
+    wrong = rng.random(n) < np.where(np.linalg.norm(xy - [3.0, 0.0], axis=1) < 0.5, 0.6, 0.05)
+    pred = np.where(wrong, (lab + 1) % 4, lab)
+    store = synthetic_store(tmp_path_factory.mktemp("planted") / "store", xy, [f"text {i}" for i in range(n)],
+                            labels=[classes[k] for k in lab], preds=[classes[k] for k in pred], classes=classes)
+    return store, clsmap.analyze(store, layers=False)
+
+
+def test_static_map_outlines_the_regions(planted_store, tmp_path):
+    store, result = planted_store
     assert len(result.regions) >= 1
-    with_regions = clsmap.plot(layered_store, tmp_path / "with", formats=("svg",), panels=("label",))[0]
-    without = clsmap.plot(layered_store, tmp_path / "without", formats=("svg",), panels=("label",),
-                          regions=False)[0]
+    with_regions = clsmap.plot(store, tmp_path / "with", formats=("svg",), panels=("label",))[0]
+    without = clsmap.plot(store, tmp_path / "without", formats=("svg",), panels=("label",), regions=False)[0]
     svg, plain = with_regions.read_text(encoding="utf-8"), without.read_text(encoding="utf-8")
     ids = [str(i) for i in result.regions["region_id"]]
     # svg.fonttype "none": each region's id is a text element next to its dashed outline
     assert all(f">{i}</text>" in svg for i in ids) and not any(f">{i}</text>" in plain for i in ids)
     assert svg.count("stroke-dasharray") > plain.count("stroke-dasharray")
+
+
+def test_report_states_each_regions_enrichment_and_p_value(planted_store, layered_store, tmp_path):
+    store, result = planted_store
+    page = clsmap.report(store, tmp_path / "r.html", analysis=result).read_text(encoding="utf-8")
+    section = page[page.index('id="regions"'):]
+    assert "error rate / overall" in section and "p-value" in section
+    first = result.regions.iloc[0]
+    assert f"{first['enrichment']:.1f}×" in section and f"{first['p_value']:.3f}" in section
+    assert result.summary["regions_note"].startswith(f"{len(result.regions)} region(s) where the errors are")
+    # 60 rows of a random tiny model: no region, and the report says why
+    plain = clsmap.analyze(layered_store, write=False)
+    assert plain.regions.empty and plain.summary["regions_note"].startswith("errors are diffuse: no region")
+    page = clsmap.report(layered_store, tmp_path / "none.html", analysis=plain).read_text(encoding="utf-8")
+    assert "Errors are diffuse: no region" in page[page.index('id="regions"'):]
+
+
+def test_plot_asks_for_analyze_when_regions_are_missing(layered_store, tmp_path):
     with pytest.raises(clsmap.ClsmapError, match="run clsmap analyze"):
         clsmap.plot(layered_store, tmp_path / "l1", column="layer_1", formats=("svg",), regions=True)

@@ -312,3 +312,31 @@ def test_three_hundred_classes_get_distinct_colours(browser, tmp_path):
     # none is lost against the white background
     assert (np.abs(rgb - 255).sum(axis=1) > 40).all()
     page.close()
+
+
+def test_region_list_says_how_strong_each_region_is(browser, tmp_path):
+    """regions.json schema 2: the list and the description give each region's enrichment and p-value."""
+    from clsmap.analysis import confusion_regions, write_regions
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    lab = rng.integers(0, len(CLASSES), n)
+    xy = np.array([[-3.0, 0.0], [3.0, 0.0], [0.0, 3.0], [0.0, -3.0]])[lab] + rng.normal(scale=0.9, size=(n, 2))
+    hot = np.linalg.norm(xy - [3.0, 0.0], axis=1) < 0.5
+    wrong = rng.random(n) < np.where(hot, 0.6, 0.05)
+    pred = np.where(wrong, (lab + 1) % len(CLASSES), lab)
+    labels, preds = [CLASSES[k] for k in lab], [CLASSES[k] for k in pred]
+    store = synthetic_store(tmp_path / "store", xy, [f"text {i}" for i in range(n)], labels=labels, preds=preds,
+                            classes=CLASSES)
+    regions = confusion_regions(xy, labels, preds=preds, texts=[f"text {i}" for i in range(n)])
+    assert len(regions) >= 1
+    write_regions(store.path, regions, column="vector")
+    page = open_map(browser, write_map(store, tmp_path / "map.html"))
+    first = regions.iloc[0]
+    item = page.locator(".region-item").first
+    assert f"({first['enrichment']:.1f}×)" in item.text_content()
+    item.click()
+    detail = page.locator("#detail-body").text_content()
+    assert f"{first['enrichment']:.1f}× the overall rate, p = {first['p_value']:.3f}" in detail
+    assert page.errors == []
+    page.close()

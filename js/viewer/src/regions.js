@@ -49,6 +49,13 @@ export const setupRegions = ({ meta, state, plot, canvas }) => {
     }
     drawLabels();
   };
+  // "3.1× the overall rate, p = 0.005" (regions.json schema 2; empty for older files)
+  const strength = (r) => {
+    const parts = [];
+    if (Number.isFinite(r.enrichment)) parts.push(`${r.enrichment.toFixed(1)}× the overall rate`);
+    if (Number.isFinite(r.p_value)) parts.push(`p = ${r.p_value < 0.001 ? r.p_value.toExponential(0) : r.p_value.toFixed(3)}`);
+    return parts.join(', ');
+  };
   const describe = (r) => {
     const box = $('detail');
     box.hidden = false;
@@ -56,7 +63,8 @@ export const setupRegions = ({ meta, state, plot, canvas }) => {
     $('detail-body').replaceChildren(
       el('div', { className: 'fields' }, [
         el('div', { text: `region #${r.region_id}: ${r.true_label ?? ''} → ${r.pred_label ?? ''}` }),
-        el('div', { text: `n ${r.n ?? ''}, errors ${r.n_errors ?? ''}, purity ${r.purity ?? ''}` }),
+        el('div', { text: `n ${r.n ?? ''}, errors ${r.n_errors ?? ''}, purity ${Number.isFinite(r.purity) ? r.purity.toFixed(2) : ''}` }),
+        el('div', { text: strength(r) }),
       ]),
       examples,
     );
@@ -75,11 +83,13 @@ export const setupRegions = ({ meta, state, plot, canvas }) => {
     const list = $('region-list');
     for (const r of regions) {
       const pct = Number.isFinite(r.error_rate) ? `${(100 * r.error_rate).toFixed(0)} % wrong` : '';
+      const times = Number.isFinite(r.enrichment) ? ` (${r.enrichment.toFixed(1)}×)` : '';
       const item = el('div', { className: 'region-item', role: 'button', 'data-region': String(r.region_id) }, [
         el('b', { text: `#${r.region_id} ` }),
         el('span', { text: `${r.true_label ?? ''} → ${r.pred_label ?? ''}` }),
-        el('span', { className: 'count', text: ` n=${r.n ?? ''} ${pct}` }),
+        el('span', { className: 'count', text: ` n=${r.n ?? ''} ${pct}${times}` }),
       ]);
+      item.title = strength(r);
       item.addEventListener('click', () => {
         zoomTo(r);
         describe(r);

@@ -128,7 +128,9 @@ def analyze(
     ``trust_sample``, ``knn_preservation``, ``probs_source``, ``n_flagged``, ``n_regions``,
     ``regions_share_errors`` (share of misclassified rows inside a region; without predictions,
     of rows whose neighbours mostly carry other labels), ``regions_share_points``,
-    ``regions_share_area`` (of the convex hull of the map), ``seconds``.
+    ``regions_share_area`` (of the convex hull of the map), ``regions_overall_rate`` (the rate the
+    regions are measured against), ``regions_note`` (one sentence; says when the errors are diffuse
+    and there is no region), ``seconds``.
     """
     started = time.perf_counter()
     check_choice(probs, ("probe", "model"), param="probs", func="analyze")
@@ -209,13 +211,15 @@ def analyze(
             [np.intersect1d(x, y, assume_unique=True).size for x, y in zip(a, b, strict=True)]) / k)
         logger.info("analysing %s: confusion regions", column)
         regions = confusion_regions(xy, labels, preds=frame["pred"].astype(str).to_numpy() if with_preds else None,
-                                    neighbours=neighbours, texts=frame["text"].tolist())
+                                    neighbours=neighbours, texts=frame["text"].tolist(), seed=seed)
         wrong = (frame["pred"].astype(str).to_numpy() != labels) if with_preds else agreement < 0.5
         coverage = region_coverage(xy, wrong, regions)
         summary["n_regions"] = coverage["n_regions"]
         summary["regions_share_errors"] = coverage["share_errors"]
         summary["regions_share_points"] = coverage["share_points"]
         summary["regions_share_area"] = coverage["share_area"]
+        summary["regions_overall_rate"] = coverage["overall_rate"]
+        summary["regions_note"] = coverage["note"]
     else:
         logger.info("%s has no map of %s: map measures and regions skipped (run clsmap project)", opened.path, column)
     if per_class_cls is not None:

@@ -149,7 +149,8 @@ def _print_analysis(analysis: Any, top: int) -> None:
         if analysis.layers is not None:
             print("\nper layer:\n" + analysis.layers.to_string(index=False))
         if analysis.regions is not None and len(analysis.regions):
-            cols = ["region_id", "n", "n_errors", "error_rate", "purity", "true_label", "pred_label"]
+            cols = ["region_id", "n", "n_errors", "error_rate", "enrichment", "p_value", "purity", "true_label",
+                    "pred_label"]
             print("\nconfusion regions:\n" + analysis.regions[cols].to_string(index=False))
         if analysis.label_issues is not None and top > 0:
             cols = ["rank", "id", "label", "suggested_label", "score", "flagged", "text"]

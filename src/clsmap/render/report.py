@@ -56,7 +56,14 @@ _SUMMARY_DOC = {
                             "other labels) inside a confusion region",
     "regions_share_points": "share of all rows inside a confusion region",
     "regions_share_area": "share of the map's area (convex hull of all points) the regions cover",
+    "regions_overall_rate": "the map's overall error rate (without predictions: mixed-neighbourhood rate), "
+                            "against which regions are measured",
 }
+
+_REGIONS_METHOD = ("A region is an area of the map (grid cells, smoothed counts) whose error rate (without "
+                   "predictions: mixed-neighbourhood rate) is at least twice the overall rate, holding at most "
+                   "10 % of the rows; its p-value comes from the same scan repeated on random placements of "
+                   "the errors (Kulldorff's Bernoulli scan statistic).")
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -137,10 +144,17 @@ def _regions_table(analysis: Analysis, examples: int) -> dict[str, Any]:
         pair = f"{r.true_label} → {r.pred_label}" if r.true_label is not None else "–"
         rows.append([_cell(int(r.region_id), cls="num"), _cell(f"{int(r.n):,}", cls="num"),
                      _cell(f"{int(r.n_errors):,}", cls="num"), _cell(_num(r.error_rate), cls="num"),
+                     _cell(f"{r.enrichment:.1f}×", cls="num"), _cell(_p_value(r.p_value), cls="num"),
                      _cell(_num(r.purity), cls="num"), _cell(pair),
                      _cell(bullets=[str(t) for t in list(r.examples)[:examples]])])
+    rate = "mixed rate" if analysis.regions.attrs.get("measure") == "mixed" else "error rate"
     return {"kind": "table", "rows": rows,
-            "columns": ["region", "points", "errors", "error rate", "purity", "true → predicted", "examples"]}
+            "columns": ["region", "points", "errors", "error rate", f"{rate} / overall", "p-value", "purity",
+                        "true → predicted", "examples"]}
+
+
+def _p_value(p: float) -> str:
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.0e}"
 
 
 def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int, examples: int,
@@ -180,13 +194,16 @@ def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int,
         sections.append(_section("Per layer", "layers", *blocks))
 
     if analysis.regions is not None:
+        note = str(summary.get("regions_note") or "No confusion region found") + "."
         if has_regions:
             share = (f"The regions hold {_num(summary.get('regions_share_errors'))} of the misclassified rows "
                      f"and cover {_num(summary.get('regions_share_area'))} of the map's area.")
-            sections.append(_section("Confusion regions", "regions", _text(share),
+            sections.append(_section("Confusion regions", "regions", _text(note[:1].upper() + note[1:]),
+                                     _text(share), _text(_REGIONS_METHOD, muted=True),
                                      _regions_table(analysis, examples)))
         else:
-            sections.append(_section("Confusion regions", "regions", _text("No confusion region found.")))
+            sections.append(_section("Confusion regions", "regions", _text(note[:1].upper() + note[1:]),
+                                     _text(_REGIONS_METHOD, muted=True)))
 
     if analysis.label_issues is not None:
         issues = analysis.label_issues.head(top)
