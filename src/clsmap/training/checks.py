@@ -18,7 +18,7 @@ __all__ = ["prediction_warnings", "single_class", "MIN_UNLABELED_ROWS"]
 #: all belong to one class)
 MIN_UNLABELED_ROWS = 100
 
-_ADVICE = "it has not learned to classify (fine-tune it longer: more epochs, another learning rate)"
+_ADVICE = "it has not learned to classify (train it longer, or with another learning rate)"
 
 
 def _clean(values: Sequence[object] | pd.Series | np.ndarray | None, n: int) -> pd.Series:

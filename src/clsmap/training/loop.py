@@ -177,9 +177,9 @@ def train(
     rng = np.random.default_rng(seed)
     history: list[dict[str, float]] = []
     started = time.perf_counter()
-    baselines = _baselines(texts.texts, y, train_idx, val_idx, classes, seed=seed)
     logger.info("fine-tuning %s on %d texts (%d held out), %d classes, %s, %s",
                 model, len(train_idx), len(val_idx), len(classes), run_device, run_dtype)
+    baselines = _baselines(texts.texts, y, train_idx, val_idx, classes, seed=seed)
     best = _Best()
     for epoch in range(1, epochs + 1):
         net.train()
