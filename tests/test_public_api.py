@@ -55,6 +55,7 @@ STAGES = {
                         "neighbour_agreement", "out_of_sample_probs", "procrustes_align", "read_regions",
                         "region_coverage", "region_membership", "silhouette_per_class", "trustworthiness",
                         "write_regions"},
+    "clsmap.training": {"TRAIN_RECORD", "TrainResult", "prediction_warnings", "split_indices", "train"},
     "clsmap.render": {"MapView", "RenderModel", "Title", "map_figure", "map_html", "plot", "plot_compare",
                       "plot_layer_curves", "render_model", "report", "show", "write_map"},
 }

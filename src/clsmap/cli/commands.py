@@ -116,8 +116,11 @@ def run(args: argparse.Namespace) -> None:
             seed=args.seed, device=args.device, dtype=args.dtype, overwrite=args.overwrite,
             trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle,
         )
-        acc = "n/a" if result.val_accuracy is None else f"{result.val_accuracy:.3f}"
+        acc = "n/a" if result.val_accuracy is None else f"{result.val_accuracy:.3f} (epoch {result.best_epoch})"
         logger.info("validation accuracy %s; model saved to %s", acc, result.path)
+        if result.warnings:
+            logger.warning("the saved model has not learned to classify: see the warnings above and %s",
+                           result.path / "clsmap_train.json")
     elif args.command == "demo":
         from ..demo import run_demo
 

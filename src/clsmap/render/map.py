@@ -7,13 +7,17 @@ built from ``js/viewer`` with esbuild around regl-scatterplot). Class order, col
 point size come from :mod:`clsmap.render.model`, as in the figures and the report: the page draws
 with the colours it receives. A Content-Security-Policy meta tag forbids every load from outside the
 file; the only script allowed to run is the viewer itself (by its sha256 hash). The page builds its
-DOM with ``textContent``, so texts, labels, ids and names are shown as text, never run.
+DOM with ``textContent``, so texts, labels, ids and names are shown as text, never run. When the
+model has failed (:attr:`~clsmap.render.model.RenderModel.warnings`), a banner above the map says so.
+When the page can show CJK, a subset of a CJK font holding just those characters is embedded
+(:func:`~clsmap.render.fonts.web_font`); the policy then allows fonts from ``data:`` URLs.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import math
 import time
@@ -28,6 +32,7 @@ from .._validation import check_choice, check_positive_int
 from ..analysis.regions import REGIONS_FILE, read_regions
 from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
+from .fonts import web_font
 from .model import render_model
 from .payload import normalise, pack, smallest_int, strings
 from .templates import Markup, asset, render
@@ -46,7 +51,7 @@ META_VERSION = 2
 #: decoded by fetching a data: URL where ``Uint8Array.fromBase64`` is missing.
 _CSP = (
     "default-src 'none'; script-src '{hash}' 'unsafe-eval'; style-src 'unsafe-inline'; "
-    "img-src data: blob:; worker-src blob:; connect-src data: blob:; font-src 'none'; "
+    "img-src data: blob:; worker-src blob:; connect-src data: blob:; font-src {font}; "
     "base-uri 'none'; form-action 'none'; object-src 'none'"
 )
 
@@ -142,7 +147,7 @@ def map_html(
     meta = {
         "version": META_VERSION,
         "n": n,
-        "title": {**asdict(heading), "facts": heading.facts},
+        "title": {**{k: v for k, v in asdict(heading).items() if k != "single_class"}, "facts": heading.facts},
         "classes": model.classes,
         "pairs": model.pairs,
         "colors": model.page_colours(),
@@ -161,13 +166,19 @@ def map_html(
         if bad in script.lower():  # pragma: no cover - checked when the asset is built
             raise AssertionError(f"the bundled viewer contains {bad!r}")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    page_title = title or f"clsmap · {heading.model} · {n:,} points"
+    # every character the page can show: the texts as cut, the ids, the names and titles in meta, the banner
+    font = web_font(text_blob, id_blob, json.dumps(meta, ensure_ascii=False).encode("utf-8"),
+                    "\n".join([page_title, *model.warnings]).encode("utf-8"))
     return render(
         "map.html",
-        csp=_CSP.format(hash="sha256-" + digest),
-        page_title=title or f"clsmap · {heading.model} · {n:,} points",
+        csp=_CSP.format(hash="sha256-" + digest, font="'none'" if font is None else "data:"),
+        page_title=page_title,
         meta=meta,
         payload=Markup(base64.b64encode(packed).decode("ascii")),
         script=Markup(script),
+        warnings=model.warnings,
+        font_face=None if font is None else Markup(font.css),
     )
 
 

@@ -2,7 +2,9 @@
 
 The static figures (PNG/SVG), the interactive map and the report all take these from
 :func:`render_model`, so a class has the same colour everywhere, for any number of classes, and a
-title says the same thing in every output.
+title says the same thing in every output. So does a warning: when the model predicts one class (or does
+no better than the majority class), :attr:`RenderModel.warnings` holds the sentences that the map and the
+report show in a banner, and the title's facts (hence the figures' titles) say "predicts one class".
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from ..store.reader import Store
+from ..training.checks import prediction_warnings, single_class
 from .palette import categorical, viridis
 
-__all__ = ["RenderModel", "Title", "PointSizes", "render_model", "class_order", "point_sizes", "COLOURS", "ERROR_SHADE",
-           "CROSSES_UP_TO"]
+__all__ = ["RenderModel", "Title", "PointSizes", "render_model", "class_order", "point_sizes", "store_warnings",
+           "COLOURS", "ERROR_SHADE", "CROSSES_UP_TO"]
 
 #: colours of everything that is not a class, per theme where the background matters
 COLOURS = {
@@ -89,8 +92,9 @@ def _alpha(overlap: float) -> float:
 @dataclass(frozen=True)
 class Title:
     """What a map shows of its store: ``model`` (the folder's name or the Hub id; ``source`` is the whole
-    name or path), ``what`` ("layer 6" or "module encoder.layer.5"), ``pooling``, ``reducer``, ``n`` and
-    ``accuracy``."""
+    name or path), ``what`` ("layer 6" or "module encoder.layer.5"), ``pooling``, ``reducer``, ``n``,
+    ``accuracy`` and ``single_class``: the one class the model predicts for every row, when that says it
+    has not learned (:func:`clsmap.training.checks.single_class`)."""
 
     model: str
     source: str
@@ -101,6 +105,7 @@ class Title:
     accuracy: float | None
     column: str
     store: str
+    single_class: str | None = None
 
     @property
     def facts(self) -> list[str]:
@@ -108,6 +113,8 @@ class Title:
         parts = [self.what, f"{self.pooling} pooling" if self.pooling else None, self.reducer, f"N={self.n:,}"]
         if self.accuracy is not None:
             parts.append(f"accuracy {self.accuracy:.1%}")
+        if self.single_class is not None:
+            parts.append(f"⚠ predicts one class ({self.single_class})")
         return [p for p in parts if p]
 
     @property
@@ -144,7 +151,24 @@ def title_of(store: Store, column: str | None = None) -> Title:
         pooling=None if pooling is None else str(pooling),
         reducer=None if projection.get("method") is None else str(projection["method"]),
         n=len(store), accuracy=store.accuracy, column=column, store=store.path.name,
+        single_class=single_class(*_predictions(store)) if store.has_predictions else None,
     )
+
+
+def _predictions(store: Store) -> tuple[pd.Series, pd.Series | None]:
+    """The predictions, and the labels where they can be compared with them (those that are classes of
+    the model: where ``correct`` is known)."""
+    frame = store.frame
+    labels = frame["label"].where(frame["correct"].notna())
+    return frame["pred"], (labels if labels.notna().any() else None)
+
+
+def store_warnings(store: Store) -> list[str]:
+    """What the map and the report warn about ``store``'s model, one sentence each (none when it has no
+    predictions): it predicts one class, or does no better than the labels' majority class."""
+    if not store.has_predictions:
+        return []
+    return prediction_warnings(*_predictions(store), what="rows of this map")
 
 
 def _natural(name: str) -> tuple[Any, ...]:
@@ -166,6 +190,7 @@ class RenderModel:
     ``classes`` orders the classes (labels and predictions index the same list) and ``colours`` gives
     each its colour; ``present`` are the classes that occur. ``pairs`` are the confusion pairs
     (true → predicted) of the misclassified rows, most frequent first, with their own colours.
+    ``warnings`` (:func:`store_warnings`) are shown in a banner by the map and the report.
     """
 
     classes: list[str]
@@ -174,6 +199,7 @@ class RenderModel:
     title: Title
     sizes: PointSizes
     pairs: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def colour_of(self, name: str) -> str:
         return self.colours[self.classes.index(name)]
@@ -194,7 +220,7 @@ def render_model(store: Store, column: str | None = None) -> RenderModel:
     present = set(map(str, pd.unique(pd.concat([frame["label"].dropna(), frame["pred"].dropna()]))))
     model = RenderModel(classes=classes, colours=categorical(len(classes)),
                         present=[c for c in classes if c in present], title=title_of(store, column),
-                        sizes=point_sizes(len(frame)))
+                        sizes=point_sizes(len(frame)), warnings=store_warnings(store))
     wrong = (frame["correct"] == False).to_numpy(dtype=bool)  # noqa: E712  (nullable column)
     if wrong.any():
         label, pred = model.codes(frame["label"])[wrong], model.codes(frame["pred"])[wrong]

@@ -6,7 +6,9 @@ the regions with their texts, and the top likely-mislabeled texts. Figures are P
 ``data:`` URIs; a Content-Security-Policy meta tag forbids every remote load, and the page has no
 script at all. The page is the template ``templates/report.html``: every string from the data or the
 model is escaped there (:mod:`clsmap.render.templates`). Class colours are those of the figures and
-the interactive map (:mod:`clsmap.render.model`).
+the interactive map (:mod:`clsmap.render.model`), and so are the warnings of a model that has not
+learned, shown in a banner under the title. A page that holds CJK text embeds a subset of a CJK font
+(:func:`~clsmap.render.fonts.web_font`), allowed by the policy as a ``data:`` URL.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from ..analysis.run import Analysis, analyze
 from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
 from .figures import confusion_figure, layer_grid_figure, map_figure, plot_layer_curves
+from .fonts import web_font
 from .model import RenderModel, render_model
-from .templates import render
+from .templates import Markup, render
 
 __all__ = ["report", "CSP"]
 
@@ -248,16 +251,19 @@ def report(
     sections = _sections(opened, analysis, model, top=top, examples=examples, curves=curves)
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     model_name = Path(str(opened.meta.get("model", {}).get("name_or_path", ""))).name
-    document = render(
-        "report.html", csp=CSP, title=f"clsmap report: {model_name or opened.path.name}",
-        subtitle=f"{opened.path} · {len(opened):,} rows · column {analysis.column}", sections=sections,
-        version=__version__, generated=generated, json_name=json_path.name,
-    )
+    page = {"title": f"clsmap report: {model_name or opened.path.name}", "sections": sections,
+            "subtitle": f"{opened.path} · {len(opened):,} rows · column {analysis.column}",
+            "version": __version__, "generated": generated, "json_name": json_path.name, "warnings": model.warnings}
+    document = render("report.html", csp=CSP, font_face=None, **page)
+    font = web_font(document.encode("utf-8"))  # every character the page shows
+    if font is not None:
+        document = render("report.html", csp=CSP + "; font-src data:", font_face=Markup(font.css), **page)
     numbers = analysis.to_dict(top_issues=top)
     numbers["meta"] = {k: opened.meta.get(k) for k in ("model", "extraction", "dataset", "n_rows", "classes",
                                                        "clsmap_version", "schema_version")}
     numbers["colours"] = dict(zip(model.classes, model.colours, strict=True))
     numbers["generated"] = generated
+    numbers["warnings"] = model.warnings
     write_text_atomic(json_path, json.dumps(numbers, ensure_ascii=False, indent=1))
     write_text_atomic(path, document)
     logger.info("report written to %s and %s", path, json_path)

@@ -2,9 +2,10 @@
 
 Every value that reaches a page through a template is escaped by Jinja2 (``autoescape``), and the
 JSON inside a ``<script>`` element goes through ``tojson``, which escapes ``<``, ``>``, ``&`` and
-``'``: no text of the data can end its element or become markup. Only two things are inserted as
-they are, marked :class:`markupsafe.Markup` by their callers: the viewer's own bundled script and
-the base64 payload (which holds no character that HTML treats specially).
+``'``: no text of the data can end its element or become markup. Only three things are inserted as
+they are, marked :class:`markupsafe.Markup` by their callers: the viewer's own bundled script, the
+base64 payload (which holds no character that HTML treats specially) and the ``@font-face`` rule of an
+embedded CJK font (fixed text around a base64 ``data:`` URL, :func:`clsmap.render.fonts.web_font`).
 """
 
 from __future__ import annotations
