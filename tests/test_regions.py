@@ -163,6 +163,21 @@ def test_no_errors_gives_no_regions():
     assert region_coverage(xy, labels != labels, regions)["note"].startswith("errors are diffuse")
 
 
+@pytest.mark.parametrize("shape", ["one spot", "one line"])
+def test_a_map_without_area_has_no_regions(shape):
+    """A model that maps every text to one spot (or a line) gives a map without area: no region,
+    no error (found merging the one-class training test with constant layers drawn as one point)."""
+    rng = np.random.default_rng(0)
+    t = rng.uniform(size=(300, 1))
+    xy = np.zeros((300, 2)) if shape == "one spot" else np.hstack([t, 2 * t])
+    labels = np.repeat(["a", "b"], 150)
+    preds = np.where(rng.uniform(size=300) < 0.3, "b", "a")
+    regions = confusion_regions(xy, labels, preds=preds)
+    assert regions.empty
+    coverage = region_coverage(xy, preds != labels, regions)
+    assert coverage["share_area"] == 0 and coverage["n_regions"] == 0
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(2, 9), st.integers(2, 9), st.integers(0, 2**32 - 1))
 def test_outline_holds_exactly_its_cells(width, height, seed):

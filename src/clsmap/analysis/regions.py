@@ -223,7 +223,7 @@ def region_coverage(xy: np.ndarray, wrong: np.ndarray, regions: pd.DataFrame, *,
     convex hull of all points, that the regions cover; measured on a ``grid`` x ``grid`` raster),
     ``overall_rate`` (of ``wrong``) and ``note``: one sentence for a reader, which says when the
     errors are diffuse (no region)."""
-    from scipy.spatial import ConvexHull
+    from scipy.spatial import ConvexHull, QhullError
 
     xy = np.asarray(xy, dtype=np.float64)
     wrong = np.asarray(wrong, dtype=bool)
@@ -231,7 +231,10 @@ def region_coverage(xy: np.ndarray, wrong: np.ndarray, regions: pd.DataFrame, *,
     lo, hi = xy.min(axis=0), xy.max(axis=0)
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], grid), np.linspace(lo[1], hi[1], grid))
     cells = np.column_stack([gx.ravel(), gy.ravel()])
-    in_map = _inside(cells, xy[ConvexHull(xy).vertices])
+    try:
+        in_map = _inside(cells, xy[ConvexHull(xy).vertices])
+    except QhullError:  # every point on one spot or one line: the map has no area
+        in_map = np.zeros(len(cells), dtype=bool)
     in_region = region_membership(cells, regions) > 0 if len(regions) else np.zeros(len(cells), dtype=bool)
     attrs = getattr(regions, "attrs", {}) or {}
     measure = "errors" if attrs.get("measure", "error") == "error" else "mixed neighbourhoods"
