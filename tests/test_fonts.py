@@ -194,6 +194,35 @@ def _tofu_without_the_face(page, selector: str) -> None:
     assert _fonts_of(page, selector) and not any(f["isCustomFont"] for f in _fonts_of(page, selector))
 
 
+_HANGUL_WIDTHS = r"""(sel) => {
+  const out = [];
+  for (const el of document.querySelectorAll(sel)) {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const size = parseFloat(getComputedStyle(node.parentElement).fontSize);
+      for (const m of node.data.matchAll(/[\uac00-\ud7a3]+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        out.push([m[0], range.getBoundingClientRect().width / size / m[0].length]);
+      }
+    }
+  }
+  return out;
+}"""
+
+
+def _hangul_drawn_full_width(page, selector: str) -> None:
+    """Every run of Hangul syllables in ``selector`` is drawn about 0.92 em a syllable (the embedded
+    face), not 0.6 (the boxes of a font without Hangul). DevTools' font report cannot tell: it names the
+    embedded face even where chromium shaped the text before the face loaded and drew boxes (found on
+    the map's bold title and all over the report while the face came last in the font stack)."""
+    page.evaluate("() => document.fonts.ready")
+    runs = page.evaluate(_HANGUL_WIDTHS, selector)
+    assert runs, selector
+    assert all(em > 0.85 for _, em in runs), (selector, runs)
+
+
 @pytest.fixture(scope="module")
 def korean_pages(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ko_pages")
@@ -220,6 +249,8 @@ def test_hangul_renders_in_the_map_with_the_embedded_face(browser, korean_pages)
     page.locator("#detail").wait_for(state="visible", timeout=5000)
     _drawn_with_embedded_face(page, "#detail-body .text", len(_cjk(text)))
     _drawn_with_embedded_face(page, "#legend .legend-item .name", 2)  # a class name
+    for selector in ("#title", "#legend", "#tooltip .text", "#detail-body"):  # the title is bold
+        _hangul_drawn_full_width(page, selector)
     if _no_korean_system_font():
         _tofu_without_the_face(page, "#detail-body .text")
     assert page.errors == []
@@ -235,6 +266,8 @@ def test_hangul_renders_in_the_report_with_the_embedded_face(browser, korean_pag
     page.evaluate("() => document.fonts.ready")
     cell = "#per-class tbody tr:first-child td:first-child"
     _drawn_with_embedded_face(page, cell, 2)
+    for selector in ("h1", "table"):
+        _hangul_drawn_full_width(page, selector)
     if _no_korean_system_font():
         _tofu_without_the_face(page, cell)
     assert errors == []

@@ -81,7 +81,8 @@ def font_families(strings: list[str]) -> list[str]:
     return families
 
 
-#: the family name of the embedded face (listed in the font stacks of map.css and report.css)
+#: the family name of the embedded face: first in the font stacks of map.css and report.css when embedded
+#: (last, Chromium may shape Hangul with the system fonts before the face loads and keep the boxes)
 WEB_FAMILY = "Noto Sans CJK KR"
 #: the blocks the embedded face serves: Hangul Jamo, CJK radicals to CJK compatibility (punctuation,
 #: kana, Bopomofo, compatibility jamo, enclosed), Extension A, unified ideographs, Hangul Jamo Extended-A,
