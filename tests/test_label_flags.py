@@ -79,8 +79,7 @@ def test_gate_measures_chance_by_the_majority_class():
 
 def test_issue_count_estimate_tracks_the_planted_share():
     rng = np.random.default_rng(6)
-    for share in (0.02, 0.1, 0.2):
-        n, c = 4000, 5
+    for share, n, c in ((0.02, 4000, 5), (0.1, 4000, 5), (0.2, 4000, 5), (0.05, 20000, 40)):
         codes = rng.integers(0, c, n)
         q = rng.dirichlet(np.full(c, 0.3), size=n) * 0.3
         q[np.arange(n), codes] += 0.7  # well-separated scores of the true class

@@ -30,7 +30,7 @@ __all__ = ["label_issue_scores", "estimate_issue_count", "flag_gate", "cleanlab_
 MIN_MARGIN = 0.05
 _NULL_SAMPLE = 1_000_000
 #: fewest given labels below a low threshold for its bound to count (a thinner tail is noise)
-_MIN_TAIL = 10
+_MIN_TAIL = 30
 
 
 def _neighbour_votes(neighbours: np.ndarray, codes: np.ndarray, n_classes: int) -> np.ndarray:
@@ -60,8 +60,9 @@ def estimate_issue_count(q: np.ndarray, codes: np.ndarray, *, seed: int = 0) -> 
     right labels only add to that count, so ``#(q_given <= t_a) / a`` bounds the number of wrong
     labels from above for every ``a``. The estimate is the least bound over a grid of ``a`` in
     [1e-4, 0.99] (the null-share estimator of Storey 2002, with the wrong-class scores as the null),
-    counting a level below 0.5 only when at least 10 given labels lie under its threshold (a
-    thinner tail is noise). Low levels matter with many classes, where a weak probe gives many
+    counting a level below 0.5 only when at least 30 given labels lie under its threshold (a
+    thinner tail is noise, and the least of many noisy bounds would pick one that fell low by
+    chance). Low levels matter with many classes, where a weak probe gives many
     right labels a middling score; levels from 0.5 let clean data estimate zero. Wrong labels
     that favour a *similar* class score higher than random ones and are undercounted.
     """
@@ -70,11 +71,12 @@ def estimate_issue_count(q: np.ndarray, codes: np.ndarray, *, seed: int = 0) -> 
         return 0
     rows = np.arange(n)
     given = np.sort(q[rows, codes])
-    wrong = np.ones(q.shape, dtype=bool)
-    wrong[rows, codes] = False
-    null = q[wrong]
-    if len(null) > _NULL_SAMPLE:
-        null = np.random.default_rng(seed).choice(null, _NULL_SAMPLE, replace=False)
+    # the null from (a sample of) the rows: O(sample) memory however large n * C is
+    take = rows if n * (n_classes - 1) <= _NULL_SAMPLE else np.sort(
+        np.random.default_rng(seed).choice(n, size=max(1, _NULL_SAMPLE // (n_classes - 1)), replace=False))
+    wrong = np.ones((len(take), n_classes), dtype=bool)
+    wrong[np.arange(len(take)), codes[take]] = False
+    null = q[take][wrong]
     levels = np.unique(np.concatenate([np.geomspace(1e-4, 0.5, 60), np.linspace(0.5, 0.99, 50)]))
     below = np.searchsorted(given, np.quantile(null, levels), side="right")
     usable = (below >= _MIN_TAIL) | (levels >= 0.5)
