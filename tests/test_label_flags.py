@@ -73,8 +73,13 @@ def test_gate_measures_chance_by_the_majority_class():
     codes = np.array([0] * 90 + [1] * 10)
     chance, needed, note = flag_gate(0.91, codes, 2)
     assert chance == pytest.approx(0.9) and note is not None  # a probe that says "0" always is not evidence
-    assert flag_gate(0.99, codes, 2)[2] is None
-    assert needed >= chance + 0.05
+    assert flag_gate(1.0, codes, 2)[2] is None
+    # many rows, many classes: 8 points above a 23 % majority is too little skill to flag on
+    codes = np.repeat(np.arange(19), 500)
+    codes[:2000] = 0
+    chance, needed, note = flag_gate(0.31, codes, 19)
+    assert chance < 0.25 and note is not None and needed > 0.35
+    assert flag_gate(0.5, codes, 19)[2] is None
 
 
 def test_issue_count_estimate_tracks_the_planted_share():
