@@ -43,10 +43,11 @@ def _neighbour_votes(neighbours: np.ndarray, codes: np.ndarray, n_classes: int) 
 
 def _fit_weight(probs: np.ndarray, votes: np.ndarray, codes: np.ndarray) -> float:
     """The weight of ``probs`` against ``votes`` that best predicts the given labels (least mean
-    log-loss over a grid of 21): a calibration that needs no clean labels, since most are right."""
+    log-loss over the grid 0.05, 0.10, ..., 0.95): a calibration that needs no clean labels,
+    since most are right."""
     rows = np.arange(len(codes))
     p, v = probs[rows, codes], votes[rows, codes]
-    grid = np.linspace(0.0, 1.0, 21)
+    grid = np.linspace(0.05, 0.95, 19)  # both sources always count: votes alone tie (k + 1 values)
     loss = [-np.log(np.clip(w * p + (1.0 - w) * v, 1e-12, None)).mean() for w in grid]
     return float(grid[int(np.argmin(loss))])
 
@@ -124,8 +125,8 @@ def label_issue_scores(
     (``probs``, (n, C) in ``classes`` order; by default from a cross-validated linear probe on
     ``X``) and ``v`` the (smoothed) share of its ``k`` nearest neighbours in ``X`` with each label.
     ``weight`` is ``w``; ``None`` (default) fits it: the ``w`` whose ``q`` best predicts the given
-    labels (least log-loss; most labels are right, so no clean labels are needed). Rows are
-    ranked by ``score = 1 - q_given``. The number flagged is :func:`estimate_issue_count` of
+    labels (least log-loss over 0.05, ..., 0.95; most labels are right, so no clean labels are
+    needed). Rows are ranked by ``score = 1 - q_given``, ties by ``p_given``. The number flagged is :func:`estimate_issue_count` of
     ``q``, and the flags are exactly the top that-many rows of the ranking (rank 1 is flagged
     whenever anything is). Nothing is flagged when the accuracy of ``p`` on the given labels is
     too close to chance (:func:`flag_gate`), or when the estimate says more than half the labels
@@ -166,7 +167,7 @@ def label_issue_scores(
     rows = np.arange(len(X))
     q_given = q[rows, codes]
     score = 1.0 - q_given
-    order = np.lexsort((rows, -score))
+    order = np.lexsort((rows, probs[rows, codes], -score))  # ties: the lower probability first
     rank = np.empty(len(X), dtype=np.int64)
     rank[order] = np.arange(1, len(X) + 1)
 
