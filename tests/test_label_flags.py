@@ -122,4 +122,6 @@ def test_report_says_why_nothing_is_flagged(tmp_path):
     analysis = clsmap.analyze(store)
     assert analysis.summary["n_flagged"] == 0 and "chance" in analysis.summary["flags_note"]
     page = clsmap.report(store, tmp_path / "r.html", analysis=analysis).read_text(encoding="utf-8")
-    assert "Nothing flagged: the out-of-sample probabilities are right on" in page
+    section = page[page.index("Likely mislabeled"):]
+    assert f"right on {100 * analysis.summary['flags_accuracy']:.1f}\u00a0%" in section
+    assert "Nothing is flagged: that is too close to chance" in section

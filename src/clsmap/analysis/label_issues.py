@@ -126,11 +126,12 @@ def label_issue_scores(
     ``X``) and ``v`` the (smoothed) share of its ``k`` nearest neighbours in ``X`` with each label.
     ``weight`` is ``w``; ``None`` (default) fits it: the ``w`` whose ``q`` best predicts the given
     labels (least log-loss over 0.05, ..., 0.95; most labels are right, so no clean labels are
-    needed). Rows are ranked by ``score = 1 - q_given``, ties by ``p_given``. The number flagged is :func:`estimate_issue_count` of
-    ``q``, and the flags are exactly the top that-many rows of the ranking (rank 1 is flagged
-    whenever anything is). Nothing is flagged when the accuracy of ``p`` on the given labels is
-    too close to chance (:func:`flag_gate`), or when the estimate says more than half the labels
-    are wrong (then the classes do not separate enough for the estimate to mean anything).
+    needed). Rows are ranked by ``score = 1 - q_given``, ties by ``p_given``. The number flagged
+    is :func:`estimate_issue_count` of ``q``, and the flags are exactly the top that-many rows of
+    the ranking (rank 1 is flagged whenever anything is). Nothing is flagged when the accuracy of
+    ``p`` on the given labels is too close to chance (:func:`flag_gate`), or when the estimate
+    says more than half the labels are wrong (then the classes do not separate enough for the
+    estimate to mean anything).
 
     Columns, one row per input row, in input order: ``row``, ``label`` (given), ``p_given``,
     ``knn_given`` (neighbour share of the given label), ``q_given``, ``suggested_label`` (the

@@ -155,7 +155,9 @@ def _issues_section(analysis: Analysis, *, top: int) -> dict[str, Any]:
                 f"of the rows (chance: {_pct(summary.get('flags_chance'))}; flags need "
                 f"{_pct(summary.get('flags_needed'))}).")
     if summary.get("flags_note"):
-        note = str(summary["flags_note"])
+        near_chance = (summary.get("flags_accuracy") or 0) < (summary.get("flags_needed") or 0)
+        note = ("nothing is flagged: that is too close to chance for these vectors to tell a wrong label from a "
+                "hard example" if near_chance else str(summary["flags_note"]))
         verdict = f"{accuracy} {note[:1].upper()}{note[1:]}. The rows below are only the least likely labels."
     else:
         verdict = (f"{accuracy} {summary.get('n_flagged', 0):,} rows flagged: the estimated number of wrong labels "
