@@ -42,15 +42,23 @@ def test_flag_count_follows_the_planted_count_and_flags_are_right(seed):
     assert flipped[top].mean() >= 0.7
 
 
-def test_flagged_rows_are_exactly_a_top_prefix_of_the_ranking():
-    X, noisy, _ = overlapping(3, noise=0.1)
+@pytest.mark.parametrize(("classes", "spread"), [(6, 1.0), (20, 1.5)])
+def test_flagged_rows_are_exactly_a_top_prefix_of_the_ranking(classes, spread):
+    # both maps have rows whose given label is their likeliest class yet score low (uncertain
+    # rows): by score alone, 2 of them were flagged in the first and 18 ranked among the others
+    X, noisy, _ = overlapping(3, n=1200, classes=classes, spread=spread, noise=0.1)
     scores = label_issue_scores(X, noisy)
     n = int(scores["flagged"].sum())
     assert n > 0 and scores.attrs["n_flagged"] == n
     assert set(scores.loc[scores["flagged"], "rank"]) == set(range(1, n + 1))
     assert bool(scores.loc[scores["rank"] == 1, "flagged"].item())
     by_rank = scores.sort_values("rank")
-    assert by_rank["score"].is_monotonic_decreasing
+    agrees = (by_rank["suggested_label"] == by_rank["label"]).to_numpy()
+    assert (np.diff(agrees.astype(int)) >= 0).all()  # rows whose label is their likeliest class come last
+    for group in (by_rank[~agrees], by_rank[agrees]):
+        assert group["score"].is_monotonic_decreasing
+    flagged = scores[scores["flagged"]]
+    assert (flagged["suggested_label"] != flagged["label"]).all()  # a flag never suggests the label it has
 
 
 def test_clean_labels_estimate_few_wrong_labels():

@@ -126,9 +126,12 @@ def label_issue_scores(
     ``X``) and ``v`` the (smoothed) share of its ``k`` nearest neighbours in ``X`` with each label.
     ``weight`` is ``w``; ``None`` (default) fits it: the ``w`` whose ``q`` best predicts the given
     labels (least log-loss over 0.05, ..., 0.95; most labels are right, so no clean labels are
-    needed). Rows are ranked by ``score = 1 - q_given``, ties by ``p_given``. The number flagged
-    is :func:`estimate_issue_count` of ``q``, and the flags are exactly the top that-many rows of
-    the ranking (rank 1 is flagged whenever anything is). Nothing is flagged when the accuracy of
+    needed). Rows are ranked by ``score = 1 - q_given``, ties by ``p_given``, except that a row
+    whose given label is its likeliest class under ``q`` ranks after every row where another
+    class is likelier (flagging it would suggest the label it already has). The number flagged
+    is :func:`estimate_issue_count` of ``q`` (at most the rows where another class is likelier),
+    and the flags are exactly the top that-many rows of the ranking (rank 1 is flagged whenever
+    anything is), each with a ``suggested_label`` other than its own. Nothing is flagged when the accuracy of
     ``p`` on the given labels is too close to chance (:func:`flag_gate`), or when the estimate
     says more than half the labels are wrong (then the classes do not separate enough for the
     estimate to mean anything).
@@ -168,7 +171,12 @@ def label_issue_scores(
     rows = np.arange(len(X))
     q_given = q[rows, codes]
     score = 1.0 - q_given
-    order = np.lexsort((rows, probs[rows, codes], -score))  # ties: the lower probability first
+    best = q.argmax(axis=1)
+    # a row whose given label is still its likeliest class is never ranked above (or flagged
+    # before) one where another class is likelier: a flag whose suggestion is the given label
+    # would contradict itself. Then by score; ties: the lower probability first
+    agrees = best == codes
+    order = np.lexsort((rows, probs[rows, codes], -score, agrees))
     rank = np.empty(len(X), dtype=np.int64)
     rank[order] = np.arange(1, len(X) + 1)
 
@@ -178,8 +186,7 @@ def label_issue_scores(
     if note is None and estimated > len(X) / 2:
         note = (f"nothing flagged: the estimate says {estimated:,} of {len(X):,} labels are wrong, more than "
                 f"half, so these vectors do not separate the classes enough to tell which")
-    n_flagged = 0 if note is not None else estimated
-    best = q.argmax(axis=1)
+    n_flagged = 0 if note is not None else min(estimated, int((~agrees).sum()))
     frame = pd.DataFrame({
         "row": rows,
         "label": labels,
