@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from _machine import cpu_name
+from _planted import planted
 from clsmap import open_store
 from clsmap.analysis import confusion_regions, region_coverage, region_membership
 
@@ -58,33 +59,6 @@ print(json.dumps({"n_regions": len(regions), "share_errors": cov["share_errors"]
                   if len(regions) else 0.0, "min_enrichment": float((regions["error_rate"] / overall).min())
                   if len(regions) else None}))
 """
-
-
-def blobs(n: int, seed: int, classes: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """``classes`` Gaussian clusters on a circle (a PaCMAP-like map), unequal sizes (as in tests/test_regions.py)."""
-    rng = np.random.default_rng(seed)
-    sizes = rng.dirichlet(np.full(classes, 4.0))
-    codes = rng.choice(classes, size=n, p=sizes)
-    angle = 2 * np.pi * np.arange(classes) / classes
-    centres = np.column_stack([np.cos(angle), np.sin(angle)]) * 10
-    xy = centres[codes] + rng.normal(size=(n, 2)) * rng.uniform(1.5, 2.5, classes)[codes, None]
-    return xy, np.array([f"c{c}" for c in codes])
-
-
-def planted(n: int, seed: int, *, base: float = 0.08, hot: float = 0.5, share: float = 0.03, areas: int = 4):
-    """Uniform errors at ``base`` plus ``areas`` discs of ``share`` of the points each at ``hot``."""
-    xy, labels = blobs(n, seed)
-    rng = np.random.default_rng(seed + 1)
-    angle = 2 * np.pi * np.arange(areas) / 6 + 0.3
-    centres = np.column_stack([np.cos(angle), np.sin(angle)]) * 10.5
-    discs = []
-    for centre in centres:
-        distance = np.linalg.norm(xy - centre, axis=1)
-        discs.append(distance <= np.quantile(distance, share))
-    wrong = np.where(np.any(discs, axis=0), rng.random(n) < hot, rng.random(n) < base)
-    preds = labels.copy()
-    preds[wrong] = np.where(labels[wrong] == "c0", "c1", "c0")
-    return xy, labels, preds, discs
 
 
 def from_store(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
