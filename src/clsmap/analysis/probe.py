@@ -1,0 +1,108 @@
+"""The linear probe: a multinomial logistic regression on standardised vectors, cross-validated.
+
+It is what scikit-learn's ``make_pipeline(StandardScaler(), LogisticRegression())`` fits (the same
+objective: the summed log-loss plus ``||W||² / (2C)``, the intercept not penalised), solved by
+full-batch L-BFGS in torch (float32, strong Wolfe line search) instead of scikit-learn's float64
+lbfgs, which spent 73 of the 84 s of an analysis of 24,656 rows in 5 folds of ~490 iterations each.
+
+Cost in proportion to the data: each fold is fitted on at most :data:`MAX_FIT_ROWS` of its training rows
+(a stratified random sample beyond; a linear read-out of a few hundred dimensions has long stopped
+improving by then) and predicts all of its held-out rows, so fitting is bounded and prediction is
+O(N). Every row's probabilities still come from a probe that never saw its label.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+__all__ = ["cross_val_probs", "fit_probe", "MAX_FIT_ROWS"]
+
+logger = logging.getLogger(__name__)
+
+#: a fold's probe learns from at most this many of its training rows (stratified sample beyond)
+MAX_FIT_ROWS = 100_000
+#: L-BFGS stops after this many iterations, or when the largest gradient entry is below ``_TOL``
+_MAX_ITER = 500
+_TOL = 1e-4
+
+
+def _standardise(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = train.mean(axis=0, dtype=np.float64)
+    std = train.std(axis=0, dtype=np.float64)
+    return mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
+
+
+def fit_probe(X: np.ndarray, codes: np.ndarray, n_classes: int, *, C: float = 1.0,
+              max_iter: int = _MAX_ITER) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fit the probe on ``X`` (n, d) with class indices ``codes`` in ``range(n_classes)``.
+
+    Returns ``(mean, std, W, b)``: the standardisation and the weights ``W`` (d, C) and intercepts
+    ``b`` (C,) such that the class probabilities of a row ``x`` are ``softmax(((x - mean) / std) W + b)``.
+    """
+    import torch
+
+    mean, std = _standardise(X)
+    Z = torch.from_numpy(np.ascontiguousarray((X - mean) / std, dtype=np.float32))
+    y = torch.from_numpy(np.asarray(codes, dtype=np.int64))
+    W = torch.zeros((Z.shape[1], n_classes), dtype=torch.float32, requires_grad=True)
+    b = torch.zeros(n_classes, dtype=torch.float32, requires_grad=True)
+    # log-loss averaged over rows (scikit-learn sums it: the same minimiser with the penalty divided by n)
+    penalty = 0.5 / (C * len(Z))
+    optimizer = torch.optim.LBFGS([W, b], lr=1.0, max_iter=max_iter, history_size=20, tolerance_grad=_TOL,
+                                  tolerance_change=1e-10, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(Z @ W + b, y) + penalty * (W * W).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    iterations = optimizer.state[optimizer._params[0]].get("n_iter", 0)
+    logger.debug("linear probe: %d L-BFGS iterations", iterations)
+    if iterations >= max_iter:
+        logger.info("the linear probe stopped at %d L-BFGS iterations before converging", iterations)
+    return mean, std, W.detach().numpy().copy(), b.detach().numpy().copy()
+
+
+def _predict(X: np.ndarray, mean: np.ndarray, std: np.ndarray, W: np.ndarray, b: np.ndarray,
+             chunk: int = 65_536) -> np.ndarray:
+    out = np.empty((len(X), len(b)), dtype=np.float64)
+    for start in range(0, len(X), chunk):
+        logits = ((X[start:start + chunk] - mean) / std) @ W + b
+        logits = logits.astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        out[start:start + chunk] = logits / logits.sum(axis=1, keepdims=True)
+    return out
+
+
+def cross_val_probs(X: np.ndarray, codes: np.ndarray, n_classes: int, *, folds: int, seed: int,
+                    max_fit_rows: int = MAX_FIT_ROWS) -> np.ndarray:
+    """(n, C) out-of-sample probabilities: stratified ``folds`` (shuffled with ``seed``), each fold's
+    rows predicted by a probe fitted on (at most ``max_fit_rows`` of) the other folds' rows."""
+    from sklearn.model_selection import StratifiedKFold
+
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    codes = np.asarray(codes, dtype=np.int64)
+    probs = np.empty((len(X), n_classes), dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in splits.split(np.zeros(len(codes)), codes):
+        if len(train) > max_fit_rows:
+            train = np.sort(_stratified_sample(codes, train, max_fit_rows, rng))
+        probs[test] = _predict(X[test], *fit_probe(X[train], codes[train], n_classes))
+    return probs
+
+
+def _stratified_sample(codes: np.ndarray, rows: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` of ``rows``, each class in proportion (at least one row of each class present)."""
+    picked = []
+    classes, counts = np.unique(codes[rows], return_counts=True)
+    take = np.maximum(1, np.round(counts * size / len(rows)).astype(np.int64))
+    for c, k in zip(classes, take, strict=True):
+        members = rows[codes[rows] == c]
+        picked.append(rng.choice(members, size=min(int(k), len(members)), replace=False))
+    return np.concatenate(picked)
