@@ -47,6 +47,9 @@ def test_analyze_measures_the_store(layered_store):
                 "knn_preservation"):
         assert summary[key] is not None and np.isfinite(summary[key]), key
     assert 0 <= summary["trustworthiness"] <= 1 and 0 <= summary["knn_preservation"] <= 1
+    steps = summary["step_seconds"]  # where the time went, step by step (bench/pipeline.py reads it)
+    assert {"neighbours", "probe", "regions", "label flags"} <= set(steps)
+    assert all(v >= 0 for v in steps.values()) and sum(steps.values()) <= summary["seconds"] + 0.01
     assert set(result.per_class["label"]) == {"ham", "spam"}
     assert {"knn_purity", "map_knn_purity", "silhouette", "precision", "recall", "f1"} <= set(result.per_class)
     assert result.confusion["count"].sum() == 60

@@ -35,6 +35,9 @@ Metric = Literal["cosine", "euclidean"]
 Backend = Literal["auto", "sklearn", "faiss"]
 #: above this many rows, ``backend="auto"`` uses faiss (exact, faster on CPUs) when it is installed
 FAISS_FROM = 50_000
+#: from this many rows the probe is fitted in torch (:mod:`clsmap.analysis.probe`: same objective,
+#: whitened L-BFGS, 6.6x faster at 24,656 rows); below, scikit-learn's lbfgs takes a second or two
+TORCH_PROBE_FROM = 5_000
 
 
 def _as_xy(X: np.ndarray, labels: np.ndarray | list | None, func: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -216,12 +219,16 @@ def linear_probe_accuracy(X: np.ndarray, labels: np.ndarray | list, *, folds: in
 
     How much class information a linear read-out can take from the space, whether or not the
     model has a classification head: the "accuracy" of a base encoder's [CLS] space.
-    Standardised features, stratified folds (fewer when a class is rarer than ``folds``).
+    Standardised features, stratified folds (fewer when a class is rarer than ``folds``). From
+    :data:`TORCH_PROBE_FROM` rows the probe is :mod:`clsmap.analysis.probe`'s (the same objective).
     """
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     X, labels = _as_xy(X, labels, "linear_probe_accuracy")
     folds = _folds(labels, folds, "linear_probe_accuracy")
+    if len(X) >= TORCH_PROBE_FROM:
+        probs, classes = out_of_sample_probs(X, labels, folds=folds, seed=seed)
+        return float((np.asarray(classes)[probs.argmax(axis=1)] == labels).mean())
     splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     with _blas_threads(len(X)):
         return float(cross_val_score(_probe(seed), X, labels, cv=splits).mean())
@@ -240,10 +247,16 @@ def out_of_sample_probs(
 
     X, labels = _as_xy(X, labels, "out_of_sample_probs")
     folds = _folds(labels, folds, "out_of_sample_probs")
+    classes = sorted(np.unique(labels).tolist())
+    if len(X) >= TORCH_PROBE_FROM:
+        from .probe import cross_val_probs
+
+        codes = np.searchsorted(np.asarray(classes), labels)
+        return cross_val_probs(X, codes, len(classes), folds=folds, seed=seed), classes
     splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     with _blas_threads(len(X)):
         probs = cross_val_predict(_probe(seed), X, labels, cv=splits, method="predict_proba")
-    return np.asarray(probs, dtype=np.float64), sorted(np.unique(labels).tolist())
+    return np.asarray(probs, dtype=np.float64), classes
 
 
 def trustworthiness(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -133,7 +135,8 @@ def analyze(
     of rows whose neighbours mostly carry other labels), ``regions_share_points``,
     ``regions_share_area`` (of the convex hull of the map), ``regions_overall_rate`` (the rate the
     regions are measured against), ``regions_note`` (one sentence; says when the errors are diffuse
-    and there is no region), ``seconds``.
+    and there is no region), ``seconds`` and ``step_seconds`` (seconds per step: neighbours,
+    silhouette, probe, map neighbours, trustworthiness, regions, label flags, layers).
     """
     started = time.perf_counter()
     check_choice(probs, ("probe", "model"), param="probs", func="analyze")
@@ -173,8 +176,10 @@ def analyze(
         summary["accuracy"] = summary["macro_f1"] = None
 
     # the original space
-    logger.info("analysing %s (%d x %d): neighbours", column, *X.shape)
-    neighbours = knn_indices(X, k=k)
+    steps: dict[str, float] = {}
+    step = _Steps(steps, column)
+    with step("neighbours"):
+        neighbours = knn_indices(X, k=k)
     agreement = neighbour_agreement(neighbours, labels)
     per_class = (pd.DataFrame({"label": labels, "a": agreement}).groupby("label", sort=True)
                  .agg(n=("a", "size"), knn_purity=("a", "mean")).reset_index())
@@ -183,12 +188,14 @@ def analyze(
     summary["knn_purity_chance"] = float((per_class["chance"] ** 2).sum())
     can_probe = summary["n_classes"] >= 2 and int(pd.Series(labels).value_counts().min()) >= 2
     if summary["n_classes"] >= 2:
-        sil = silhouette_per_class(X, labels, sample=silhouette_sample, seed=seed)
+        with step("silhouette"):
+            sil = silhouette_per_class(X, labels, sample=silhouette_sample, seed=seed)
         per_class = per_class.merge(sil[["label", "n_sampled", "silhouette"]], on="label", how="left")
         summary["silhouette"] = float(np.average(sil["silhouette"], weights=sil["n_sampled"]))
         summary["silhouette_sample"] = int(sil["n_sampled"].sum())
-    logger.info("analysing %s: linear probe", column)
-    oos_probs, oos_classes = (out_of_sample_probs(X, labels, folds=folds, seed=seed) if can_probe else (None, None))
+    with step("probe"):
+        oos_probs, oos_classes = (out_of_sample_probs(X, labels, folds=folds, seed=seed) if can_probe
+                                  else (None, None))
     if oos_probs is not None:
         # the probe's accuracy is read off its out-of-sample predictions (one fit per fold)
         summary["linear_probe_accuracy"] = float((np.asarray(oos_classes)[oos_probs.argmax(1)] == labels).mean())
@@ -200,21 +207,23 @@ def analyze(
     regions = None
     if proj is not None:
         xy = proj[["x", "y"]].to_numpy(dtype=np.float64)
-        map_neighbours = knn_indices(xy, k=k, metric="euclidean")
+        with step("map neighbours"):
+            map_neighbours = knn_indices(xy, k=k, metric="euclidean")
         map_agree = neighbour_agreement(map_neighbours, labels)
         per_class = per_class.merge(
             pd.DataFrame({"label": labels, "m": map_agree}).groupby("label").agg(map_knn_purity=("m", "mean"))
             .reset_index(), on="label", how="left")
         summary["map_knn_purity"] = float(map_agree.mean())
         if k < len(X) / 2:
-            summary["trustworthiness"] = trustworthiness(X, xy, k=k, sample=trust_sample, seed=seed)
+            with step("trustworthiness"):
+                summary["trustworthiness"] = trustworthiness(X, xy, k=k, sample=trust_sample, seed=seed)
             summary["trust_sample"] = min(len(X), trust_sample or len(X))
         a, b = np.sort(neighbours, axis=1), np.sort(map_neighbours, axis=1)
         summary["knn_preservation"] = float(np.mean(
             [np.intersect1d(x, y, assume_unique=True).size for x, y in zip(a, b, strict=True)]) / k)
-        logger.info("analysing %s: confusion regions", column)
-        regions = confusion_regions(xy, labels, preds=frame["pred"].astype(str).to_numpy() if with_preds else None,
-                                    neighbours=neighbours, texts=frame["text"].tolist(), seed=seed)
+        with step("regions"):
+            regions = confusion_regions(xy, labels, neighbours=neighbours, texts=frame["text"].tolist(), seed=seed,
+                                        preds=frame["pred"].astype(str).to_numpy() if with_preds else None)
         wrong = (frame["pred"].astype(str).to_numpy() != labels) if with_preds else agreement < 0.5
         coverage = region_coverage(xy, wrong, regions)
         summary["n_regions"] = coverage["n_regions"]
@@ -233,7 +242,8 @@ def analyze(
             if not opened.has_predictions or frame["prob"].isna().any():
                 raise ClsmapError(f"{opened.path}: probs='model' needs the model's probabilities in every row")
             use_probs, use_classes = np.stack(frame["prob"].to_numpy()), list(opened.classes or [])
-        issues = label_issue_scores(X, labels, probs=use_probs, classes=use_classes, neighbours=neighbours)
+        with step("label flags"):
+            issues = label_issue_scores(X, labels, probs=use_probs, classes=use_classes, neighbours=neighbours)
         issues.insert(1, "id", frame["id"].to_numpy())
         issues["text"] = frame["text"].to_numpy()
         issues["pred"] = frame["pred"].to_numpy()
@@ -251,12 +261,13 @@ def analyze(
     curves = maps = None
     found_layers = layer_columns(opened.vector_columns)
     if layers and len(found_layers) > 1:
-        logger.info("analysing %d layers", len(found_layers))
-        vectors = {c: opened.vectors_of(c) for c in found_layers}
-        curves = layer_curves(vectors, labels, k=k, folds=folds, seed=seed, silhouette_sample=min(
-            silhouette_sample or len(X), 2000))
-        maps = aligned_layer_maps(_layer_maps(opened, vectors, seed=seed))
+        with step(f"{len(found_layers)} layers"):
+            vectors = {c: opened.vectors_of(c) for c in found_layers}
+            curves = layer_curves(vectors, labels, k=k, folds=folds, seed=seed, silhouette_sample=min(
+                silhouette_sample or len(X), 2000))
+            maps = aligned_layer_maps(_layer_maps(opened, vectors, seed=seed))
     summary["seconds"] = round(time.perf_counter() - started, 2)
+    summary["step_seconds"] = steps
     result = Analysis(store_path=opened.path, column=column, summary=summary, per_class=per_class,
                       confusion=confusion, label_issues=issues, regions=regions, layers=curves, layer_maps=maps)
     if write:
@@ -264,6 +275,22 @@ def analyze(
             write_regions(opened.path, regions, column=column)
         write_json_atomic(opened.path / ANALYSIS_FILE, result.to_dict())
     return result
+
+
+class _Steps:
+    """``with step("name"):`` logs the step and adds its seconds to ``steps["name"]``."""
+
+    def __init__(self, steps: dict[str, float], column: str) -> None:
+        self.steps, self.column = steps, column
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        logger.info("analysing %s: %s", self.column, name)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = round(self.steps.get(name, 0.0) + time.perf_counter() - started, 3)
 
 
 def _layer_maps(store: Any, vectors: dict[str, np.ndarray], *, seed: int) -> dict[str, np.ndarray]:

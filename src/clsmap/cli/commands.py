@@ -141,13 +141,20 @@ def run(args: argparse.Namespace) -> None:
         logger.info("report: %s", summary["report"]["after"])
 
 
+def _plain(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, dict):  # step_seconds
+        return ", ".join(f"{key} {seconds:.1f} s" for key, seconds in value.items())
+    return str(value)
+
+
 def _print_analysis(analysis: Any, top: int) -> None:
     """The analysis as plain text on stdout (the numbers are also in STORE/analysis/analysis.json)."""
     import pandas as pd
 
     with pd.option_context("display.width", 160, "display.max_colwidth", 70, "display.float_format", "{:.3f}".format):
-        print("\n".join(f"{k:>22}  {v:.4f}" if isinstance(v, float) else f"{k:>22}  {v}"
-                         for k, v in analysis.summary.items() if v is not None))
+        print("\n".join(f"{k:>22}  {_plain(v)}" for k, v in analysis.summary.items() if v is not None))
         print("\nper class:\n" + analysis.per_class.to_string(index=False))
         if analysis.layers is not None:
             print("\nper layer:\n" + analysis.layers.to_string(index=False))
