@@ -25,7 +25,7 @@ from ..store.files import write_atomic
 from ..store.reader import Store, open_store
 from .fonts import font_families
 from .model import COLOURS, ERROR_SHADE, PointSizes, RenderModel, render_model
-from .palette import hex_to_rgb
+from .palette import hex_to_rgb, rgb_array
 from .layer_grid import layer_grid_figure
 from .points import RASTER_ABOVE, draw_points
 
@@ -38,10 +38,6 @@ PANELS = ("label", "pred", "correct")
 FORMATS = ("png", "svg", "pdf")
 #: the most classes a figure's legend lists
 LEGEND_MAX = 40
-
-
-def _rgb(colours: list[str]) -> np.ndarray:
-    return np.asarray([hex_to_rgb(c) for c in colours], dtype=np.float32).reshape(-1, 3)
 
 
 def _scatter_by(ax: Any, xy: np.ndarray, rgb: np.ndarray, keep: np.ndarray, sizes: PointSizes) -> None:
@@ -140,7 +136,7 @@ def _draw_panel(ax: Any, xy: np.ndarray, frame: pd.DataFrame, panel: str, model:
     shade = sizes.errors == "shade"
     if panel in ("label", "pred"):
         codes = model.codes(frame[panel])
-        rgb = _rgb(model.colours)[np.maximum(codes, 0)]
+        rgb = rgb_array(model.colours)[np.maximum(codes, 0)]
         if shade:
             rgb[wrong] *= ERROR_SHADE
         _scatter_by(ax, xy, rgb, codes >= 0, sizes)
@@ -149,7 +145,7 @@ def _draw_panel(ax: Any, xy: np.ndarray, frame: pd.DataFrame, panel: str, model:
         ax.set_title("true label" if panel == "label" else "prediction")
     elif panel == "correct":
         correct = ~wrong & frame["correct"].notna().to_numpy()
-        rgb = np.where(wrong[:, None], _rgb([COLOURS["figure_wrong"]]), _rgb([COLOURS["figure_correct"]]))
+        rgb = np.where(wrong[:, None], rgb_array([COLOURS["figure_wrong"]]), rgb_array([COLOURS["figure_correct"]]))
         _scatter_by(ax, xy, rgb, correct | (wrong & shade), sizes)
         if not shade:
             _cross(ax, xy, wrong, sizes, COLOURS["figure_wrong"])
@@ -158,7 +154,7 @@ def _draw_panel(ax: Any, xy: np.ndarray, frame: pd.DataFrame, panel: str, model:
                            _handle(COLOURS["figure_wrong"], f"misclassified ({int(wrong.sum()):,})",
                                    marker="o" if shade else "x")], loc="best", fontsize=8)
     else:
-        grey = np.broadcast_to(_rgb(["#666666"]), (len(xy), 3))
+        grey = np.broadcast_to(rgb_array(["#666666"]), (len(xy), 3))
         _scatter_by(ax, xy, grey, np.ones(len(xy), dtype=bool), sizes)
 
 

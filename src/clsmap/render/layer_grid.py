@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..projection.reducers import is_constant
 from .model import RenderModel
-from .palette import hex_to_rgb
+from .palette import rgb_array
 from .points import draw_points
 
 __all__ = ["layer_grid_figure"]
@@ -24,14 +25,14 @@ def layer_grid_figure(maps: dict[str, np.ndarray], labels: pd.Series, model: Ren
     from matplotlib.figure import Figure
 
     codes = model.codes(labels)
-    colours = np.asarray([hex_to_rgb(c) for c in model.colours], dtype=np.float32).reshape(-1, 3)
+    colours = rgb_array(model.colours)
     cols = min(len(maps), 4)
     rows = -(-len(maps) // cols)
     fig = Figure(figsize=(3.2 * cols, 3.2 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     order = np.random.default_rng(0).permutation(len(codes))
     order = order[codes[order] >= 0]
-    points = {column: _one_point(xy) for column, xy in maps.items()}
+    points = {column: is_constant(xy) for column, xy in maps.items()}
     spread = [np.asarray(xy) for column, xy in maps.items() if not points[column]]
     limits = _limits(np.concatenate(spread)) if spread else None
     for ax, (column, xy) in zip(axes, maps.items(), strict=False):
@@ -53,12 +54,6 @@ def layer_grid_figure(maps: dict[str, np.ndarray], labels: pd.Series, model: Ren
     for ax in axes[len(maps):]:
         ax.axis("off")
     return fig
-
-
-def _one_point(xy: np.ndarray) -> bool:
-    """Whether every row of the map ``xy`` lies at the same point."""
-    xy = np.asarray(xy, dtype=np.float64)
-    return len(xy) == 0 or float(np.ptp(xy, axis=0).max()) <= 1e-9 * max(1.0, float(np.abs(xy).max()))
 
 
 def _limits(xy: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:

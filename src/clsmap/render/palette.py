@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["categorical", "viridis", "hex_to_rgb"]
+__all__ = ["categorical", "viridis", "hex_to_rgb", "rgb_array"]
 
 TAB10 = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -29,6 +29,11 @@ _VIRIDIS = (
 def hex_to_rgb(colour: str) -> tuple[float, float, float]:
     """``#rrggbb`` as RGB floats in [0, 1] (what matplotlib takes)."""
     return tuple(int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def rgb_array(colours: list[str]) -> np.ndarray:
+    """``colours`` (hex strings) as a (len, 3) float32 array of RGB in [0, 1], as matplotlib takes them."""
+    return np.asarray([hex_to_rgb(c) for c in colours], dtype=np.float32).reshape(-1, 3)
 
 
 def _to_hex(rgb: np.ndarray) -> str:
