@@ -25,6 +25,7 @@ PUBLIC = {
     "__version__",
     "analyze",
     "capture",
+    "export",
     "extract",
     "load_model",
     "open_store",
@@ -56,7 +57,7 @@ STAGES = {
                         "region_coverage", "region_membership", "silhouette_per_class", "trustworthiness",
                         "write_regions"},
     "clsmap.training": {"TRAIN_RECORD", "TrainResult", "prediction_warnings", "split_indices", "train"},
-    "clsmap.render": {"MapView", "RenderModel", "Title", "map_figure", "map_html", "plot", "plot_compare",
+    "clsmap.render": {"MapView", "RenderModel", "Title", "export", "map_figure", "map_html", "plot", "plot_compare",
                       "plot_layer_curves", "render_model", "report", "show", "write_map"},
 }
 
