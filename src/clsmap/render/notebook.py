@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .._validation import check_positive_int
 from ..store.files import write_text_atomic
 from ..store.reader import Store
 from .map import Theme, map_html
+
+if TYPE_CHECKING:  # the widget needs anywidget, imported only when show() finds it
+    from .widget import MapWidget
 
 __all__ = ["MapView", "show"]
 
@@ -37,7 +40,7 @@ class MapView:
 
 
 def show(store: Store | str | Path, *, column: str | None = None, max_text_chars: int | None = 200,
-         theme: Theme = "auto", height: int = 640) -> Any:
+         theme: Theme = "auto", height: int = 640) -> MapView | MapWidget:
     """The map of ``store`` for a Jupyter notebook: the last expression of a cell, or passed to
     ``IPython.display.display``, it shows inline (the same viewer and controls as :func:`clsmap.write_map`).
 
