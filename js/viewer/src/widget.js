@@ -71,7 +71,11 @@ const render = ({ model, el }) => {
   const resize = () => { root.style.height = `${model.get('height')}px`; };
   model.on('change:height', resize);
 
-  const opened = start({ meta: model.get('_meta'), packed: bytesOf(model.get('_payload')), themeHost: root })
+  // 'auto' follows JupyterLab's theme where it says one (data-jp-theme-light), else the browser's
+  const meta = model.get('_meta');
+  const lab = document.body.dataset.jpThemeLight;
+  const theme = meta.theme === 'auto' && lab !== undefined ? (lab === 'false' ? 'dark' : 'light') : meta.theme;
+  const opened = start({ meta: { ...meta, theme }, packed: bytesOf(model.get('_payload')), themeHost: root })
     .then((started) => {
       if (retired) return;
       app = started;

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .._errors import ClsmapError, require
+from .._validation import check_positive_int
 from ..store.reader import Store, open_store
 from .map import Theme, map_parts
 from .templates import Markup, asset, render
@@ -49,6 +50,7 @@ class MapWidget(anywidget.AnyWidget):
 
     def __init__(self, store: Store | str | Path, *, column: str | None = None, max_text_chars: int | None = 200,
                  theme: Theme = "auto", height: int = 640) -> None:
+        check_positive_int(height, param="height", func="MapWidget")
         store = open_store(store)
         parts = map_parts(store, column=column, max_text_chars=max_text_chars, theme=theme, func="show")
         face = None if parts.font is None else Markup(parts.font.css)
