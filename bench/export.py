@@ -5,7 +5,8 @@
 
 Synthetic stores (:func:`clsmap.store.synthetic_store`, 12 classes, texts of ~60 characters, random
 float32 vectors of ``--dim``), written before and not counted. Each export runs as ``clsmap export``
-in a fresh process; its peak RSS is the child's ``ru_maxrss``. The export streams one store part
+in a fresh process; its peak RSS is the child's own high-water mark (``VmHWM``; its ``ru_maxrss`` would
+include the parent's RSS at the fork, which Linux keeps across exec). The export streams one store part
 (8,192 rows) at a time into row groups of at most 65,536 rows or 64 MB, so its memory should not grow
 with N: the goal is a peak RSS at 1M within 1.5x of that at 100k. The Projector's text files are
 big (about 11 bytes a float), so ``projector`` runs only up to ``--projector-max`` rows.
@@ -52,8 +53,10 @@ def _size(path: Path) -> int:
 
 def run_export(store: Path, target: str, out: Path) -> tuple[float, float]:
     """Seconds and peak RSS (MB) of `clsmap export` in a fresh process."""
-    code = ("import resource, sys; from clsmap.cli import main; rc = main(['-q', 'export', *sys.argv[1:]]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+    # VmHWM, the high-water mark of this process's own memory: ru_maxrss would also count the parent's
+    # RSS at the fork (Linux keeps it across exec), and the parent holds the store it just wrote
+    code = ("import sys; from clsmap.cli import main; rc = main(['-q', 'export', *sys.argv[1:]]); "
+            "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM'))); sys.exit(rc)")
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code, str(store), "--to", target, "-o", str(out)], check=True,
                           capture_output=True, text=True)
