@@ -25,6 +25,7 @@ PUBLIC = {
     "__version__",
     "analyze",
     "capture",
+    "export",
     "extract",
     "load_model",
     "open_store",
@@ -56,7 +57,7 @@ STAGES = {
                         "region_coverage", "region_membership", "silhouette_per_class", "trustworthiness",
                         "write_regions"},
     "clsmap.training": {"TRAIN_RECORD", "TrainResult", "prediction_warnings", "split_indices", "train"},
-    "clsmap.render": {"MapView", "RenderModel", "Title", "map_figure", "map_html", "plot", "plot_compare",
+    "clsmap.render": {"MapView", "RenderModel", "Title", "export", "map_figure", "map_html", "plot", "plot_compare",
                       "plot_layer_curves", "render_model", "report", "show", "write_map"},
 }
 
@@ -85,7 +86,7 @@ def test_the_public_types_are_the_ones_the_functions_return():
 
     assert inspect.signature(clsmap.analyze).return_annotation in ("Analysis", clsmap.Analysis)
     assert inspect.signature(clsmap.train).return_annotation in ("TrainResult", clsmap.TrainResult)
-    assert inspect.signature(clsmap.show).return_annotation in ("MapView", clsmap.MapView)
+    assert inspect.signature(clsmap.show).return_annotation == "MapView | MapWidget"  # a widget with anywidget
     assert inspect.signature(clsmap.open_store).return_annotation in ("Store", clsmap.Store)
     assert issubclass(clsmap.projection.PaCMAP, clsmap.Reducer)
 

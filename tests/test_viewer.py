@@ -9,6 +9,7 @@ import hashlib
 import html
 import json
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -192,7 +193,7 @@ def test_regions_are_read_when_they_match(tmp_path):
     assert _parts(map_html(store))[0]["regions"] == []
 
 
-def test_cli_view_and_notebook(tmp_path, capsys):
+def test_cli_view_and_notebook(tmp_path, capsys, monkeypatch):
     store = _store(tmp_path / "s", texts=["x" * 500] * 50)
     out = tmp_path / "out" / "my map.html"
     assert main(["-q", "view", str(store.path), "-o", str(out), "--max-text-chars", "50", "--theme", "dark"]) == 0
@@ -203,6 +204,7 @@ def test_cli_view_and_notebook(tmp_path, capsys):
     assert main(["-q", "view", str(tmp_path / "nothing")]) == 2
     assert "not a clsmap store" in capsys.readouterr().err
 
+    monkeypatch.setitem(sys.modules, "anywidget", None)  # without the notebook extra: the iframe (tests/test_widget.py)
     view = show(store.path, height=500)
     frame = view._repr_html_()
     assert frame.startswith("<iframe srcdoc=\"") and "height:500px" in frame

@@ -4,6 +4,7 @@ lasso + CSV, regions, themes, and a dataset of XSS payloads that must run nothin
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -267,8 +268,10 @@ def test_regions_are_drawn(browser, xss_map):
     page.close()
 
 
-def test_notebook_iframe_renders(browser, tmp_path):
-    """What Jupyter shows for clsmap.show(...): the page in a sandboxed <iframe srcdoc>."""
+def test_notebook_iframe_renders(browser, tmp_path, monkeypatch):
+    """What Jupyter shows for clsmap.show(...) without the notebook extra: the page in a sandboxed <iframe
+    srcdoc> (with it, a widget: tests/test_widget.py)."""
+    monkeypatch.setitem(sys.modules, "anywidget", None)
     from clsmap.render import show
 
     xy, texts, labels, preds, conf, ids = _dataset(n=300, seed=1)

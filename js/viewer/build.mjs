@@ -1,5 +1,6 @@
-// Builds the interactive map's bundle, src/clsmap/render/assets/viewer.js, with esbuild (one minified
-// IIFE), and writes in its first line the sha256 of the sources it was built from:
+// Builds the interactive map's bundles with esbuild: src/clsmap/render/assets/viewer.js (one minified
+// IIFE, the page's script) and assets/widget.js (the same viewer as an ES module for anywidget), and
+// writes in the first line of each the sha256 of the sources they were built from:
 //   /* clsmap-viewer src-sha256:<hex> */
 // The hash covers build.mjs, package.json, package-lock.json and every file under src/, in the
 // order of their paths relative to this folder ('/'-separated, sorted by UTF-8 bytes); for each
@@ -14,6 +15,7 @@ import { build } from 'esbuild';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const OUTFILE = '../../src/clsmap/render/assets/viewer.js';
+const WIDGET_OUTFILE = '../../src/clsmap/render/assets/widget.js';
 
 const filesUnder = (dir) => readdirSync(join(root, dir), { withFileTypes: true })
   .flatMap((e) => (e.isDirectory() ? filesUnder(`${dir}/${e.name}`) : [`${dir}/${e.name}`]));
@@ -30,15 +32,16 @@ export const sourceHash = () => {
   return hash.digest('hex');
 };
 
-await build({
+const common = {
   absWorkingDir: root,
-  entryPoints: ['src/main.js'],
-  outfile: OUTFILE,
   bundle: true,
   minify: true,
-  format: 'iife',
   target: 'es2020',
   legalComments: 'none',
   banner: { js: `/* clsmap-viewer src-sha256:${sourceHash()} */` },
   logLevel: 'info',
-});
+};
+// the map page's script
+await build({ ...common, entryPoints: ['src/main.js'], outfile: OUTFILE, format: 'iife' });
+// the same viewer as an anywidget front-end module (clsmap.show in a notebook)
+await build({ ...common, entryPoints: ['src/widget.js'], outfile: WIDGET_OUTFILE, format: 'esm' });

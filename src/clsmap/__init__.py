@@ -16,7 +16,7 @@ from .analysis import Analysis, analyze
 from .extraction import LoadedModel, capture, extract, load_model
 from .io import LabeledTexts, read_dataset
 from .projection import Reducer, project
-from .render import MapView, RenderModel, plot, report, show, write_map
+from .render import MapView, RenderModel, export, plot, report, show, write_map
 from .store import Store, open_store
 from .training import TrainResult, train
 
@@ -34,6 +34,7 @@ __all__ = [
     "__version__",
     "analyze",
     "capture",
+    "export",
     "extract",
     "load_model",
     "open_store",

@@ -10,7 +10,7 @@ export const setTitle = (meta) => {
 };
 
 export const markMode = (mode) => {
-  for (const b of document.querySelectorAll('#modes button')) b.classList.toggle('on', b.dataset.mode === mode);
+  for (const b of $('modes').querySelectorAll('button')) b.classList.toggle('on', b.dataset.mode === mode);
 };
 
 // one button per available mode; setMode(key) is called on a click
@@ -25,9 +25,9 @@ export const setupModeButtons = (available, setMode) => {
 export const setupTools = (scatterplot, toggleTheme) => {
   const setTool = (tool) => {
     scatterplot.set({ mouseMode: tool === 'pan' ? 'panZoom' : 'lasso', lassoType: tool === 'box' ? 'rectangle' : 'freeform' });
-    for (const b of document.querySelectorAll('#tools button')) b.classList.toggle('on', b.dataset.tool === tool);
+    for (const b of $('tools').querySelectorAll('button')) b.classList.toggle('on', b.dataset.tool === tool);
   };
-  for (const b of document.querySelectorAll('#tools button')) b.addEventListener('click', () => setTool(b.dataset.tool));
+  for (const b of $('tools').querySelectorAll('button')) b.addEventListener('click', () => setTool(b.dataset.tool));
   $('reset-view').addEventListener('click', () => scatterplot.reset());
   $('theme').addEventListener('click', toggleTheme);
 };

@@ -44,10 +44,11 @@ export const columnsOf = (layout, buffer) => {
   return cols;
 };
 
-// the base64 payload: a series of gzip members (compressed in parallel); each decodes to its own
-// range of the raw buffer. `mark` is told when each phase ends ('base64', 'gunzip').
+// the payload (base64 text in a page, bytes in a notebook widget): a series of gzip members
+// (compressed in parallel); each decodes to its own range of the raw buffer. `mark` is told when each
+// phase ends ('base64', 'gunzip').
 export const decodePayload = async (meta, packed, mark = () => {}) => {
-  const bytes = await base64ToBytes(packed);
+  const bytes = typeof packed === 'string' ? await base64ToBytes(packed) : packed;
   mark('base64');
   const raw = new Uint8Array(meta.raw_length);
   await Promise.all(meta.members.map(async (m) => {

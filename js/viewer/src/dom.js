@@ -1,7 +1,10 @@
 // The only ways the viewer makes DOM: user data (texts, labels, ids, names) only ever reaches the
 // page through textContent / createTextNode.
 
-export const $ = (id) => document.getElementById(id);
+// where the ids are looked up: the page's document, or the shadow root of a notebook widget (widget.js)
+let scope = document;
+export const setScope = (root) => { scope = root; };
+export const $ = (id) => scope.getElementById(id);
 
 export const el = (tag, props = {}, children = []) => {
   const node = document.createElement(tag);

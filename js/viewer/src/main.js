@@ -18,9 +18,15 @@ import { rowAccessors } from './rows.js';
 import { setupSearch } from './searchbox.js';
 import { setupSelection } from './selection.js';
 
-const start = async () => {
-  const meta = JSON.parse($('clsmap-meta').textContent);
-  const packed = $('clsmap-data').textContent;
+// the page's own data, in its <script> elements; themeHost carries data-theme
+const pageInput = () => ({
+  meta: JSON.parse($('clsmap-meta').textContent),
+  packed: $('clsmap-data').textContent,
+  themeHost: document.documentElement,
+});
+
+// draws the map and builds its controls; returns the app (widget.js syncs its selection)
+export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   mark('script');
   const cols = await decodePayload(meta, packed, mark);
   mark('decoded');
@@ -37,7 +43,7 @@ const start = async () => {
     searchCount: null,
     spec: null,
   };
-  document.documentElement.dataset.theme = state.theme;
+  themeHost.dataset.theme = state.theme;
   setTitle(meta);
 
   const canvas = $('canvas');
@@ -62,7 +68,7 @@ const start = async () => {
   const regions = setupRegions(app);
   setupTools(plot.scatterplot, async () => {
     state.theme = state.theme === 'dark' ? 'light' : 'dark';
-    document.documentElement.dataset.theme = state.theme;
+    themeHost.dataset.theme = state.theme;
     const hidden = new Set(state.hidden);
     state.spec = specOf(state.mode);
     await plot.redraw(state.spec, state.theme);
@@ -87,11 +93,15 @@ const start = async () => {
   $('loading').hidden = true;
 
   exposeApi({ ...app, available, setMode, hovered: detail.hovered, regions: regions.regions });
+  return app;
 };
 
-start().catch((err) => {
+export const showError = (err) => {
   const box = $('loading');
   box.hidden = false;
   box.textContent = `clsmap could not open this map: ${err && err.message ? err.message : err}`;
   window.clsmapError = String(err && err.stack ? err.stack : err);
-});
+};
+
+// a map page opens itself; the notebook widget (widget.js) imports start and calls it
+if (document.getElementById('clsmap-meta')) start().catch(showError);

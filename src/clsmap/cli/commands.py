@@ -101,6 +101,10 @@ def run(args: argparse.Namespace) -> None:
         from ..render import report
 
         report(args.store, args.out, column=args.column, probs=args.probs, top=args.top, seed=args.seed)
+    elif args.command == "export":
+        from ..render import export
+
+        export(args.store, args.out, to=args.to, column=args.column)  # logs what it wrote
     elif args.command == "project":
         _do_project(args.store, args, args.column)
     elif args.command == "plot":

@@ -33,6 +33,7 @@ examples:
   clsmap view out -o map.html                        the interactive map: one offline HTML file
   clsmap analyze out                                 metrics, confusion regions, likely-mislabeled texts
   clsmap report out -o report.html                   one offline HTML page with all of it
+  clsmap export out --to atlas -o atlas.parquet      the rows for Embedding Atlas (or projector, parquet)
   clsmap train bert-base-uncased train.csv -o my-classifier --epochs 3
 """
 
@@ -165,6 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probs", default="probe", choices=["probe", "model"], help="as for analyze (default: probe)")
     p.add_argument("--top", type=int, default=30, help="likely-mislabeled texts to list (default: 30)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the probe and the samples")
+
+    p = add("export", "write the rows for another tool: Embedding Atlas, TensorBoard's Projector or flat Parquet",
+            "clsmap export out --to atlas -o atlas.parquet")
+    p.add_argument("store", help="store folder")
+    p.add_argument("--to", required=True, choices=["atlas", "projector", "parquet"],
+                   help="atlas: a Parquet file for embedding-atlas; projector: a folder with vectors.tsv, metadata.tsv "
+                        "and projector_config.pbtxt; parquet: one flat file with the vectors")
+    p.add_argument("-o", "--out", required=True, help="file to write (a folder for --to projector)")
+    p.add_argument("--column", help="vector column to export, with its 2-D map (default: the last layer)")
 
     p = add("train", "fine-tune a sequence classifier", "clsmap train ./base-model train.csv -o my-classifier")
     p.add_argument("model", help="base model folder or Hub id")

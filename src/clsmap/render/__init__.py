@@ -7,14 +7,16 @@
 - :mod:`~clsmap.render.map` (with :mod:`~clsmap.render.payload`): the interactive map, one offline HTML
   file; :mod:`~clsmap.render.notebook`: the same map in Jupyter;
 - :mod:`~clsmap.render.report`: the offline HTML report;
+- :mod:`~clsmap.render.exports`: the rows for other tools (Embedding Atlas, TensorBoard's Projector, flat Parquet);
 - :mod:`~clsmap.render.templates`: the one place where HTML is made (Jinja2, autoescaped).
 """
 
+from .exports import export
 from .figures import map_figure, plot, plot_compare, plot_layer_curves
 from .map import map_html, write_map
 from .model import RenderModel, Title, render_model
 from .notebook import MapView, show
 from .report import report
 
-__all__ = ["MapView", "RenderModel", "Title", "map_figure", "map_html", "plot", "plot_compare", "plot_layer_curves",
-           "render_model", "report", "show", "write_map"]
+__all__ = ["MapView", "RenderModel", "Title", "export", "map_figure", "map_html", "plot", "plot_compare",
+           "plot_layer_curves", "render_model", "report", "show", "write_map"]

@@ -21,7 +21,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,12 +32,12 @@ from .._validation import check_choice, check_positive_int
 from ..analysis.regions import REGIONS_FILE, read_regions
 from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
-from .fonts import web_font
+from .fonts import WebFont, web_font
 from .model import render_model
 from .payload import normalise, pack, smallest_int, strings
 from .templates import Markup, asset, render
 
-__all__ = ["map_html", "write_map", "THEMES"]
+__all__ = ["MapParts", "map_html", "map_parts", "write_map", "THEMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,20 @@ def _number(value: Any) -> float | int | None:
     return value if ok else None
 
 
-def map_html(
+@dataclass
+class MapParts:
+    """What a map holds, for the page (:func:`map_html`) and the notebook widget: ``meta`` (the viewer's
+    metadata), ``packed`` (the gzip'd columnar payload), the title, the warnings to show above the map,
+    and the embedded CJK font (``None`` when the texts need none)."""
+
+    meta: dict[str, Any]
+    packed: bytes
+    page_title: str
+    warnings: list[str]
+    font: WebFont | None
+
+
+def map_parts(
     store: Store | str | Path,
     *,
     column: str | None = None,
@@ -110,11 +123,12 @@ def map_html(
     title: str | None = None,
     theme: Theme = "auto",
     compresslevel: int = 4,
-) -> str:
-    """The map of ``store`` as one self-contained HTML document (a string). See :func:`write_map`."""
-    check_choice(theme, THEMES, param="theme", func="map_html")
+    func: str = "map_html",
+) -> MapParts:
+    """The data and metadata of the map of ``store`` (see :func:`write_map`)."""
+    check_choice(theme, THEMES, param="theme", func=func)
     if max_text_chars is not None:
-        check_positive_int(max_text_chars, param="max_text_chars", func="map_html")
+        check_positive_int(max_text_chars, param="max_text_chars", func=func)
     store = open_store(store)
     column = column or store.default_vector
     proj = store.projection_of(column)
@@ -161,24 +175,39 @@ def map_html(
         "point_size": model.sizes.map_px,
         "regions": _read_regions(store, column, half, centre),
     }
+    page_title = title or f"clsmap · {heading.model} · {n:,} points"
+    # every character the page can show: the texts as cut, the ids, the names and titles in meta, the banner
+    font = web_font(text_blob, id_blob, json.dumps(meta, ensure_ascii=False).encode("utf-8"),
+                    "\n".join([page_title, *model.warnings]).encode("utf-8"))
+    return MapParts(meta=meta, packed=packed, page_title=page_title, warnings=list(model.warnings), font=font)
+
+
+def map_html(
+    store: Store | str | Path,
+    *,
+    column: str | None = None,
+    max_text_chars: int | None = 200,
+    title: str | None = None,
+    theme: Theme = "auto",
+    compresslevel: int = 4,
+) -> str:
+    """The map of ``store`` as one self-contained HTML document (a string). See :func:`write_map`."""
+    parts = map_parts(store, column=column, max_text_chars=max_text_chars, title=title, theme=theme,
+                      compresslevel=compresslevel)
     script = asset("viewer.js")
     for bad in ("</script", "<!--"):
         if bad in script.lower():  # pragma: no cover - checked when the asset is built
             raise AssertionError(f"the bundled viewer contains {bad!r}")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    page_title = title or f"clsmap · {heading.model} · {n:,} points"
-    # every character the page can show: the texts as cut, the ids, the names and titles in meta, the banner
-    font = web_font(text_blob, id_blob, json.dumps(meta, ensure_ascii=False).encode("utf-8"),
-                    "\n".join([page_title, *model.warnings]).encode("utf-8"))
     return render(
         "map.html",
-        csp=_CSP.format(hash="sha256-" + digest, font="'none'" if font is None else "data:"),
-        page_title=page_title,
-        meta=meta,
-        payload=Markup(base64.b64encode(packed).decode("ascii")),
+        csp=_CSP.format(hash="sha256-" + digest, font="'none'" if parts.font is None else "data:"),
+        page_title=parts.page_title,
+        meta=parts.meta,
+        payload=Markup(base64.b64encode(parts.packed).decode("ascii")),
         script=Markup(script),
-        warnings=model.warnings,
-        font_face=None if font is None else Markup(font.css),
+        warnings=parts.warnings,
+        font_face=None if parts.font is None else Markup(parts.font.css),
     )
 
 

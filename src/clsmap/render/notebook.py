@@ -1,14 +1,19 @@
-"""The interactive map in a Jupyter notebook."""
+"""The interactive map in a Jupyter notebook: a widget with the selection in Python
+(:mod:`clsmap.render.widget`, when ``anywidget`` is installed), else the page in an iframe."""
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._validation import check_positive_int
 from ..store.files import write_text_atomic
 from ..store.reader import Store
 from .map import Theme, map_html
+
+if TYPE_CHECKING:  # the widget needs anywidget, imported only when show() finds it
+    from .widget import MapWidget
 
 __all__ = ["MapView", "show"]
 
@@ -35,9 +40,21 @@ class MapView:
 
 
 def show(store: Store | str | Path, *, column: str | None = None, max_text_chars: int | None = 200,
-         theme: Theme = "auto", height: int = 640) -> MapView:
+         theme: Theme = "auto", height: int = 640) -> MapView | MapWidget:
     """The map of ``store`` for a Jupyter notebook: the last expression of a cell, or passed to
-    ``IPython.display.display``, it shows inline (same page as :func:`clsmap.write_map`)."""
+    ``IPython.display.display``, it shows inline (the same viewer and controls as :func:`clsmap.write_map`).
+
+    With ``anywidget`` installed (``pip install 'clsmap[notebook]'``) it is a
+    :class:`~clsmap.render.widget.MapWidget`, whose ``selected_ids`` and ``selected`` (a DataFrame) follow
+    what the user lassoes, and which highlights the texts whose ids Python assigns to ``selected_ids``.
+    Without it, a :class:`MapView`: the page in an ``<iframe>``, whose selection leaves it as CSV.
+    """
     check_positive_int(height, param="height", func="show")
-    page = map_html(store, column=column, max_text_chars=max_text_chars, theme=theme)
-    return MapView(page, height=height)
+    try:
+        import anywidget  # noqa: F401 - only whether it is there
+    except ImportError:
+        page = map_html(store, column=column, max_text_chars=max_text_chars, theme=theme)
+        return MapView(page, height=height)
+    from .widget import MapWidget
+
+    return MapWidget(store, column=column, max_text_chars=max_text_chars, theme=theme, height=height)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,11 @@ from .._errors import ClsmapError
 from .files import read_file_meta
 from .schema import MANIFEST, PROJECTIONS, SCALAR_COLUMNS, SCHEMA_VERSION, VECTORS, Manifest, vectors_to_numpy
 
-__all__ = ["Store", "open_store", "read_manifest"]
+__all__ = ["FLAT_COLUMNS", "Store", "open_store", "read_manifest"]
+
+#: the columns of :meth:`Store.to_arrow`, :meth:`Store.to_pandas` and :meth:`Store.iter_batches`, in order
+#: (then ``vector`` when the vectors are asked for)
+FLAT_COLUMNS = ("id", "text", "label", "pred", "confidence", "correct", "x", "y")
 
 
 def read_manifest(folder: Path) -> Manifest | None:
@@ -187,6 +192,73 @@ class Store:
     def projection_meta(self, column: str | None = None) -> dict[str, Any] | None:
         path = self.projection_path(column)
         return read_file_meta(path) if path.exists() else None
+
+    # ------------------------------------------------------------------ the rows, for other tools
+
+    def iter_batches(self, *, vectors: bool = False, column: str | None = None) -> Iterator[Any]:
+        """The rows as pyarrow tables, one per part of the store (at most 8,192 rows), in input order.
+
+        Columns: :data:`FLAT_COLUMNS` (``x`` and ``y`` from the 2-D map of ``column``, the default
+        vector column when ``None``; null where the store has no map of it), then with ``vectors``
+        the vectors of ``column`` as ``vector`` (``fixed_size_list<float32, d>``). One part is read
+        at a time, so memory stays bounded by a part whatever the size of the store.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        column = column or self.default_vector
+        if column not in self.vector_columns:
+            raise ClsmapError(
+                f"store {self.path} has no vector column {column!r}; it has {', '.join(self.vector_columns)}"
+            )
+        proj_path = self.projection_path(column)
+        proj = _read_columns(proj_path, ["id", "x", "y"]) if proj_path.exists() else None
+        wanted = ["row", "id", "text", "label", "pred", "confidence", "correct"] + ([column] if vectors else [])
+        for part in part_files(self.path):
+            table = _read_columns(part, wanted)
+            rows = table.column("row").to_numpy()
+            if len(rows) and np.any(np.diff(rows) < 0):
+                table = table.take(pa.array(np.argsort(rows, kind="stable")))
+                rows = table.column("row").to_numpy()
+            if proj is None:
+                x = y = pa.nulls(table.num_rows, type=pa.float32())
+            else:
+                if len(rows) and (rows.min() < 0 or rows.max() >= proj.num_rows):
+                    raise ClsmapError(f"{proj_path} does not match the store's rows; run clsmap project again")
+                at = pa.array(rows)
+                same = pc.all(pc.equal(proj.column("id").take(at), table.column("id"))).as_py()
+                if table.num_rows and not same:
+                    raise ClsmapError(f"{proj_path} does not match the store's rows; run clsmap project again")
+                x, y = proj.column("x").take(at), proj.column("y").take(at)
+            arrays = [table.column(name) for name in FLAT_COLUMNS[:6]] + [x, y]
+            names = list(FLAT_COLUMNS)
+            if vectors:
+                arrays.append(table.column(column))
+                names.append("vector")
+            yield pa.table(arrays, names=names)
+
+    def to_arrow(self, *, vectors: bool = False, column: str | None = None) -> Any:
+        """All rows as one pyarrow Table; the columns of :meth:`iter_batches`."""
+        import pyarrow as pa
+
+        tables = list(self.iter_batches(vectors=vectors, column=column))
+        if tables:
+            return pa.concat_tables(tables)
+        types = [pa.string()] * 4 + [pa.float32(), pa.bool_(), pa.float32(), pa.float32()]
+        names = list(FLAT_COLUMNS) + (["vector"] if vectors else [])
+        return pa.table([pa.array([], type=t) for t in types + [pa.list_(pa.float32())] * vectors], names=names)
+
+    def to_pandas(self, *, vectors: bool = False, column: str | None = None) -> pd.DataFrame:
+        """All rows as a DataFrame: ``id``, ``text``, ``label``, ``pred``, ``confidence``, ``correct``, and
+        ``x``, ``y`` of the 2-D map of ``column`` (NaN without one); with ``vectors``, a ``vector`` column
+        holding each row's vector as a float32 array."""
+        return self.to_arrow(vectors=vectors, column=column).to_pandas()
+
+
+def _read_columns(path: Path, columns: list[str]) -> Any:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=columns)
 
 
 def part_files(folder: Path) -> list[Path]:
