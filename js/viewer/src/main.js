@@ -12,6 +12,9 @@ import { setupDetail } from './detail.js';
 import { $ } from './dom.js';
 import { setupLegend } from './legend.js';
 import { availableModes, modeSpec } from './modes.js';
+import { setupNeighbours } from './nearpanel.js';
+import { neighbourReader } from './neighbours.js';
+import { setupOverlay } from './overlay.js';
 import { ringLayout } from './points.js';
 import { setupRegions } from './regions.js';
 import { rowAccessors } from './rows.js';
@@ -42,7 +45,9 @@ const start = async () => {
 
   const canvas = $('canvas');
   const plot = createPlot(canvas, meta, cols, ring, state.theme);
-  const app = { meta, data, state, plot, ring, canvas };
+  const overlay = setupOverlay({ plot, canvas });
+  const near = neighbourReader(meta, cols);
+  const app = { meta, data, cols, state, plot, ring, canvas, overlay };
   const specOf = (mode) => modeSpec(mode, meta, cols, state.theme);
   const legend = setupLegend(app);
 
@@ -57,6 +62,8 @@ const start = async () => {
   };
   setupModeButtons(available, setMode);
   const detail = setupDetail(app);
+  const nearPanel = setupNeighbours({ ...app, near, showDetail: detail.showDetail });
+  detail.listen((r) => (r < 0 ? nearPanel.hide() : nearPanel.show(r)));
   setupSelection({ ...app, showDetail: detail.showDetail });
   setupSearch(app);
   const regions = setupRegions(app);
@@ -81,12 +88,14 @@ const start = async () => {
   mark('drawn');
   frame.nudge(1000);
   legend.render();
+  overlay.start();
   regions.first();
   await frame.drawn;
   mark('frame');
   $('loading').hidden = true;
 
-  exposeApi({ ...app, available, setMode, hovered: detail.hovered, regions: regions.regions });
+  exposeApi({ ...app, available, setMode, hovered: detail.hovered, regions: regions.regions, near,
+    shown: nearPanel.focus });
 };
 
 start().catch((err) => {

@@ -90,8 +90,10 @@ def run(args: argparse.Namespace) -> None:
         max_chars = args.max_text_chars
         if max_chars is not None and max_chars < 0:
             raise ClsmapError(f"--max-text-chars {max_chars}: give a positive number, or 0 to keep texts whole")
+        if args.neighbours is not None and args.neighbours < 0:
+            raise ClsmapError(f"--neighbours {args.neighbours}: give a number of neighbours, or 0 for none")
         write_map(args.store, args.out, column=args.column, max_text_chars=max_chars or None, theme=args.theme,
-                  title=args.title)
+                  title=args.title, neighbours=args.neighbours)
     elif args.command == "analyze":
         from ..analysis import analyze
 
