@@ -9,7 +9,7 @@ export const setupLegend = ({ meta, state, plot }) => {
   const tip = (g) => {
     const byClass = state.mode === 'label' || state.mode === 'pred' ? meta.keywords || {} : {};
     const name = state.spec.names[g];
-    const words = Object.hasOwn(byClass, name) && Array.isArray(byClass[name]) ? byClass[name] : [];
+    const words = Object.prototype.hasOwnProperty.call(byClass, name) && Array.isArray(byClass[name]) ? byClass[name] : [];
     return words.length ? `keywords: ${words.join(' · ')}\n${HINT}` : HINT;
   };
   const applyFilter = () => plot.filter(state.spec, state.hidden);

@@ -66,7 +66,7 @@ const start = async () => {
   detail.listen((r) => (r < 0 ? nearPanel.hide() : nearPanel.show(r)));
   setupSelection({ ...app, showDetail: detail.showDetail });
   setupSearch(app);
-  const regions = setupRegions(app);
+  const regions = setupRegions({ ...app, onDescribe: nearPanel.hide });
   setupTools(plot.scatterplot, async () => {
     state.theme = state.theme === 'dark' ? 'light' : 'dark';
     document.documentElement.dataset.theme = state.theme;

@@ -55,7 +55,8 @@ export const setupNeighbours = ({ meta, data, cols, near, overlay, showDetail })
     focus = r;
     list = near.of(r);
     $('near').hidden = false;
-    $('near-title').textContent = `${list.length} nearest in the vector space (cosine)`;
+    const carried = near.stored > near.k ? ` (this page carries ${near.k} of the ${near.stored} stored)` : '';
+    $('near-title').textContent = `${list.length} nearest in the vector space, cosine${carried}`;
     $('near-agree').replaceChildren(
       ...(meta.has_labels ? agreementLine(r, 'label', data.labelOf) : []),
       ...(meta.has_predictions ? agreementLine(r, 'prediction', data.predOf) : []),

@@ -2,7 +2,8 @@
 // on an overlay canvas, and a list in the side panel (a click zooms to the region and describes it).
 import { $, el } from './dom.js';
 
-export const setupRegions = ({ meta, state, plot, overlay }) => {
+// onDescribe: called when a region's description replaces the text in the detail panel
+export const setupRegions = ({ meta, state, plot, overlay, onDescribe = () => {} }) => {
   const { scatterplot } = plot;
   const regions = meta.regions || [];
   // "#2" and, under it, the region's first keywords
@@ -44,6 +45,7 @@ export const setupRegions = ({ meta, state, plot, overlay }) => {
   const describe = (r) => {
     const box = $('detail');
     box.hidden = false;
+    onDescribe();
     const examples = el('ul', {}, (r.examples || []).slice(0, 5).map((e) => el('li', { text: String(e) })));
     $('detail-body').replaceChildren(
       el('div', { className: 'fields' }, [

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ _KO_STOP = {"이", "그", "저", "것", "수", "등", "및", "더", "또", "좀"
             "같아", "그래", "그럼", "근데", "그리고", "하지만", "아니", "네가", "내가", "제가"}
 
 
+@lru_cache(maxsize=1)
 def _english_stop_words() -> frozenset[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -108,7 +110,7 @@ def class_keywords(
     *,
     top: int = 8,
     min_texts: int = 2,
-    sample: int | None = 200_000,
+    sample: int | None = 100_000,
     max_terms: int = 50_000,
     ignore: Any = (),
     seed: int = 0,

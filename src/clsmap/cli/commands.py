@@ -157,6 +157,10 @@ def _print_analysis(analysis: Any, top: int) -> None:
             cols = ["region_id", "n", "n_errors", "error_rate", "enrichment", "p_value", "purity", "true_label",
                     "pred_label"]
             print("\nconfusion regions:\n" + analysis.regions[cols].to_string(index=False))
+        if analysis.keywords is not None and len(analysis.keywords):
+            words = analysis.keywords.sort_values(["kind", "group", "rank"]).groupby(["kind", "group"], sort=False)
+            print("\nkeywords (c-TF-IDF):\n" + "\n".join(
+                f"{kind:>6} {group}: {', '.join(part['term'].head(6))}" for (kind, group), part in words))
         if analysis.label_issues is not None and top > 0:
             cols = ["rank", "id", "label", "suggested_label", "score", "flagged", "text"]
             s = analysis.summary
