@@ -244,8 +244,9 @@ def analyze(
     if regions is not None and len(regions):
         region_words = class_keywords(texts, region_membership(xy, regions), ignore=[0], seed=seed)
         region_words["group"] = region_words["group"].astype(int)
-    keywords_table = pd.concat([keywords.assign(kind="class"), (region_words if region_words is not None
-                                else keywords.head(0)).assign(kind="region")], ignore_index=True)
+    parts = [part.assign(kind=kind) for kind, part in (("class", keywords), ("region", region_words))
+             if part is not None and len(part)]
+    keywords_table = (pd.concat(parts, ignore_index=True) if parts else keywords.assign(kind=[]))
     keywords_table = keywords_table[["kind", *keywords.columns]]
 
     # likely-mislabeled rows
