@@ -138,6 +138,9 @@ def test_a_graph_of_other_rows_is_refused(explain_store, tmp_path):
     with pytest.raises(clsmap.ClsmapError, match="run clsmap analyze again"):
         clsmap.open_store(other.path).neighbours_of()
     assert store.neighbours_of("vector") is not None
+    # a store written again over the old one (--overwrite) drops the old graph with the old vectors
+    again = synthetic_store(tmp_path / "other", np.zeros((4, 2)) + np.arange(4)[:, None], ["a", "b", "c", "d"])
+    assert again.neighbours_of() is None
 
 
 # ---------------------------------------------------------------- keywords

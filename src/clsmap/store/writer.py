@@ -57,7 +57,7 @@ class StoreWriter:
 
     def _open(self, overwrite: bool) -> None:
         if overwrite:
-            for name in (VECTORS, PROJECTIONS):
+            for name in (VECTORS, PROJECTIONS, NEIGHBOURS):
                 shutil.rmtree(self.folder / name, ignore_errors=True)
             (self.folder / MANIFEST).unlink(missing_ok=True)
         existing = read_manifest(self.folder)
