@@ -11,13 +11,13 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from viewer_browser import canvas_pixels, changed, open_map, wait_for_picture
+from viewer_browser import canvas_pixels, open_map, wait_for_picture
 
 import clsmap
 from clsmap.analysis import class_keywords, knn_graph, read_keywords, tokenize
 from clsmap.analysis.keywords import _JOSA
 from clsmap.render import map_html, write_map
-from clsmap.render.payload import SIMILARITY_STEP
+from clsmap.render.payload import similarity_codes, similarity_of
 from clsmap.store import synthetic_store, write_neighbours
 
 CLASSES = ["animal", "plant", "food", "body"]
@@ -71,6 +71,15 @@ def test_knn_graph_is_scikit_learns_cosine_neighbours(backend):
     assert (np.diff(similarity, axis=1) <= 1e-6).all()  # nearest first
 
 
+def test_similarity_codes_are_fine_where_neighbours_are():
+    near = np.linspace(0.99, 1.0, 2001)
+    assert np.abs(similarity_of(similarity_codes(near)) - near).max() < 6e-4
+    everywhere = np.linspace(-1.0, 1.0, 20001)
+    codes = similarity_codes(everywhere)
+    assert codes.min() >= 0 and codes.max() <= 255 and (np.diff(codes) <= 0).all()  # uint8, order kept
+    assert np.abs(similarity_of(codes) - everywhere).max() < 0.008
+
+
 def _page(html: str) -> tuple[dict, bytes]:
     import base64
     import gzip
@@ -94,9 +103,8 @@ def _page_neighbours(html: str) -> tuple[np.ndarray, np.ndarray] | None:
            for c in meta["columns"] if c["name"].startswith("nb")}
     k = info["k"]
     rows = sum(col[f"nb{p}"].astype(np.int64) << (8 * p) for p in range(info["planes"])).reshape(-1, k)
-    coded = col["nb_sim"].astype(np.int64).reshape(-1, k)
-    steps = coded[:, :1] - np.concatenate([np.zeros((len(coded), 1), np.int64), np.cumsum(coded[:, 1:], axis=1)], 1)
-    return rows, steps * info["step"] - 1
+    codes = np.cumsum(col["nb_sim"].astype(np.int64).reshape(-1, k), axis=1)
+    return rows, 1.0 - 2.0 * (codes / info["levels"]) ** 2
 
 
 @pytest.mark.parametrize("member_bytes", [8 << 20, 4096])
@@ -109,7 +117,8 @@ def test_analyze_stores_the_graph_and_the_page_carries_it(explain_store, monkeyp
     monkeypatch.setattr("clsmap.render.payload.MEMBER_BYTES", member_bytes)  # one gzip member or many
     rows, sims = _page_neighbours(map_html(store))
     assert np.array_equal(rows, want)
-    assert np.abs(sims - want_sim).max() <= SIMILARITY_STEP / 2 + 1e-6
+    assert np.allclose(sims, similarity_of(similarity_codes(want_sim)), atol=1e-9)
+    assert np.abs(sims - want_sim).max() < 0.005
 
 
 def test_how_many_neighbours_the_page_carries(explain_store, monkeypatch, caplog):
@@ -225,9 +234,18 @@ def test_a_click_lists_and_rings_the_vector_space_neighbours(browser, explain_st
     got = page.evaluate(f"() => {rows}.map((r) => window.clsmap.neighbours(r))")
     for row, near in zip(rows, got, strict=True):
         assert [g["id"] for g in near] == [f"doc-{j}" for j in want[row]]
-        assert np.abs(np.array([g["similarity"] for g in near]) - want_sim[row]).max() <= SIMILARITY_STEP / 2 + 1e-6
-    before = canvas_pixels(page)
+        shown = np.array([g["similarity"] for g in near])
+        assert np.allclose(shown, similarity_of(similarity_codes(want_sim[row])), atol=1e-9)
+    ring = np.array([0xD8, 0x1B, 0x9C])  # COLOURS["neighbour"]
+
+    def ringed(pixels) -> int:
+        return int((np.abs(pixels - ring).sum(axis=2) < 60).sum())
+
+    assert ringed(canvas_pixels(page)) < 20
     x, y = page.evaluate("() => window.clsmap.screenPosition(0)")
+    page.mouse.move(x - 20, y - 20)
+    page.mouse.move(x, y, steps=5)
+    page.wait_for_function("() => window.clsmap.hovered() === 0", timeout=5000)
     page.mouse.click(x, y)
     page.locator("#near").wait_for(state="visible", timeout=5000)
     listed = page.eval_on_selector_all("#near-list li", "(items) => items.map((li) => Number(li.dataset.row))")
@@ -235,8 +253,8 @@ def test_a_click_lists_and_rings_the_vector_space_neighbours(browser, explain_st
     agree = int((labels[want[0]] == labels[0]).sum())
     assert page.locator("#near-agree [data-agree=label]").text_content() == \
         f"neighbours agree with the label: {agree} of 10"
-    # the rings: the overlay changes where the neighbours are
-    wait_for_picture(page, changed(before), what="rings around the neighbours")
+    # the rings, in the neighbours' colour, around the clicked point and its neighbours
+    wait_for_picture(page, lambda px: ringed(px) > 11 * 20, what="rings around the neighbours")
     # a neighbour's entry shows that text, and its own neighbours
     page.locator("#near-list li").nth(3).click()
     assert page.evaluate("() => window.clsmap.shownRow()") == want[0][3]
@@ -244,6 +262,7 @@ def test_a_click_lists_and_rings_the_vector_space_neighbours(browser, explain_st
     assert listed == want[want[0][3]].tolist()
     page.locator("#detail-close").click()
     assert page.locator("#near").is_hidden() and page.evaluate("() => window.clsmap.shownRow()") == -1
+    wait_for_picture(page, lambda px: ringed(px) < 20, what="the map without rings")
     assert page.errors == []
     page.close()
 

@@ -36,7 +36,7 @@ export const setupNeighbours = ({ meta, data, cols, near, overlay, showDetail })
 
   const item = (row, similarity) => {
     const text = data.textOf(row);
-    const fields = [el('span', { className: 'sim', text: similarity.toFixed(2) })];
+    const fields = [el('span', { className: 'sim', text: similarity.toFixed(3) })];
     if (meta.has_labels) fields.push(el('span', { className: 'lab', text: data.labelOf(row) }));
     if (meta.has_predictions && data.predOf(row) !== data.labelOf(row)) {
       fields.push(el('span', { className: `pred${data.isWrong(row) ? ' wrong' : ''}`, text: `→ ${data.predOf(row)}` }));

@@ -1,13 +1,13 @@
 // Each point's nearest neighbours in the vector space (clsmap analyze), as the page carries them:
 // k per row, nearest first; their rows as byte planes nb0 (lowest byte), nb1, ...; their cosine
-// similarities in steps of meta.neighbours.step from -1, the first of a row as it is and each other
-// as its drop from the one before. Pure: no DOM.
+// similarities s as codes q = round(L sqrt((1 - s) / 2)), L = meta.neighbours.levels, the first of a
+// row as it is and each other as its rise over the one before. Pure: no DOM.
 
 // null when the page has no neighbours; else { k, stored, of(row) -> [{ row, similarity }] }
 export const neighbourReader = (meta, cols) => {
   const info = meta.neighbours;
   if (!info || !info.k) return null;
-  const { k, planes, step } = info;
+  const { k, planes, levels } = info;
   const bytes = [];
   for (let p = 0; p < planes; p += 1) bytes.push(cols[`nb${p}`]);
   const sims = cols.nb_sim;
@@ -18,8 +18,8 @@ export const neighbourReader = (meta, cols) => {
       const at = r * k + m;
       let row = 0;
       for (let p = planes - 1; p >= 0; p -= 1) row = row * 256 + bytes[p][at];
-      q = m === 0 ? sims[at] : q - sims[at];
-      out.push({ row, similarity: q * step - 1 });
+      q = m === 0 ? sims[at] : q + sims[at];
+      out.push({ row, similarity: 1 - 2 * (q / levels) ** 2 });
     }
     return out;
   };

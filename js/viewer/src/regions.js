@@ -6,22 +6,30 @@ import { $, el } from './dom.js';
 export const setupRegions = ({ meta, state, plot, overlay, onDescribe = () => {} }) => {
   const { scatterplot } = plot;
   const regions = meta.regions || [];
-  // "#2" and, under it, the region's first keywords
+  // "#2" and, under it, the region's first keywords, on a box of the background's colour
   const paintLabels = (ctx, toScreen) => {
     if (!regions.length || !$('show-regions').checked) return;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
-    ctx.lineWidth = 3;
-    ctx.strokeStyle = state.theme === 'dark' ? '#000' : '#fff';
-    ctx.fillStyle = meta.colors.region;
+    const dark = state.theme === 'dark';
     for (const region of regions) {
       const [sx, sy] = toScreen(region.cx, region.cy);
-      const lines = [[`#${region.region_id}`, 'bold 12px']];
-      if (region.keywords && region.keywords.length) lines.push([region.keywords.slice(0, 3).join(' · '), '600 11px']);
+      const lines = [[`#${region.region_id}`, 'bold 12px system-ui, sans-serif']];
+      if (region.keywords && region.keywords.length) {
+        lines.push([region.keywords.slice(0, 3).join(' · '), '600 11px system-ui, sans-serif']);
+      }
+      const widths = lines.map(([text, font]) => {
+        ctx.font = font;
+        return ctx.measureText(text).width;
+      });
+      const w = Math.max(...widths) + 8;
+      const h = 14 * lines.length + 4;
+      ctx.fillStyle = dark ? 'rgba(21,24,28,0.8)' : 'rgba(255,255,255,0.8)';
+      ctx.fillRect(sx - w / 2, sy - 9, w, h);
+      ctx.fillStyle = meta.colors.region;
       lines.forEach(([text, font], i) => {
-        ctx.font = `${font} system-ui, sans-serif`;
-        ctx.strokeText(text, sx, sy + 13 * i);
-        ctx.fillText(text, sx, sy + 13 * i);
+        ctx.font = font;
+        ctx.fillText(text, sx, sy + 14 * i);
       });
     }
   };

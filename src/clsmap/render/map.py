@@ -43,7 +43,7 @@ from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
 from .fonts import web_font
 from .model import render_model
-from .payload import SIMILARITY_STEP, neighbour_columns, normalise, pack, smallest_int, strings
+from .payload import SIMILARITY_LEVELS, neighbour_columns, normalise, pack, smallest_int, strings
 from .templates import Markup, asset, render
 
 __all__ = ["map_html", "write_map", "THEMES"]
@@ -216,7 +216,8 @@ def map_html(
         "keywords": model.keywords.get("classes", {}),
         # nb0, nb1, ...: byte planes of the neighbours' rows; nb_sim: their similarities
         "neighbours": None if not near else {"k": near_k, "stored": int(model.neighbours[0].shape[1]),
-                                             "planes": len(near) - 1, "metric": "cosine", "step": SIMILARITY_STEP},
+                                             "planes": len(near) - 1, "metric": "cosine",
+                                             "levels": SIMILARITY_LEVELS},
     }
     for bad in ("</script", "<!--"):
         if bad in script.lower():  # pragma: no cover - checked when the asset is built

@@ -14,7 +14,8 @@ import numpy as np
 
 from .._errors import ClsmapError
 
-__all__ = ["pack", "strings", "smallest_int", "normalise", "neighbour_columns", "SIMILARITY_STEP"]
+__all__ = ["pack", "strings", "smallest_int", "normalise", "neighbour_columns", "similarity_codes", "similarity_of",
+           "SIMILARITY_LEVELS"]
 
 _DTYPES = {np.dtype(np.float32): "f4", np.dtype(np.int32): "i4", np.dtype(np.uint32): "u4", np.dtype(np.int16): "i2",
            np.dtype(np.uint16): "u2", np.dtype(np.int8): "i1", np.dtype(np.uint8): "u1"}
@@ -56,23 +57,34 @@ def smallest_int(codes: np.ndarray, n_names: int) -> np.ndarray:
     return codes.astype(np.int8 if n_names < 2**7 else np.int16 if n_names < 2**15 else np.int32)
 
 
-#: the similarities of the neighbours on the page are multiples of this (uint8 over [-1, 1])
-SIMILARITY_STEP = 1 / 127.5
+#: the page carries a neighbour's cosine similarity s as the uint8 ``round(L * sqrt((1 - s) / 2))``, L this:
+#: fine steps where neighbours are (about 0.0005 near s = 0.99, 0.004 near 0.75), coarse far away
+SIMILARITY_LEVELS = 255
+
+
+def similarity_codes(similarity: np.ndarray) -> np.ndarray:
+    """Cosine similarities as the page's uint8 codes (0: identical; see :data:`SIMILARITY_LEVELS`)."""
+    distance = np.clip(1.0 - np.asarray(similarity, dtype=np.float64), 0.0, 2.0)
+    return np.rint(SIMILARITY_LEVELS * np.sqrt(distance / 2.0)).astype(np.int16)
+
+
+def similarity_of(codes: np.ndarray) -> np.ndarray:
+    """The similarities the page shows for ``codes`` (:func:`similarity_codes`)."""
+    return 1.0 - 2.0 * (np.asarray(codes, dtype=np.float64) / SIMILARITY_LEVELS) ** 2
 
 
 def neighbour_columns(indices: np.ndarray, similarity: np.ndarray, n_rows: int) -> dict[str, np.ndarray]:
     """Each row's neighbours ((n, k) row positions among ``n_rows``, nearest first, and their cosine
     similarities) as compact columns, row after row: the positions as byte planes ``nb0`` (lowest byte),
     ``nb1``, ... (as many as ``n_rows`` needs: random row numbers do not compress, zero high bytes do),
-    and ``nb_sim``: the similarities in steps of :data:`SIMILARITY_STEP` from -1 (uint8), the first of
-    each row as it is and each other as its drop from the one before (small: they are sorted)."""
+    and ``nb_sim``: the similarities' codes (:func:`similarity_codes`), the first of each row as it is
+    and each other as its rise over the one before (small: they are sorted)."""
     indices = np.asarray(indices, dtype=np.int64)
     planes = max(1, (max(int(n_rows) - 1, 1).bit_length() + 7) // 8)
     out = {f"nb{p}": ((indices >> (8 * p)) & 0xFF).astype(np.uint8).ravel() for p in range(planes)}
-    similarity = np.asarray(similarity, dtype=np.float64)
-    steps = np.clip(np.rint((similarity + 1.0) / SIMILARITY_STEP), 0, 255).astype(np.int16)
-    coded = steps.copy()
-    coded[:, 1:] = np.maximum(steps[:, :-1] - steps[:, 1:], 0)
+    codes = similarity_codes(similarity)
+    coded = codes.copy()
+    coded[:, 1:] = np.maximum(codes[:, 1:] - codes[:, :-1], 0)
     out["nb_sim"] = coded.astype(np.uint8).ravel()
     return out
 
