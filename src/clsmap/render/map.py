@@ -16,7 +16,7 @@ When the store has its k-NN graph (``clsmap analyze``), each point's nearest nei
 space travel with it (:func:`~clsmap.render.payload.neighbour_columns`): a click on a text lists them
 and rings them on the map. By default the page carries as many of the stored neighbours as add at most
 :data:`NEIGHBOUR_SHARE` (25 %) to the file, or 4 MB where that is more: all 10 up to about 100,000
-points, 3 of them at a million.
+points, 2 or 3 of them at a million.
 Class and region keywords (``analysis/keywords.json``) go to the legend's tooltips and the regions'
 captions.
 """
