@@ -27,7 +27,7 @@ SOURCES = VIEWER / "src"
 BUNDLE = ROOT / "src" / "clsmap" / "render" / "assets" / "viewer.js"
 WIDGET_BUNDLE = BUNDLE.with_name("widget.js")
 #: the modules that touch neither the DOM nor regl (and so are unit-tested on a blank page)
-PURE = ["decode.js", "rows.js", "points.js", "modes.js", "csv.js", "search.js"]
+PURE = ["decode.js", "rows.js", "points.js", "modes.js", "csv.js", "search.js", "neighbours.js"]
 
 needs_browser = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
 

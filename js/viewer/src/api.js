@@ -4,7 +4,7 @@
 import { legendEntries } from './modes.js';
 import { marks, T0 } from './timing.js';
 
-export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode, hovered, regions }) => {
+export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode, hovered, regions, near, shown }) => {
   window.clsmap = {
     ready: true,
     firstFrameMs: performance.now(),
@@ -31,5 +31,8 @@ export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode,
     hidden: () => [...state.hidden].map((g) => state.spec.names[g]),
     legend: () => legendEntries(state.spec),
     regions: () => regions.map((r) => r.region_id),
+    neighbours: (row) => (near ? near.of(row).map(({ row: r, similarity }) => ({ row: r, id: data.idOf(r), similarity }))
+      : null),
+    shownRow: () => shown(),
   };
 };

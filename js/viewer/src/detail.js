@@ -50,14 +50,18 @@ export const setupDetail = ({ meta, data, plot, ring, canvas }) => {
     tooltip.hidden = true;
   });
 
+  // told when a text is shown (its row) or the panel closed (-1)
+  const listeners = [];
   const showDetail = (r) => {
     const box = $('detail');
     box.hidden = false;
     $('detail-body').replaceChildren(...describe(r, true));
+    for (const listen of listeners) listen(r);
   };
   $('detail-close').addEventListener('click', () => {
     $('detail').hidden = true;
+    for (const listen of listeners) listen(-1);
   });
 
-  return { showDetail, hovered: () => hovered };
+  return { showDetail, hovered: () => hovered, listen: (fn) => listeners.push(fn) };
 };

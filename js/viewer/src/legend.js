@@ -3,7 +3,15 @@
 import { $, el } from './dom.js';
 import { isolated, legendOrder, modeName, toggled } from './modes.js';
 
-export const setupLegend = ({ state, plot }) => {
+export const setupLegend = ({ meta, state, plot }) => {
+  const HINT = 'click: hide/show · alt/shift-click or double-click: isolate';
+  // the tooltip: a class's keywords (in the true label and predicted modes) above the hint
+  const tip = (g) => {
+    const byClass = state.mode === 'label' || state.mode === 'pred' ? meta.keywords || {} : {};
+    const name = state.spec.names[g];
+    const words = Object.prototype.hasOwnProperty.call(byClass, name) && Array.isArray(byClass[name]) ? byClass[name] : [];
+    return words.length ? `keywords: ${words.join(' · ')}\n${HINT}` : HINT;
+  };
   const applyFilter = () => plot.filter(state.spec, state.hidden);
 
   const render = () => {
@@ -14,7 +22,7 @@ export const setupLegend = ({ state, plot }) => {
       const row = el('div', {
         className: `legend-item${state.hidden.has(g) ? ' off' : ''}`,
         role: 'button',
-        title: 'click: hide/show · alt/shift-click or double-click: isolate',
+        title: tip(g),
         'data-group': String(g),
       }, [
         el('span', { className: 'swatch', style: { background: spec.legendColours[g] } }),

@@ -12,6 +12,9 @@ import { setupDetail } from './detail.js';
 import { $ } from './dom.js';
 import { setupLegend } from './legend.js';
 import { availableModes, modeSpec } from './modes.js';
+import { setupNeighbours } from './nearpanel.js';
+import { neighbourReader } from './neighbours.js';
+import { setupOverlay } from './overlay.js';
 import { ringLayout } from './points.js';
 import { setupRegions } from './regions.js';
 import { rowAccessors } from './rows.js';
@@ -48,7 +51,9 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
 
   const canvas = $('canvas');
   const plot = createPlot(canvas, meta, cols, ring, state.theme);
-  const app = { meta, data, state, plot, ring, canvas };
+  const overlay = setupOverlay({ plot, canvas });
+  const near = neighbourReader(meta, cols);
+  const app = { meta, data, cols, state, plot, ring, canvas, overlay };
   const specOf = (mode) => modeSpec(mode, meta, cols, state.theme);
   const legend = setupLegend(app);
 
@@ -63,9 +68,11 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   };
   setupModeButtons(available, setMode);
   const detail = setupDetail(app);
+  const nearPanel = setupNeighbours({ ...app, near, showDetail: detail.showDetail });
+  detail.listen((r) => (r < 0 ? nearPanel.hide() : nearPanel.show(r)));
   setupSelection({ ...app, showDetail: detail.showDetail });
   setupSearch(app);
-  const regions = setupRegions(app);
+  const regions = setupRegions({ ...app, onDescribe: nearPanel.hide });
   setupTools(plot.scatterplot, async () => {
     state.theme = state.theme === 'dark' ? 'light' : 'dark';
     themeHost.dataset.theme = state.theme;
@@ -87,12 +94,14 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   mark('drawn');
   frame.nudge(1000);
   legend.render();
+  overlay.start();
   regions.first();
   await frame.drawn;
   mark('frame');
   $('loading').hidden = true;
 
-  exposeApi({ ...app, available, setMode, hovered: detail.hovered, regions: regions.regions });
+  exposeApi({ ...app, available, setMode, hovered: detail.hovered, regions: regions.regions, near,
+    shown: nearPanel.focus });
   return app;
 };
 

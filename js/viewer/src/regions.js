@@ -2,45 +2,39 @@
 // on an overlay canvas, and a list in the side panel (a click zooms to the region and describes it).
 import { $, el } from './dom.js';
 
-export const setupRegions = ({ meta, state, plot, canvas }) => {
+// onDescribe: called when a region's description replaces the text in the detail panel
+export const setupRegions = ({ meta, state, plot, overlay, onDescribe = () => {} }) => {
   const { scatterplot } = plot;
-  const overlay = $('overlay');
   const regions = meta.regions || [];
-  let lastView = null;
-  const toScreen = (x, y) => {
-    const w = canvas.clientWidth;
-    const h = canvas.clientHeight;
-    const v = lastView;
-    let px = v ? v[0] * x + v[4] * y + v[12] : x;
-    const py = v ? v[1] * x + v[5] * y + v[13] : y;
-    px /= w / h;
-    return [(w * (px + 1)) / 2, h * (0.5 - py / 2)];
-  };
-  const drawLabels = () => {
-    const ctx = overlay.getContext('2d');
-    const dpr = window.devicePixelRatio || 1;
-    const w = canvas.clientWidth;
-    const h = canvas.clientHeight;
-    if (overlay.width !== Math.round(w * dpr) || overlay.height !== Math.round(h * dpr)) {
-      overlay.width = Math.round(w * dpr);
-      overlay.height = Math.round(h * dpr);
-    }
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, w, h);
-    if (!$('show-regions').checked) return;
-    ctx.font = 'bold 12px system-ui, sans-serif';
+  // "#2" and, under it, the region's first keywords, on a box of the background's colour
+  const paintLabels = (ctx, toScreen) => {
+    if (!regions.length || !$('show-regions').checked) return;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
+    const dark = state.theme === 'dark';
     for (const region of regions) {
       const [sx, sy] = toScreen(region.cx, region.cy);
-      const label = `#${region.region_id}`;
-      ctx.lineWidth = 3;
-      ctx.strokeStyle = state.theme === 'dark' ? '#000' : '#fff';
-      ctx.strokeText(label, sx, sy);
+      const lines = [[`#${region.region_id}`, 'bold 12px system-ui, sans-serif']];
+      if (region.keywords && region.keywords.length) {
+        lines.push([region.keywords.slice(0, 3).join(' · '), '600 11px system-ui, sans-serif']);
+      }
+      const widths = lines.map(([text, font]) => {
+        ctx.font = font;
+        return ctx.measureText(text).width;
+      });
+      const w = Math.max(...widths) + 8;
+      const h = 14 * lines.length + 4;
+      ctx.fillStyle = dark ? 'rgba(21,24,28,0.8)' : 'rgba(255,255,255,0.8)';
+      ctx.fillRect(sx - w / 2, sy - 9, w, h);
       ctx.fillStyle = meta.colors.region;
-      ctx.fillText(label, sx, sy);
+      lines.forEach(([text, font], i) => {
+        ctx.font = font;
+        ctx.fillText(text, sx, sy + 14 * i);
+      });
     }
   };
+  overlay.add(paintLabels);
+  const drawLabels = () => overlay.redraw();
   const draw = () => {
     if (!regions.length || !$('show-regions').checked) {
       scatterplot.clearAnnotations();
@@ -59,12 +53,15 @@ export const setupRegions = ({ meta, state, plot, canvas }) => {
   const describe = (r) => {
     const box = $('detail');
     box.hidden = false;
+    onDescribe();
     const examples = el('ul', {}, (r.examples || []).slice(0, 5).map((e) => el('li', { text: String(e) })));
     $('detail-body').replaceChildren(
       el('div', { className: 'fields' }, [
         el('div', { text: `region #${r.region_id}: ${r.true_label ?? ''} → ${r.pred_label ?? ''}` }),
         el('div', { text: `n ${r.n ?? ''}, errors ${r.n_errors ?? ''}, purity ${Number.isFinite(r.purity) ? r.purity.toFixed(2) : ''}` }),
         el('div', { text: strength(r) }),
+        ...(r.keywords && r.keywords.length ? [el('div', {}, [el('b', { text: 'keywords: ' }),
+          el('span', { text: r.keywords.join(' · ') })])] : []),
       ]),
       examples,
     );
@@ -89,6 +86,7 @@ export const setupRegions = ({ meta, state, plot, canvas }) => {
         el('span', { text: `${r.true_label ?? ''} → ${r.pred_label ?? ''}` }),
         el('span', { className: 'count', text: ` n=${r.n ?? ''} ${pct}${times}` }),
       ]);
+      if (r.keywords && r.keywords.length) item.append(el('div', { className: 'keywords', text: r.keywords.join(' · ') }));
       item.title = strength(r);
       item.addEventListener('click', () => {
         zoomTo(r);
@@ -98,16 +96,9 @@ export const setupRegions = ({ meta, state, plot, canvas }) => {
     }
     $('show-regions').addEventListener('change', draw);
   }
-  scatterplot.subscribe('view', ({ view }) => {
-    lastView = view;
-    if (regions.length) drawLabels();
-  });
-  window.addEventListener('resize', () => { if (regions.length) drawLabels(); });
   // after the first draw: outline the regions in the initial view
   const first = () => {
-    if (!regions.length) return;
-    lastView = scatterplot.get('cameraView');
-    draw();
+    if (regions.length) draw();
   };
   return { regions, drawLabels, first };
 };

@@ -4,15 +4,18 @@
   preservation, per-class precision/recall/F1, confusion table;
 - :mod:`~clsmap.analysis.regions`: confusion regions in the map (``analysis/regions.json``);
 - :mod:`~clsmap.analysis.label_issues`: likely-mislabeled rows;
+- :mod:`~clsmap.analysis.keywords`: the distinguishing terms of each class and region (c-TF-IDF);
 - :mod:`~clsmap.analysis.layers`: per-layer curves and Procrustes-aligned per-layer maps;
 - :func:`analyze`: all of it for one store.
 """
 
+from .keywords import class_keywords, read_keywords, tokenize, write_keywords
 from .label_issues import cleanlab_issues, label_issue_scores
 from .layers import aligned_layer_maps, layer_curves, procrustes_align
 from .metrics import (
     classification_metrics,
     confusion_frame,
+    knn_graph,
     knn_indices,
     knn_preservation,
     knn_purity,
@@ -30,10 +33,12 @@ __all__ = [
     "Analysis",
     "aligned_layer_maps",
     "analyze",
+    "class_keywords",
     "classification_metrics",
     "cleanlab_issues",
     "confusion_frame",
     "confusion_regions",
+    "knn_graph",
     "knn_indices",
     "knn_preservation",
     "knn_purity",
@@ -44,10 +49,13 @@ __all__ = [
     "neighbour_agreement",
     "out_of_sample_probs",
     "procrustes_align",
+    "read_keywords",
     "read_regions",
     "region_coverage",
     "region_membership",
     "silhouette_per_class",
+    "tokenize",
     "trustworthiness",
+    "write_keywords",
     "write_regions",
 ]

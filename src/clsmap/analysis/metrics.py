@@ -16,6 +16,7 @@ import pandas as pd
 from .._validation import check_choice
 
 __all__ = [
+    "knn_graph",
     "knn_indices",
     "neighbour_agreement",
     "knn_purity",
@@ -62,14 +63,16 @@ def _prepare(X: np.ndarray, metric: str) -> np.ndarray:
     return X
 
 
-def knn_indices(
+def knn_graph(
     X: np.ndarray, *, k: int = 10, metric: Metric = "cosine", backend: Backend = "auto", query: np.ndarray | None = None
-) -> np.ndarray:
-    """Indices (n, k) of each row's ``k`` nearest other rows, nearest first. O(n * k) memory.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest other rows, nearest first: ``(indices, similarity)``, both (n, k).
 
-    ``query`` (row indices) restricts the rows asked about; their neighbours are still found
-    among all rows. ``backend="auto"`` uses faiss's exact flat index above
-    :data:`FAISS_FROM` rows of more than 16 dimensions when faiss is installed, else scikit-learn.
+    ``similarity`` is the cosine similarity for ``metric="cosine"``, the negated Euclidean distance
+    for ``"euclidean"`` (larger is nearer either way; float32). O(n * k) memory. ``query`` (row
+    indices) restricts the rows asked about; their neighbours are still found among all rows.
+    ``backend="auto"`` uses faiss's exact flat index above :data:`FAISS_FROM` rows of more than 16
+    dimensions when faiss is installed, else scikit-learn.
     """
     check_choice(backend, ("auto", "sklearn", "faiss"), param="backend", func="knn_indices")
     X = _prepare(np.asarray(X), metric)
@@ -93,18 +96,30 @@ def knn_indices(
         faiss = require("faiss", extra="faiss", purpose="k-NN with backend='faiss'", package="faiss-cpu")
         index = faiss.IndexFlatL2(X.shape[1])
         index.add(X)
-        _, found = index.search(X[rows], k + 1)
+        squared, found = index.search(X[rows], k + 1)
     else:
         from sklearn.neighbors import NearestNeighbors
 
         index = NearestNeighbors(n_neighbors=k + 1).fit(X)
-        found = index.kneighbors(X[rows], return_distance=False)
+        distance, found = index.kneighbors(X[rows], return_distance=True)
+        squared = distance ** 2
     # drop each row's own index (or the last entry when it is absent: exact duplicates can tie
     # with the point itself)
     found = np.asarray(found, dtype=np.int64)
     self_pos = found == rows[:, None]
     keep = ~self_pos & (np.cumsum(~self_pos, axis=1) <= k)
-    return found[keep].reshape(len(rows), k)
+    squared = np.maximum(np.asarray(squared, dtype=np.float64)[keep].reshape(len(rows), k), 0.0)
+    # unit rows: |a - b|^2 = 2 - 2 cos(a, b)
+    similarity = 1.0 - squared / 2.0 if metric == "cosine" else -np.sqrt(squared)
+    return found[keep].reshape(len(rows), k), similarity.astype(np.float32)
+
+
+def knn_indices(
+    X: np.ndarray, *, k: int = 10, metric: Metric = "cosine", backend: Backend = "auto", query: np.ndarray | None = None
+) -> np.ndarray:
+    """Indices (n, k) of each row's ``k`` nearest other rows, nearest first (:func:`knn_graph`
+    without the similarities)."""
+    return knn_graph(X, k=k, metric=metric, backend=backend, query=query)[0]
 
 
 def neighbour_agreement(neighbours: np.ndarray, labels: np.ndarray | list) -> np.ndarray:

@@ -19,18 +19,21 @@ from .._validation import check_choice, check_positive_int
 from ..projection.reducers import is_constant, make_reducer
 from ..store.files import write_json_atomic
 from ..store.reader import open_store
+from ..store.writer import write_neighbours
+from .keywords import class_keywords, write_keywords
 from .label_issues import label_issue_scores
 from .layers import aligned_layer_maps, layer_columns, layer_curves
 from .metrics import (
     classification_metrics,
     confusion_frame,
+    knn_graph,
     knn_indices,
     neighbour_agreement,
     out_of_sample_probs,
     silhouette_per_class,
     trustworthiness,
 )
-from .regions import confusion_regions, region_coverage, write_regions
+from .regions import confusion_regions, region_coverage, region_membership, write_regions
 
 __all__ = ["Analysis", "analyze", "ANALYSIS_FILE"]
 
@@ -52,7 +55,10 @@ class Analysis:
     sorted by ``rank`` (None without labels). ``regions``: see
     :func:`~clsmap.analysis.regions.confusion_regions` (None without a map). ``layers``: see
     :func:`~clsmap.analysis.layers.layer_curves` (None unless the store has ``layer_N`` columns);
-    ``layer_maps``: aligned (n, 2) maps per layer column.
+    ``layer_maps``: aligned (n, 2) maps per layer column. ``keywords``: the columns of
+    :func:`~clsmap.analysis.keywords.class_keywords` plus ``kind`` (``class`` or ``region``; a
+    region's ``group`` is its id). ``neighbours`` and ``similarity``: each row's ``k`` nearest rows
+    in the vector space and their cosine similarities, (n, k), nearest first.
     """
 
     store_path: Path
@@ -64,6 +70,9 @@ class Analysis:
     regions: pd.DataFrame | None = None
     layers: pd.DataFrame | None = None
     layer_maps: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    keywords: pd.DataFrame | None = None
+    neighbours: np.ndarray | None = field(default=None, repr=False)
+    similarity: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self, *, top_issues: int = 50) -> dict[str, Any]:
         """Every number, JSON-ready (NaN becomes null); the label-issue table is cut to ``top_issues``."""
@@ -83,6 +92,7 @@ class Analysis:
             "label_issues": records(self.label_issues, top_issues),
             "regions": records(self.regions),
             "layers": records(self.layers),
+            "keywords": records(self.keywords),
         }
 
 
@@ -122,7 +132,8 @@ def analyze(
     (clsmap cannot check that). ``silhouette_sample`` and ``trust_sample``: row-sample sizes of the
     two measures that need all distances of a row (``None``: every row). ``layers``: with
     ``layer_N`` columns, also the per-layer curves and aligned maps. ``write``: save
-    ``analysis/regions.json`` and ``analysis/analysis.json`` in the store.
+    ``analysis/regions.json``, ``analysis/keywords.json``, ``analysis/analysis.json`` and the k-NN
+    graph (``neighbours/<column>.parquet``, which the interactive map shows) in the store.
 
     ``summary`` keys: ``n_rows``, ``n_classes``, ``column``, ``k``, ``labels_from`` (``label`` or
     ``pred``), ``accuracy``, ``macro_f1``, ``knn_purity``, ``knn_purity_chance``, ``silhouette``,
@@ -179,7 +190,7 @@ def analyze(
     steps: dict[str, float] = {}
     step = _Steps(steps, column)
     with step("neighbours"):
-        neighbours = knn_indices(X, k=k)
+        neighbours, similarity = knn_graph(X, k=k)
     agreement = neighbour_agreement(neighbours, labels)
     per_class = (pd.DataFrame({"label": labels, "a": agreement}).groupby("label", sort=True)
                  .agg(n=("a", "size"), knn_purity=("a", "mean")).reset_index())
@@ -234,6 +245,19 @@ def analyze(
     if per_class_cls is not None:
         per_class = per_class.merge(per_class_cls.drop(columns="support"), on="label", how="left")
 
+    # keywords: per class, and per region against the rest of the map
+    with step("keywords"):
+        texts = frame["text"].to_numpy()
+        keywords = class_keywords(texts, labels, seed=seed)
+        region_words = None
+        if regions is not None and len(regions):
+            region_words = class_keywords(texts, region_membership(xy, regions), ignore=[0], seed=seed)
+            region_words["group"] = region_words["group"].astype(int)
+    parts = [part.assign(kind=kind) for kind, part in (("class", keywords), ("region", region_words))
+             if part is not None and len(part)]
+    keywords_table = (pd.concat(parts, ignore_index=True) if parts else keywords.assign(kind=[]))
+    keywords_table = keywords_table[["kind", *keywords.columns]]
+
     # likely-mislabeled rows
     issues = None
     if labels_from == "label" and oos_probs is not None:
@@ -269,10 +293,14 @@ def analyze(
     summary["seconds"] = round(time.perf_counter() - started, 2)
     summary["step_seconds"] = steps
     result = Analysis(store_path=opened.path, column=column, summary=summary, per_class=per_class,
-                      confusion=confusion, label_issues=issues, regions=regions, layers=curves, layer_maps=maps)
+                      confusion=confusion, label_issues=issues, regions=regions, layers=curves, layer_maps=maps,
+                      keywords=keywords_table, neighbours=neighbours, similarity=similarity)
     if write:
         if regions is not None:
             write_regions(opened.path, regions, column=column)
+        write_keywords(opened.path, keywords, region_words, column=column)
+        write_neighbours(opened.path, column, frame["id"].tolist(), neighbours, similarity,
+                         metadata={"column": column, "k": k, "metric": "cosine", "n_rows": len(X)})
         write_json_atomic(opened.path / ANALYSIS_FILE, result.to_dict())
     return result
 

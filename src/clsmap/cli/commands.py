@@ -90,8 +90,10 @@ def run(args: argparse.Namespace) -> None:
         max_chars = args.max_text_chars
         if max_chars is not None and max_chars < 0:
             raise ClsmapError(f"--max-text-chars {max_chars}: give a positive number, or 0 to keep texts whole")
+        if args.neighbours is not None and args.neighbours < 0:
+            raise ClsmapError(f"--neighbours {args.neighbours}: give a number of neighbours, or 0 for none")
         write_map(args.store, args.out, column=args.column, max_text_chars=max_chars or None, theme=args.theme,
-                  title=args.title)
+                  title=args.title, neighbours=args.neighbours)
     elif args.command == "analyze":
         from ..analysis import analyze
 
@@ -166,6 +168,10 @@ def _print_analysis(analysis: Any, top: int) -> None:
             cols = ["region_id", "n", "n_errors", "error_rate", "enrichment", "p_value", "purity", "true_label",
                     "pred_label"]
             print("\nconfusion regions:\n" + analysis.regions[cols].to_string(index=False))
+        if analysis.keywords is not None and len(analysis.keywords):
+            words = analysis.keywords.sort_values(["kind", "group", "rank"]).groupby(["kind", "group"], sort=False)
+            print("\nkeywords (c-TF-IDF):\n" + "\n".join(
+                f"{kind:>6} {group}: {', '.join(part['term'].head(6))}" for (kind, group), part in words))
         if analysis.label_issues is not None and top > 0:
             cols = ["rank", "id", "label", "suggested_label", "score", "flagged", "text"]
             s = analysis.summary

@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", default="auto", choices=["auto", "light", "dark"],
                    help="initial theme (default: the browser's preference)")
     p.add_argument("--title", help="page title (default: clsmap, the model and N)")
+    p.add_argument("--neighbours", type=int, default=None, metavar="K",
+                   help="nearest neighbours per text that a click lists (stored by clsmap analyze; default: all "
+                        "10, fewer when they would add more than 25%% (and 4 MB) to the file; 0: none)")
 
     p = add("analyze", "measure separation, map faithfulness, confusion regions and likely-mislabeled texts",
             "clsmap analyze out --top 20")

@@ -11,11 +11,20 @@ DOM with ``textContent``, so texts, labels, ids and names are shown as text, nev
 model has failed (:attr:`~clsmap.render.model.RenderModel.warnings`), a banner above the map says so.
 When the page can show CJK, a subset of a CJK font holding just those characters is embedded
 (:func:`~clsmap.render.fonts.web_font`); the policy then allows fonts from ``data:`` URLs.
+
+When the store has its k-NN graph (``clsmap analyze``), each point's nearest neighbours in the vector
+space travel with it (:func:`~clsmap.render.payload.neighbour_columns`): a click on a text lists them
+and rings them on the map. By default the page carries as many of the stored neighbours as add at most
+:data:`NEIGHBOUR_SHARE` (25 %) to the file, or 4 MB where that is more: all 10 up to about 100,000
+points, 2 or 3 of them at a million.
+Class and region keywords (``analysis/keywords.json``) go to the legend's tooltips and the regions'
+captions.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import logging
@@ -34,7 +43,7 @@ from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
 from .fonts import WebFont, web_font
 from .model import render_model
-from .payload import normalise, pack, smallest_int, strings
+from .payload import SIMILARITY_LEVELS, neighbour_columns, normalise, pack, smallest_int, strings
 from .templates import Markup, asset, render
 
 __all__ = ["MapParts", "map_html", "map_parts", "write_map", "THEMES"]
@@ -45,6 +54,12 @@ Theme = Literal["light", "dark", "auto"]
 THEMES = ("light", "dark", "auto")
 #: version of the page's metadata (the viewer reads this layout)
 META_VERSION = 2
+#: by default, the neighbours add at most this share to the size of the page without them, or
+#: :data:`NEIGHBOUR_ALLOWANCE` bytes if that is more
+NEIGHBOUR_SHARE = 0.25
+NEIGHBOUR_ALLOWANCE = 4_000_000
+#: rows whose neighbours are compressed to estimate what all of them cost
+_COST_SAMPLE = 50_000
 
 #: Every load from outside the file is forbidden. regl compiles its draw calls with ``Function``,
 #: hence 'unsafe-eval'; the spatial index is built in a worker made from a blob; the payload is
@@ -56,8 +71,36 @@ _CSP = (
 )
 
 
-def _read_regions(store: Store, column: str, half: float, centre: np.ndarray) -> list[dict[str, Any]]:
-    """The regions of ``column`` in the page's coordinates (those drawn on ``[-1, 1]``)."""
+def _neighbours_on_page(graph: tuple[np.ndarray, np.ndarray] | None, requested: int | None, budget: float,
+                        compresslevel: int) -> tuple[dict[str, np.ndarray], int]:
+    """The neighbour columns of the page and how many neighbours per point they hold: ``requested``
+    (at most those stored), or with ``None`` as many as fit in ``budget`` bytes of base64 (their cost
+    measured by compressing those of a sample of rows)."""
+    if graph is None or requested == 0:
+        return {}, 0
+    indices, similarity = graph
+    n, k = indices.shape
+    k = k if requested is None else min(requested, k)
+    if requested is None and k:
+        rows = np.linspace(0, n - 1, min(n, _COST_SAMPLE)).astype(np.int64)
+        sample = neighbour_columns(indices[rows, :k], similarity[rows, :k], n)
+        cost = sum(len(gzip.compress(c.tobytes(), compresslevel=compresslevel, mtime=0)) for c in sample.values())
+        cost *= n / len(rows) * 4 / 3  # all the rows, in base64
+        if cost > budget:
+            fit = int(k * budget / cost)
+            logger.info("the page carries %d of the %d stored neighbours per point, to add at most %.1f MB to it "
+                        "(all of them would add %.1f MB); set neighbours= (--neighbours) for more",
+                        fit, k, budget / 1e6, cost / 1e6)
+            k = fit
+    if k == 0:
+        return {}, 0
+    return neighbour_columns(indices[:, :k], similarity[:, :k], n), k
+
+
+def _read_regions(store: Store, column: str, half: float, centre: np.ndarray,
+                  keywords: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """The regions of ``column`` in the page's coordinates (those drawn on ``[-1, 1]``), with their
+    keywords (by region id)."""
     path = store.path / REGIONS_FILE
     data = read_regions(store.path)
     if data is None:
@@ -93,6 +136,7 @@ def _read_regions(store: Store, column: str, half: float, centre: np.ndarray) ->
             "true_label": str(region.get("true_label", "")),
             "pred_label": str(region.get("pred_label", "")),
             "examples": [str(e) for e in (region.get("examples") or [])[:10]],
+            "keywords": keywords.get(str(region.get("region_id")), []),
         })
     return out
 
@@ -122,6 +166,7 @@ def map_parts(
     max_text_chars: int | None = 200,
     title: str | None = None,
     theme: Theme = "auto",
+    neighbours: int | None = None,
     compresslevel: int = 4,
     func: str = "map_html",
 ) -> MapParts:
@@ -129,6 +174,8 @@ def map_parts(
     check_choice(theme, THEMES, param="theme", func=func)
     if max_text_chars is not None:
         check_positive_int(max_text_chars, param="max_text_chars", func=func)
+    if neighbours is not None:
+        check_positive_int(neighbours, param="neighbours", func=func, minimum=0)
     store = open_store(store)
     column = column or store.default_vector
     proj = store.projection_of(column)
@@ -140,7 +187,7 @@ def map_parts(
     frame = store.frame
     n = len(frame)
     xy, half, centre = normalise(proj[["x", "y"]].to_numpy())
-    model = render_model(store, column)
+    model = render_model(store, column, neighbours=neighbours != 0)
     label = model.codes(frame["label"])
     pred = model.codes(frame["pred"])
     conf = frame["confidence"].to_numpy(dtype=np.float32, na_value=np.nan)
@@ -156,6 +203,12 @@ def map_parts(
         "conf": conf, "correct": correct,
         "text_len": text_len, "id_len": id_len, "text": text_blob, "id": id_blob,
     }, compresslevel)
+    script = asset("viewer.js")
+    page_size = len(packed) * 4 / 3 + len(script)
+    budget = max(NEIGHBOUR_SHARE * page_size, NEIGHBOUR_ALLOWANCE)
+    near, near_k = _neighbours_on_page(model.neighbours, neighbours, budget, compresslevel)
+    if near:
+        columns, packing, packed = pack(near, compresslevel, after=(columns, packing, packed))
 
     heading = model.title
     meta = {
@@ -173,7 +226,12 @@ def map_parts(
         **packing,
         "theme": theme,
         "point_size": model.sizes.map_px,
-        "regions": _read_regions(store, column, half, centre),
+        "regions": _read_regions(store, column, half, centre, model.keywords.get("regions", {})),
+        "keywords": model.keywords.get("classes", {}),
+        # nb0, nb1, ...: byte planes of the neighbours' rows; nb_sim: their similarities
+        "neighbours": None if not near else {"k": near_k, "stored": int(model.neighbours[0].shape[1]),
+                                             "planes": len(near) - 1, "metric": "cosine",
+                                             "levels": SIMILARITY_LEVELS},
     }
     page_title = title or f"clsmap · {heading.model} · {n:,} points"
     # every character the page can show: the texts as cut, the ids, the names and titles in meta, the banner
@@ -189,11 +247,12 @@ def map_html(
     max_text_chars: int | None = 200,
     title: str | None = None,
     theme: Theme = "auto",
+    neighbours: int | None = None,
     compresslevel: int = 4,
 ) -> str:
     """The map of ``store`` as one self-contained HTML document (a string). See :func:`write_map`."""
     parts = map_parts(store, column=column, max_text_chars=max_text_chars, title=title, theme=theme,
-                      compresslevel=compresslevel)
+                      neighbours=neighbours, compresslevel=compresslevel)
     script = asset("viewer.js")
     for bad in ("</script", "<!--"):
         if bad in script.lower():  # pragma: no cover - checked when the asset is built
@@ -219,6 +278,7 @@ def write_map(
     max_text_chars: int | None = 200,
     title: str | None = None,
     theme: Theme = "auto",
+    neighbours: int | None = None,
 ) -> Path:
     """Write the interactive map of ``store`` to ``out`` (default ``STORE/map.html``); return the path.
 
@@ -226,7 +286,10 @@ def write_map(
     colour by true label, prediction, correctness, confidence or confusion pair; hover for the
     text; search; lasso to a table, CSV or the clipboard. Texts longer than ``max_text_chars``
     are cut (``None`` keeps them whole). Confusion regions in ``STORE/analysis/regions.json``
-    are drawn when they belong to ``column``.
+    are drawn when they belong to ``column``, captioned with their keywords. ``neighbours``: how many
+    of each point's stored nearest neighbours (``clsmap analyze``) the page lists when a text is
+    clicked; ``None`` (default) as many as add at most 25 % (:data:`NEIGHBOUR_SHARE`) to the file or 4 MB
+    (:data:`NEIGHBOUR_ALLOWANCE`) where that is more; 0 none.
     """
     started = time.perf_counter()
     store = open_store(store)
@@ -235,7 +298,8 @@ def write_map(
         path = path.with_suffix(path.suffix + ".html") if path.suffix else path.with_suffix(".html")
     if path.exists() and path.is_dir():
         raise ClsmapError(f"{path} is a folder; give a file name such as {path / 'map.html'}")
-    write_text_atomic(path, map_html(store, column=column, max_text_chars=max_text_chars, title=title, theme=theme))
+    write_text_atomic(path, map_html(store, column=column, max_text_chars=max_text_chars, title=title, theme=theme,
+                                     neighbours=neighbours))
     logger.info("interactive map: %s (%.1f MB, %.1f s)", path, path.stat().st_size / 1e6,
                 time.perf_counter() - started)
     return path

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..analysis.keywords import keyword_terms, read_keywords
 from ..store.reader import Store
 from ..training.checks import prediction_warnings, single_class
 from .palette import categorical, viridis
@@ -36,6 +37,7 @@ COLOURS = {
     "points_light": "#1f77b4",
     "points_dark": "#8ab4f8",
     "region": "#e4572e",
+    "neighbour": "#d81b9c",
 }
 #: the confidence ramp of the interactive map
 CONFIDENCE_BINS = 64
@@ -191,6 +193,11 @@ class RenderModel:
     each its colour; ``present`` are the classes that occur. ``pairs`` are the confusion pairs
     (true → predicted) of the misclassified rows, most frequent first, with their own colours.
     ``warnings`` (:func:`store_warnings`) are shown in a banner by the map and the report.
+    ``keywords``: the first terms of each class (``"classes"``, by name) and confusion region
+    (``"regions"``, by id) from the store's ``analysis/keywords.json``, when it describes this column:
+    the map's legend tooltips and region captions and the report show them. ``neighbours``: each
+    point's nearest rows in the vector space and their cosine similarities, ((n, k) int32, (n, k)
+    float32, nearest first) from the store's k-NN graph, when asked for and stored (``clsmap analyze``).
     """
 
     classes: list[str]
@@ -200,6 +207,8 @@ class RenderModel:
     sizes: PointSizes
     pairs: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    keywords: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    neighbours: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def colour_of(self, name: str) -> str:
         return self.colours[self.classes.index(name)]
@@ -213,14 +222,20 @@ class RenderModel:
         return {**COLOURS, "classes": self.colours, "confidence": viridis(CONFIDENCE_BINS)}
 
 
-def render_model(store: Store, column: str | None = None) -> RenderModel:
-    """Class order, colours, title, point sizes and confusion pairs for ``store``'s map of ``column``."""
+def render_model(store: Store, column: str | None = None, *, neighbours: bool = False) -> RenderModel:
+    """Class order, colours, title, point sizes, confusion pairs and keywords for ``store``'s map of
+    ``column``; with ``neighbours``, also the stored k-NN graph of ``column`` (None if there is none)."""
     frame = store.frame
+    column = column or store.default_vector
     classes = class_order(store.classes, frame["label"], frame["pred"])
     present = set(map(str, pd.unique(pd.concat([frame["label"].dropna(), frame["pred"].dropna()]))))
     model = RenderModel(classes=classes, colours=categorical(len(classes)),
                         present=[c for c in classes if c in present], title=title_of(store, column),
                         sizes=point_sizes(len(frame)), warnings=store_warnings(store))
+    words = read_keywords(store.path)
+    model.keywords = {kind: keyword_terms(words, kind, column=column) for kind in ("classes", "regions")}
+    if neighbours:
+        model.neighbours = store.neighbours_of(column)
     wrong = (frame["correct"] == False).to_numpy(dtype=bool)  # noqa: E712  (nullable column)
     if wrong.any():
         label, pred = model.codes(frame["label"])[wrong], model.codes(frame["pred"])[wrong]

@@ -66,7 +66,8 @@ _SUMMARY_DOC = {
 _REGIONS_METHOD = ("A region is an area of the map (grid cells, smoothed counts) whose error rate (without "
                    "predictions: mixed-neighbourhood rate) is at least twice the overall rate, holding at most "
                    "10 % of the rows; its p-value comes from the same scan repeated on random placements of "
-                   "the errors (Kulldorff's Bernoulli scan statistic).")
+                   "the errors (Kulldorff's Bernoulli scan statistic). Its keywords are the terms that set its "
+                   "texts apart from the rest of the map (class-based TF-IDF).")
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -141,19 +142,29 @@ def _meta_rows(store: Store) -> pd.DataFrame:
     return pd.DataFrame([(k, "" if v is None else str(v)) for k, v in rows], columns=["field", "value"])
 
 
+def _keywords_of(analysis: Analysis, kind: str, top: int = 6) -> dict[str, str]:
+    """Per class name or region id (as text), its first keywords joined by " · "."""
+    words = analysis.keywords
+    if words is None or not len(words):
+        return {}
+    part = words[words["kind"] == kind].sort_values(["group", "rank"])
+    return {str(group): " · ".join(terms.head(top)) for group, terms in part.groupby("group", sort=False)["term"]}
+
+
 def _regions_table(analysis: Analysis, examples: int) -> dict[str, Any]:
     rows = []
+    words = _keywords_of(analysis, "region")
     for r in analysis.regions.itertuples(index=False):
         pair = f"{r.true_label} → {r.pred_label}" if r.true_label is not None else "–"
         rows.append([_cell(int(r.region_id), cls="num"), _cell(f"{int(r.n):,}", cls="num"),
                      _cell(f"{int(r.n_errors):,}", cls="num"), _cell(_num(r.error_rate), cls="num"),
                      _cell(f"{r.enrichment:.1f}×", cls="num"), _cell(_p_value(r.p_value), cls="num"),
-                     _cell(_num(r.purity), cls="num"), _cell(pair),
+                     _cell(_num(r.purity), cls="num"), _cell(pair), _cell(words.get(str(int(r.region_id)), "")),
                      _cell(bullets=[str(t) for t in list(r.examples)[:examples]])])
     rate = "mixed rate" if analysis.regions.attrs.get("measure") == "mixed" else "error rate"
     return {"kind": "table", "rows": rows,
             "columns": ["region", "points", "errors", "error rate", f"{rate} / overall", "p-value", "purity",
-                        "true → predicted", "examples"]}
+                        "true → predicted", "keywords", "examples"]}
 
 
 def _p_value(p: float) -> str:
@@ -202,8 +213,14 @@ def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int,
     notes = (f"k = {summary.get('k')}; measured on vector column {column}; "
              f"labels from the {summary.get('labels_from')} column.")
     sections.append(_section("Metrics", "metrics", _text(notes, muted=True), _table(metric_rows)))
-    sections.append(_section("Per class", "per-class", _text("colour: the class's colour on every map", muted=True),
-                             _table(analysis.per_class, swatches=colours, swatch_column="label")))
+    per_class = analysis.per_class
+    class_words = _keywords_of(analysis, "class")
+    if class_words:
+        per_class = per_class.assign(keywords=per_class["label"].astype(str).map(class_words).fillna(""))
+    sections.append(_section("Per class", "per-class", _text(
+        "colour: the class's colour on every map; keywords: the terms that set the class's texts apart "
+        "(class-based TF-IDF)" if class_words else "colour: the class's colour on every map", muted=True),
+        _table(per_class, swatches=colours, swatch_column="label", text_columns=("keywords",))))
     if analysis.confusion is not None:
         sections.append(_section("Confusion matrix", "confusion", _figure(
             _png(confusion_figure(analysis.confusion, model.classes)), "confusion matrix",

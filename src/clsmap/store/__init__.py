@@ -3,19 +3,21 @@
 - :mod:`~clsmap.store.schema`: the one schema (columns, Arrow types, :class:`Manifest`, version);
 - :mod:`~clsmap.store.files`: atomic writes and the one error for a refused write;
 - :mod:`~clsmap.store.lock`: one writer per store;
-- :mod:`~clsmap.store.writer`: :class:`StoreWriter` (parts, resume) and :func:`write_projection`;
+- :mod:`~clsmap.store.writer`: :class:`StoreWriter` (parts, resume), :func:`write_projection` and
+  :func:`write_neighbours`;
 - :mod:`~clsmap.store.reader`: :func:`open_store` and :class:`Store`;
 - :mod:`~clsmap.store.synthetic`: stores made from given columns, for tests and benchmarks.
 """
 
 from .reader import Store, open_store, read_manifest
-from .schema import MANIFEST, PROJECTIONS, SCHEMA_VERSION, VECTORS, Manifest
+from .schema import MANIFEST, NEIGHBOURS, PROJECTIONS, SCHEMA_VERSION, VECTORS, Manifest
 from .synthetic import synthetic_store
-from .writer import StoreWriter, write_projection
+from .writer import StoreWriter, write_neighbours, write_projection
 
 __all__ = [
     "MANIFEST",
     "Manifest",
+    "NEIGHBOURS",
     "PROJECTIONS",
     "SCHEMA_VERSION",
     "Store",
@@ -24,5 +26,6 @@ __all__ = [
     "open_store",
     "read_manifest",
     "synthetic_store",
+    "write_neighbours",
     "write_projection",
 ]

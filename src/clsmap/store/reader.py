@@ -8,6 +8,7 @@ Layout of a store folder::
       vectors/part-000000.parquet    rows [0, part_rows) in input order
       vectors/part-000001.parquet    rows [part_rows, 2 * part_rows) ...
       projections/<column>.parquet   2-D map of one vector column: id, x, y (+ parameters)
+      neighbours/<column>.parquet    each row's k nearest rows in that vector space (clsmap analyze)
       analysis/                      what clsmap analyze found (analysis.json, regions.json)
 
 Each part file is written to a temporary name and renamed when complete, so a part either
@@ -31,7 +32,16 @@ import pandas as pd
 
 from .._errors import ClsmapError
 from .files import read_file_meta
-from .schema import MANIFEST, PROJECTIONS, SCALAR_COLUMNS, SCHEMA_VERSION, VECTORS, Manifest, vectors_to_numpy
+from .schema import (
+    MANIFEST,
+    NEIGHBOURS,
+    PROJECTIONS,
+    SCALAR_COLUMNS,
+    SCHEMA_VERSION,
+    VECTORS,
+    Manifest,
+    vectors_to_numpy,
+)
 
 __all__ = ["FLAT_COLUMNS", "Store", "open_store", "read_manifest"]
 
@@ -192,6 +202,27 @@ class Store:
     def projection_meta(self, column: str | None = None) -> dict[str, Any] | None:
         path = self.projection_path(column)
         return read_file_meta(path) if path.exists() else None
+
+    def neighbours_of(self, column: str | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The stored k-NN graph of ``column`` (default column if ``None``; written by ``clsmap analyze``):
+        ``(indices, similarity)``, (n, k) int32 row positions and float32 cosine similarities, nearest
+        first, aligned with ``frame``; ``None`` when there is none."""
+        import pyarrow.parquet as pq
+
+        path = self.path / NEIGHBOURS / f"{column or self.default_vector}.parquet"
+        if not path.exists():
+            return None
+        table = pq.read_table(path)
+        n = len(self.frame)
+        ids = table.column("id").to_numpy(zero_copy_only=False)
+        if len(ids) != n or not np.array_equal(ids, self.frame["id"].to_numpy()):
+            raise ClsmapError(f"{path} does not match the store's rows; run clsmap analyze again")
+        lists = table.column("neighbours").combine_chunks()
+        indices = lists.flatten().to_numpy(zero_copy_only=False).astype(np.int32).reshape(n, lists.type.list_size)
+        similarity = vectors_to_numpy(table.column("similarity"))
+        if indices.size and (indices.min() < 0 or indices.max() >= n):
+            raise ClsmapError(f"{path} names rows outside the store; run clsmap analyze again")
+        return indices, similarity
 
     # ------------------------------------------------------------------ the rows, for other tools
 

@@ -19,6 +19,12 @@ column             type                             meaning
 ``vector`` or      fixed_size_list<float32, d>      the pooled vectors: one column, or ``layer_0`` ...
 ``layer_N``                                         ``layer_L`` for ``layer="all"``
 =================  ===============================  ==================================================
+
+``neighbours/<column>.parquet`` (written by ``clsmap analyze``) holds each row's ``k`` nearest other
+rows in the vector space of ``column`` (cosine), nearest first: ``id`` (string, the row's id),
+``neighbours`` (``fixed_size_list<int32, k>``, row positions) and ``similarity``
+(``fixed_size_list<float32, k>``, cosine similarity), aligned with the rows; its metadata says
+``column``, ``k``, ``metric`` and ``n_rows``.
 """
 
 from __future__ import annotations
@@ -34,9 +40,9 @@ from .._errors import ClsmapError
 from .._version import __version__
 
 __all__ = [
-    "SCHEMA_VERSION", "MANIFEST", "VECTORS", "PROJECTIONS", "ANALYSIS", "META_KEY", "INPUT_COLUMNS",
+    "SCHEMA_VERSION", "MANIFEST", "VECTORS", "PROJECTIONS", "NEIGHBOURS", "ANALYSIS", "META_KEY", "INPUT_COLUMNS",
     "SCALAR_COLUMNS", "RESUME_KEYS", "Manifest", "input_table", "part_table", "projection_table",
-    "vector_array", "vectors_to_numpy", "part_rows_for", "part_name",
+    "neighbour_table", "vector_array", "vectors_to_numpy", "part_rows_for", "part_name",
 ]
 
 #: Version of the store layout; readers refuse a store with a newer major version.
@@ -44,6 +50,7 @@ SCHEMA_VERSION = "1.0"
 MANIFEST = "clsmap.json"
 VECTORS = "vectors"
 PROJECTIONS = "projections"
+NEIGHBOURS = "neighbours"
 ANALYSIS = "analysis"
 #: key of the manifest in the key-value metadata of every Parquet file a store holds
 META_KEY = b"clsmap"
@@ -244,4 +251,21 @@ def projection_table(ids: Sequence[str], xy: np.ndarray) -> Any:
         "id": pa.array(list(ids), type=pa.string()),
         "x": pa.array(np.asarray(xy[:, 0], dtype=np.float32), type=pa.float32()),
         "y": pa.array(np.asarray(xy[:, 1], dtype=np.float32), type=pa.float32()),
+    })
+
+
+def neighbour_table(ids: Sequence[str], indices: np.ndarray, similarity: np.ndarray) -> Any:
+    """The k-NN graph of a vector column: ``id``, ``neighbours`` (int32 row positions, nearest first)
+    and ``similarity`` (float32), one fixed-size list of ``k`` per row."""
+    import pyarrow as pa
+
+    indices, similarity = np.asarray(indices), np.asarray(similarity)
+    if indices.shape != similarity.shape or indices.ndim != 2 or len(indices) != len(ids):
+        raise ValueError(f"neighbour_table: {len(ids)} ids, indices {indices.shape}, similarity {similarity.shape}")
+    k = indices.shape[1]
+    flat = pa.array(np.ascontiguousarray(indices, dtype=np.int32).reshape(-1))
+    return pa.table({
+        "id": pa.array(list(ids), type=pa.string()),
+        "neighbours": pa.FixedSizeListArray.from_arrays(flat, k),
+        "similarity": vector_array(similarity),
     })

@@ -11,9 +11,19 @@ from .._errors import ClsmapError
 from .files import write_json_atomic, write_parquet_atomic, writing_error
 from .lock import acquire_lock, now, release_lock
 from .reader import read_manifest
-from .schema import MANIFEST, PROJECTIONS, RESUME_KEYS, VECTORS, Manifest, part_name, projection_table
+from .schema import (
+    MANIFEST,
+    NEIGHBOURS,
+    PROJECTIONS,
+    RESUME_KEYS,
+    VECTORS,
+    Manifest,
+    neighbour_table,
+    part_name,
+    projection_table,
+)
 
-__all__ = ["StoreWriter", "write_projection"]
+__all__ = ["StoreWriter", "write_projection", "write_neighbours"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +57,7 @@ class StoreWriter:
 
     def _open(self, overwrite: bool) -> None:
         if overwrite:
-            for name in (VECTORS, PROJECTIONS):
+            for name in (VECTORS, PROJECTIONS, NEIGHBOURS):
                 shutil.rmtree(self.folder / name, ignore_errors=True)
             (self.folder / MANIFEST).unlink(missing_ok=True)
         existing = read_manifest(self.folder)
@@ -126,3 +136,11 @@ def write_projection(folder: str | Path, column: str, ids: Any, xy: Any, *, meta
     """Save the 2-D map ``xy`` (n, 2) of the vector column ``column`` as ``projections/<column>.parquet``."""
     path = Path(folder) / PROJECTIONS / f"{column}.parquet"
     return write_parquet_atomic(projection_table(ids, xy), path, metadata=metadata)
+
+
+def write_neighbours(folder: str | Path, column: str, ids: Any, indices: Any, similarity: Any, *,
+                     metadata: dict[str, Any]) -> Path:
+    """Save the k-NN graph of the vector column ``column`` (``indices`` and ``similarity``, both (n, k),
+    nearest first) as ``neighbours/<column>.parquet``."""
+    path = Path(folder) / NEIGHBOURS / f"{column}.parquet"
+    return write_parquet_atomic(neighbour_table(ids, indices, similarity), path, metadata=metadata)
