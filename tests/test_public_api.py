@@ -41,7 +41,8 @@ PUBLIC = {
 #: each stage package's public names: what a newcomer can import from it
 STAGES = {
     "clsmap.io": {"FORMATS", "ID_COLUMN_NAMES", "LABEL_COLUMN_NAMES", "TEXT_COLUMN_NAMES", "Columns", "LabeledTexts",
-                  "Source", "choose_columns", "open_source", "read_dataset"},
+                  "Source", "TRAIN_RECORD", "choose_columns", "open_source", "read_dataset", "train_splits",
+                  "with_train_splits"},
     "clsmap.store": {"MANIFEST", "Manifest", "PROJECTIONS", "SCHEMA_VERSION", "Store", "StoreWriter", "VECTORS",
                      "open_store", "read_manifest", "synthetic_store", "write_projection"},
     "clsmap.extraction": {"BACKENDS", "Backend", "Captured", "LoadedModel", "LocalBackend", "Options", "POOLINGS",
@@ -53,8 +54,8 @@ STAGES = {
                         "confusion_frame", "confusion_regions", "knn_indices", "knn_preservation", "knn_purity",
                         "knn_purity_per_class", "label_issue_scores", "layer_curves", "linear_probe_accuracy",
                         "neighbour_agreement", "out_of_sample_probs", "procrustes_align", "read_regions",
-                        "region_coverage", "region_membership", "silhouette_per_class", "trustworthiness",
-                        "write_regions"},
+                        "region_coverage", "region_membership", "silhouette_per_class", "split_metrics",
+                        "trustworthiness", "write_regions"},
     "clsmap.training": {"TRAIN_RECORD", "TrainResult", "prediction_warnings", "split_indices", "train"},
     "clsmap.render": {"MapView", "RenderModel", "Title", "map_figure", "map_html", "plot", "plot_compare",
                       "plot_layer_curves", "render_model", "report", "show", "write_map"},

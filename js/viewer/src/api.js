@@ -31,5 +31,8 @@ export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode,
     hidden: () => [...state.hidden].map((g) => state.spec.names[g]),
     legend: () => legendEntries(state.spec),
     regions: () => regions.map((r) => r.region_id),
+    splits: () => state.splitNames || [],
+    splitOf: (row) => data.splitOf(row),
+    hiddenSplits: () => [...state.hiddenSplits].map((k) => state.splitNames[k]),
   };
 };

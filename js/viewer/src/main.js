@@ -17,6 +17,7 @@ import { setupRegions } from './regions.js';
 import { rowAccessors } from './rows.js';
 import { setupSearch } from './searchbox.js';
 import { setupSelection } from './selection.js';
+import { setupSplits } from './splits.js';
 
 const start = async () => {
   const meta = JSON.parse($('clsmap-meta').textContent);
@@ -25,11 +26,12 @@ const start = async () => {
   const cols = await decodePayload(meta, packed, mark);
   mark('decoded');
   const data = rowAccessors(meta, cols);
-  const ring = ringLayout(cols.correct);
+  const ring = ringLayout(cols.correct, cols.split);
   const available = availableModes(meta);
   const state = {
     mode: available.length ? available[0].key : 'none',
     hidden: new Set(),
+    hiddenSplits: new Set(),
     selection: [],
     theme: meta.theme === 'auto'
       ? (window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light')
@@ -45,6 +47,7 @@ const start = async () => {
   const app = { meta, data, state, plot, ring, canvas };
   const specOf = (mode) => modeSpec(mode, meta, cols, state.theme);
   const legend = setupLegend(app);
+  setupSplits({ ...app, cols, legend });
 
   const setMode = async (mode) => {
     state.mode = mode;

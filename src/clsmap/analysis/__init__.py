@@ -5,6 +5,7 @@
 - :mod:`~clsmap.analysis.regions`: confusion regions in the map (``analysis/regions.json``);
 - :mod:`~clsmap.analysis.label_issues`: likely-mislabeled rows;
 - :mod:`~clsmap.analysis.layers`: per-layer curves and Procrustes-aligned per-layer maps;
+- :mod:`~clsmap.analysis.splits`: every measure per split (train against held-out);
 - :func:`analyze`: all of it for one store.
 """
 
@@ -25,6 +26,7 @@ from .metrics import (
 )
 from .regions import confusion_regions, read_regions, region_coverage, region_membership, write_regions
 from .run import Analysis, analyze
+from .splits import split_metrics
 
 __all__ = [
     "Analysis",
@@ -48,6 +50,7 @@ __all__ = [
     "region_coverage",
     "region_membership",
     "silhouette_per_class",
+    "split_metrics",
     "trustworthiness",
     "write_regions",
 ]

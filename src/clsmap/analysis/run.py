@@ -29,6 +29,7 @@ from .metrics import (
     trustworthiness,
 )
 from .regions import confusion_regions, region_coverage, write_regions
+from .splits import split_metrics
 
 __all__ = ["Analysis", "analyze", "ANALYSIS_FILE"]
 
@@ -50,7 +51,8 @@ class Analysis:
     sorted by ``rank`` (None without labels). ``regions``: see
     :func:`~clsmap.analysis.regions.confusion_regions` (None without a map). ``layers``: see
     :func:`~clsmap.analysis.layers.layer_curves` (None unless the store has ``layer_N`` columns);
-    ``layer_maps``: aligned (n, 2) maps per layer column.
+    ``layer_maps``: aligned (n, 2) maps per layer column. ``splits``: every measure per split (see
+    :func:`~clsmap.analysis.splits.split_metrics`; None unless the rows name their splits).
     """
 
     store_path: Path
@@ -62,6 +64,7 @@ class Analysis:
     regions: pd.DataFrame | None = None
     layers: pd.DataFrame | None = None
     layer_maps: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    splits: pd.DataFrame | None = None
 
     def to_dict(self, *, top_issues: int = 50) -> dict[str, Any]:
         """Every number, JSON-ready (NaN becomes null); the label-issue table is cut to ``top_issues``."""
@@ -81,6 +84,7 @@ class Analysis:
             "label_issues": records(self.label_issues, top_issues),
             "regions": records(self.regions),
             "layers": records(self.layers),
+            "splits": records(self.splits),
         }
 
 
@@ -197,7 +201,7 @@ def analyze(
 
     # the map
     proj = opened.projection_of(column)
-    regions = None
+    regions = map_agree = xy = None
     if proj is not None:
         xy = proj[["x", "y"]].to_numpy(dtype=np.float64)
         map_neighbours = knn_indices(xy, k=k, metric="euclidean")
@@ -253,6 +257,16 @@ def analyze(
         if decision["note"]:
             logger.warning("%s: %s", column, decision["note"])
 
+    by_split = None
+    if frame["split"].notna().any():
+        logger.info("analysing %s per split", column)
+        probe_correct = None if oos_probs is None else np.asarray(oos_classes)[oos_probs.argmax(1)] == labels
+        by_split = split_metrics(frame["split"].to_numpy(dtype=object), labels,
+                                 preds=frame["pred"].astype(str).to_numpy() if with_preds else None,
+                                 agreement=agreement, map_agreement=map_agree, probe_correct=probe_correct, X=X,
+                                 xy=xy, seed=seed)
+        summary["splits"] = by_split["split"].tolist()
+
     # layers
     curves = maps = None
     found_layers = layer_columns(opened.vector_columns)
@@ -264,7 +278,8 @@ def analyze(
         maps = aligned_layer_maps(_layer_maps(opened, vectors, seed=seed))
     summary["seconds"] = round(time.perf_counter() - started, 2)
     result = Analysis(store_path=opened.path, column=column, summary=summary, per_class=per_class,
-                      confusion=confusion, label_issues=issues, regions=regions, layers=curves, layer_maps=maps)
+                      confusion=confusion, label_issues=issues, regions=regions, layers=curves, layer_maps=maps,
+                      splits=by_split)
     if write:
         if regions is not None:
             write_regions(opened.path, regions, column=column)

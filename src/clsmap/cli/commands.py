@@ -51,13 +51,14 @@ def _do_extract(args: argparse.Namespace) -> Any:
         if given:
             raise ClsmapError(f"{', '.join(given)} only apply with --backend ray")
     return extract(
-        args.model, args.data, args.out, layer=_layer(args.layer), module=args.module,
+        args.model, args.data if len(args.data) > 1 else args.data[0], args.out, layer=_layer(args.layer),
+        module=args.module,
         pooling=args.pooling, max_length=args.max_length, batch_tokens=args.batch_tokens,
         device=args.device, dtype=args.dtype, quantize=args.quantize, overwrite=args.overwrite,
         trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle, text_column=args.text_column,
         label_column=False if args.no_labels else args.label_column,
-        id_column=False if args.no_ids else args.id_column, format=args.format, encoding=args.encoding,
-        backend=args.backend, **backend_options,
+        id_column=False if args.no_ids else args.id_column, split_column=args.split_column, format=args.format,
+        encoding=args.encoding, backend=args.backend, **backend_options,
     )
 
 

@@ -25,6 +25,7 @@ EPILOG = """\
 examples:
   clsmap demo                                        fine-tune MiniLM on shipped WordNet data and map it
   clsmap map ./my-classifier reviews.csv -o out      extract -> project -> figure in one go
+  clsmap map ./my-classifier train.csv test.csv -o out   the same, train and test drawn apart
   clsmap extract ./model data.jsonl -o out --layer all --pooling mean
   clsmap extract ./kcelectra data.csv -o out --module electra.encoder.layer[-1].output.LayerNorm
   clsmap extract /models/clf s3://bucket/texts.parquet -o out --backend ray --ray-address auto
@@ -37,7 +38,11 @@ examples:
 """
 
 
-def _data_options(p: argparse.ArgumentParser, *, labels_optional: bool = True) -> None:
+DATA_HELP = ("CSV, TSV, JSONL or Parquet file, or a datasets folder; several (train.csv test.csv) put each "
+             "file's rows in a split named after it")
+
+
+def _data_options(p: argparse.ArgumentParser, *, labels_optional: bool = True, splits: bool = False) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--text-column", help="column with the texts (default: text, sentence, ... auto-detected)")
     g.add_argument("--label-column", help="column with the labels (default: label, target, ... auto-detected)")
@@ -45,6 +50,9 @@ def _data_options(p: argparse.ArgumentParser, *, labels_optional: bool = True) -
         g.add_argument("--no-labels", action="store_true", help="ignore labels; colour the map by prediction")
     g.add_argument("--id-column", help="column with unique row ids (default: 'id' if present, else row numbers)")
     g.add_argument("--no-ids", action="store_true", help="number the rows even if an id column exists")
+    if splits:
+        g.add_argument("--split-column", help="column naming each row's split, e.g. train/test (default: none; "
+                       "several files, or a model folder from clsmap train, give splits too)")
     g.add_argument("--format", default="auto", choices=["auto", "csv", "tsv", "jsonl", "parquet", "datasets"],
                    help="data format (default: by file suffix)")
     g.add_argument("--encoding", help="text encoding of CSV/TSV/JSONL files (default: UTF-8)")
@@ -110,18 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("map", "extract, project and draw in one go", "clsmap map ./my-classifier data.csv -o out")
     p.add_argument("model", help="local model folder or Hugging Face Hub id")
-    p.add_argument("data", help="CSV, TSV, JSONL or Parquet file, or a datasets folder")
+    p.add_argument("data", nargs="+", help=DATA_HELP)
     p.add_argument("-o", "--out", required=True, help="output folder (the store and figures)")
-    _data_options(p)
+    _data_options(p, splits=True)
     _extract_options(p)
     _project_options(p)
 
     p = add("extract", "write vectors, logits and predictions to a store",
             "clsmap extract ./model data.csv -o out --layer all")
     p.add_argument("model", help="local model folder or Hugging Face Hub id")
-    p.add_argument("data", help="CSV, TSV, JSONL or Parquet file, or a datasets folder")
+    p.add_argument("data", nargs="+", help=DATA_HELP)
     p.add_argument("-o", "--out", required=True, help="store folder")
-    _data_options(p)
+    _data_options(p, splits=True)
     _extract_options(p)
 
     p = add("project", "reduce a store's vectors to 2-D", "clsmap project out --method umap")

@@ -44,12 +44,17 @@ def _rgb(colours: list[str]) -> np.ndarray:
     return np.asarray([hex_to_rgb(c) for c in colours], dtype=np.float32).reshape(-1, 3)
 
 
-def _scatter_by(ax: Any, xy: np.ndarray, rgb: np.ndarray, keep: np.ndarray, sizes: PointSizes) -> None:
+def _scatter_by(ax: Any, xy: np.ndarray, rgb: np.ndarray, keep: np.ndarray, sizes: PointSizes,
+                hollow: np.ndarray | None = None) -> None:
     """The rows ``keep`` in the colours ``rgb`` (one per row), all in one call, in a fixed random
-    order, so that no class is always drawn on top."""
-    order = np.flatnonzero(keep)
-    order = order[np.random.default_rng(0).permutation(len(order))]
-    draw_points(ax, xy[order], rgb[order], area=sizes.figure_area, alpha=sizes.figure_alpha)
+    order, so that no class is always drawn on top; the rows ``hollow`` (those of the held-out splits)
+    as rings, over the others."""
+    hollow = np.zeros(len(xy), dtype=bool) if hollow is None else hollow
+    for rows, ring in ((keep & ~hollow, False), (keep & hollow, True)):
+        order = np.flatnonzero(rows)
+        if len(order) or not ring:
+            order = order[np.random.default_rng(0).permutation(len(order))]
+            draw_points(ax, xy[order], rgb[order], area=sizes.figure_area, alpha=sizes.figure_alpha, hollow=ring)
 
 
 def _cross(ax: Any, xy: np.ndarray, wrong: np.ndarray, sizes: PointSizes, colour: str) -> None:
@@ -138,19 +143,20 @@ def _draw_panel(ax: Any, xy: np.ndarray, frame: pd.DataFrame, panel: str, model:
     wrong = (frame["correct"] == False).to_numpy(dtype=bool)  # noqa: E712  (nullable column)
     sizes = model.sizes
     shade = sizes.errors == "shade"
+    hollow = model.held_out(frame)
     if panel in ("label", "pred"):
         codes = model.codes(frame[panel])
         rgb = _rgb(model.colours)[np.maximum(codes, 0)]
         if shade:
             rgb[wrong] *= ERROR_SHADE
-        _scatter_by(ax, xy, rgb, codes >= 0, sizes)
+        _scatter_by(ax, xy, rgb, codes >= 0, sizes, hollow)
         if not shade:
             _cross(ax, xy, wrong, sizes, "black")
         ax.set_title("true label" if panel == "label" else "prediction")
     elif panel == "correct":
         correct = ~wrong & frame["correct"].notna().to_numpy()
         rgb = np.where(wrong[:, None], _rgb([COLOURS["figure_wrong"]]), _rgb([COLOURS["figure_correct"]]))
-        _scatter_by(ax, xy, rgb, correct | (wrong & shade), sizes)
+        _scatter_by(ax, xy, rgb, correct | (wrong & shade), sizes, hollow)
         if not shade:
             _cross(ax, xy, wrong, sizes, COLOURS["figure_wrong"])
         ax.set_title("correct / misclassified")
@@ -159,7 +165,7 @@ def _draw_panel(ax: Any, xy: np.ndarray, frame: pd.DataFrame, panel: str, model:
                                    marker="o" if shade else "x")], loc="best", fontsize=8)
     else:
         grey = np.broadcast_to(_rgb(["#666666"]), (len(xy), 3))
-        _scatter_by(ax, xy, grey, np.ones(len(xy), dtype=bool), sizes)
+        _scatter_by(ax, xy, grey, np.ones(len(xy), dtype=bool), sizes, hollow)
 
 
 def _handle(colour: str, label: str, *, marker: str = "o") -> Any:
@@ -226,6 +232,13 @@ def _legend(fig: Any, frame: pd.DataFrame, model: RenderModel, *, show: bool) ->
     if len(shown) < len(model.present):
         handles.append(Line2D([], [], linestyle="", label=f"… {len(model.present) - len(shown):,} more classes "
                                                           "(all on the interactive map)"))
+    if len(model.splits) > 1:
+        counts = frame["split"].value_counts()
+        for name in model.splits:
+            ring = name != model.splits[0]
+            handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="none" if ring else "#666666",
+                                  markeredgecolor="#666666", label=f"split {name} ({int(counts.get(name, 0)):,})"
+                                  + (": rings" if ring else ": disks")))
     wrong = int((frame["correct"] == False).sum())  # noqa: E712
     if wrong and model.sizes.errors == "crosses":
         handles.append(Line2D([], [], marker="x", linestyle="", color="black", label=f"misclassified ({wrong:,})"))

@@ -136,10 +136,11 @@ def map_html(
 
     text_len, text_blob, cut = strings(frame["text"], max_text_chars)
     id_len, id_blob, _ = strings(frame["id"].astype("string"), None)
+    splits = {"split": smallest_int(model.split_codes(frame), len(model.splits))} if len(model.splits) > 1 else {}
     columns, packing, packed = pack({
         "x": xy[:, 0], "y": xy[:, 1],
         "label": smallest_int(label, len(model.classes)), "pred": smallest_int(pred, len(model.classes)),
-        "conf": conf, "correct": correct,
+        "conf": conf, "correct": correct, **splits,
         "text_len": text_len, "id_len": id_len, "text": text_blob, "id": id_blob,
     }, compresslevel)
 
@@ -149,6 +150,7 @@ def map_html(
         "n": n,
         "title": {**{k: v for k, v in asdict(heading).items() if k != "single_class"}, "facts": heading.facts},
         "classes": model.classes,
+        "splits": model.splits,
         "pairs": model.pairs,
         "colors": model.page_colours(),
         "has_labels": bool((label >= 0).any()),

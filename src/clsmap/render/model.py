@@ -191,6 +191,8 @@ class RenderModel:
     each its colour; ``present`` are the classes that occur. ``pairs`` are the confusion pairs
     (true → predicted) of the misclassified rows, most frequent first, with their own colours.
     ``warnings`` (:func:`store_warnings`) are shown in a banner by the map and the report.
+    ``splits`` are the store's splits (``train`` first: the reference, drawn as disks; the others, the
+    held-out ones, as rings, in the figures and on the map); empty without splits.
     """
 
     classes: list[str]
@@ -200,6 +202,18 @@ class RenderModel:
     sizes: PointSizes
     pairs: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    splits: list[str] = field(default_factory=list)
+
+    def held_out(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per row, whether it is drawn as a ring: it belongs to a split other than the first."""
+        if len(self.splits) < 2:
+            return np.zeros(len(frame), dtype=bool)
+        return (frame["split"].notna() & (frame["split"] != self.splits[0])).to_numpy(dtype=bool)
+
+    def split_codes(self, frame: pd.DataFrame) -> np.ndarray:
+        """Split index of each row (-1 for a row without one)."""
+        return np.asarray(pd.Categorical(frame["split"].astype("string"), categories=self.splits).codes,
+                          dtype=np.int32)
 
     def colour_of(self, name: str) -> str:
         return self.colours[self.classes.index(name)]
@@ -220,7 +234,7 @@ def render_model(store: Store, column: str | None = None) -> RenderModel:
     present = set(map(str, pd.unique(pd.concat([frame["label"].dropna(), frame["pred"].dropna()]))))
     model = RenderModel(classes=classes, colours=categorical(len(classes)),
                         present=[c for c in classes if c in present], title=title_of(store, column),
-                        sizes=point_sizes(len(frame)), warnings=store_warnings(store))
+                        sizes=point_sizes(len(frame)), warnings=store_warnings(store), splits=store.splits)
     wrong = (frame["correct"] == False).to_numpy(dtype=bool)  # noqa: E712  (nullable column)
     if wrong.any():
         label, pred = model.codes(frame["label"])[wrong], model.codes(frame["pred"])[wrong]

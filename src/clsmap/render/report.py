@@ -187,6 +187,18 @@ def _issues_section(analysis: Analysis, *, top: int) -> dict[str, Any]:
                     _table(issues[keep], text_columns=("text",)))
 
 
+def _splits_section(analysis: Analysis) -> dict[str, Any]:
+    """Every measure per split, and whether the held-out errors fall where the reference split's do."""
+    table = analysis.splits
+    reference = table.attrs.get("reference")
+    how = ("Each split's rows measured apart: purity counts a row's neighbours among all rows, the probe's "
+           "accuracy is out of sample (cross-validated over all rows), the silhouette is within the split. "
+           f"errors_in_reference_regions: the share of the split's misclassified rows inside the confusion "
+           f"regions of the {reference} split's own errors, beside points_in_reference_regions, the share of all "
+           "its rows there; errors well above that share sit where the training errors are.")
+    return _section("Per split", "splits", _text(how, muted=True), _table(table))
+
+
 def _pct(value: Any) -> str:
     return "–" if value is None else f"{100 * float(value):.1f}\u00a0%"
 
@@ -204,6 +216,8 @@ def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int,
     sections.append(_section("Metrics", "metrics", _text(notes, muted=True), _table(metric_rows)))
     sections.append(_section("Per class", "per-class", _text("colour: the class's colour on every map", muted=True),
                              _table(analysis.per_class, swatches=colours, swatch_column="label")))
+    if analysis.splits is not None:
+        sections.append(_splits_section(analysis))
     if analysis.confusion is not None:
         sections.append(_section("Confusion matrix", "confusion", _figure(
             _png(confusion_figure(analysis.confusion, model.classes)), "confusion matrix",
