@@ -35,6 +35,9 @@ PUBLIC = {
     "show",
     "train",
     "write_map",
+    "compare",
+    "write_compare",
+    "Comparison",
 }
 
 
@@ -50,15 +53,17 @@ STAGES = {
                           "resolve_module"},
     "clsmap.projection": {"MAX_FIT", "PCA", "PaCMAP", "REDUCERS", "Reducer", "TSNE", "UMAP", "fit_on_sample",
                           "make_reducer", "project"},
-    "clsmap.analysis": {"Analysis", "aligned_layer_maps", "analyze", "classification_metrics", "cleanlab_issues",
+    "clsmap.analysis": {"Analysis", "CHANGE_KINDS", "Comparison", "aligned_layer_maps", "analyze", "change_kinds",
+                        "classification_metrics", "cleanlab_issues", "compare", "neighbour_change",
                         "confusion_frame", "confusion_regions", "knn_indices", "knn_preservation", "knn_purity",
                         "knn_purity_per_class", "label_issue_scores", "layer_curves", "linear_probe_accuracy",
                         "neighbour_agreement", "out_of_sample_probs", "procrustes_align", "read_regions",
                         "region_coverage", "region_membership", "silhouette_per_class", "split_metrics",
                         "trustworthiness", "write_regions"},
     "clsmap.training": {"TRAIN_RECORD", "TrainResult", "prediction_warnings", "split_indices", "train"},
-    "clsmap.render": {"MapView", "RenderModel", "Title", "map_figure", "map_html", "plot", "plot_compare",
-                      "plot_layer_curves", "render_model", "report", "show", "write_map"},
+    "clsmap.render": {"MapView", "RenderModel", "Title", "compare_html", "map_figure", "map_html", "plot",
+                      "plot_compare", "plot_layer_curves", "render_model", "report", "show", "write_compare",
+                      "write_map"},
 }
 
 

@@ -4,7 +4,7 @@
 import { legendEntries } from './modes.js';
 import { marks, T0 } from './timing.js';
 
-export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode, hovered, regions }) => {
+export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode, hovered, regions, linked }) => {
   window.clsmap = {
     ready: true,
     firstFrameMs: performance.now(),
@@ -25,6 +25,7 @@ export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode,
       return -1;
     },
     hovered,
+    linked,
     isWrong: (row) => data.isWrong(row),
     selection: () => state.selection.map(data.idOf),
     searchCount: () => state.searchCount,

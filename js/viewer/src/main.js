@@ -18,6 +18,8 @@ import { rowAccessors } from './rows.js';
 import { setupSearch } from './searchbox.js';
 import { setupSelection } from './selection.js';
 import { setupSplits } from './splits.js';
+import { setupLink } from './link.js';
+import { startCompare } from './compare.js';
 
 const start = async () => {
   const meta = JSON.parse($('clsmap-meta').textContent);
@@ -89,11 +91,21 @@ const start = async () => {
   mark('frame');
   $('loading').hidden = true;
 
-  exposeApi({ ...app, available, setMode, hovered: detail.hovered, regions: regions.regions });
+  const link = setupLink({ ...app, setMode });
+  exposeApi({ ...app, available, setMode, hovered: detail.hovered, regions: regions.regions, linked: link.linked });
 };
 
-start().catch((err) => {
-  const box = $('loading');
+// a compare page holds two maps in frames and no map of its own
+const run = () => {
+  if ($('clsmap-compare')) {
+    startCompare();
+    return Promise.resolve();
+  }
+  return start();
+};
+
+run().catch((err) => {
+  const box = $('loading') || $('compare-loading');
   box.hidden = false;
   box.textContent = `clsmap could not open this map: ${err && err.message ? err.message : err}`;
   window.clsmapError = String(err && err.stack ? err.stack : err);

@@ -6,9 +6,13 @@
 - :mod:`~clsmap.analysis.label_issues`: likely-mislabeled rows;
 - :mod:`~clsmap.analysis.layers`: per-layer curves and Procrustes-aligned per-layer maps;
 - :mod:`~clsmap.analysis.splits`: every measure per split (train against held-out);
-- :func:`analyze`: all of it for one store.
+- :func:`analyze`: all of it for one store;
+- :mod:`~clsmap.analysis.compare` (with :mod:`~clsmap.analysis.changes`): two stores of the same texts
+  side by side (:func:`compare`).
 """
 
+from .changes import CHANGE_KINDS, change_kinds, neighbour_change
+from .compare import Comparison, compare
 from .label_issues import cleanlab_issues, label_issue_scores
 from .layers import aligned_layer_maps, layer_curves, procrustes_align
 from .metrics import (
@@ -30,9 +34,13 @@ from .splits import split_metrics
 
 __all__ = [
     "Analysis",
+    "CHANGE_KINDS",
+    "Comparison",
     "aligned_layer_maps",
     "analyze",
+    "change_kinds",
     "classification_metrics",
+    "compare",
     "cleanlab_issues",
     "confusion_frame",
     "confusion_regions",
@@ -44,6 +52,7 @@ __all__ = [
     "layer_curves",
     "linear_probe_accuracy",
     "neighbour_agreement",
+    "neighbour_change",
     "out_of_sample_probs",
     "procrustes_align",
     "read_regions",

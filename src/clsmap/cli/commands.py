@@ -108,6 +108,23 @@ def run(args: argparse.Namespace) -> None:
         from ..render import plot
 
         plot(args.store, args.out, column=args.column, title=args.title)
+    elif args.command == "compare":
+        from pathlib import Path
+
+        from ..analysis import compare
+        from ..render import write_compare
+
+        max_chars = args.max_text_chars
+        if max_chars is not None and max_chars < 0:
+            raise ClsmapError(f"--max-text-chars {max_chars}: give a positive number, or 0 to keep texts whole")
+        result = compare(args.store_a, args.store_b, column_a=args.column_a, column_b=args.column_b, k=args.k,
+                         alignment=args.alignment, seed=args.seed)
+        write_compare(result, args.out or Path(args.store_b) / "compare.html", max_text_chars=max_chars or None,
+                      top=args.top)
+        s = result.summary
+        logger.info("%d texts: %d fixed, %d broken, %d still wrong, %d still right; moved (1 - Jaccard of the "
+                    "%d-NN sets) mean %.3f; maps aligned by %s", s["n_rows"], s["n_fixed"], s["n_broken"],
+                    s["n_still_wrong"], s["n_still_right"], s["k"], s["moved_mean"], result.alignment["chosen"])
     elif args.command == "train":
         from ..training import train
 

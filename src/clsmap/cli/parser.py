@@ -34,6 +34,7 @@ examples:
   clsmap view out -o map.html                        the interactive map: one offline HTML file
   clsmap analyze out                                 metrics, confusion regions, likely-mislabeled texts
   clsmap report out -o report.html                   one offline HTML page with all of it
+  clsmap compare before after -o compare.html        two stores of the same texts, linked side by side
   clsmap train bert-base-uncased train.csv -o my-classifier --epochs 3
 """
 
@@ -173,6 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probs", default="probe", choices=["probe", "model"], help="as for analyze (default: probe)")
     p.add_argument("--top", type=int, default=30, help="likely-mislabeled texts to list (default: 30)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the probe and the samples")
+
+    p = add("compare", "compare two stores of the same texts (two models, two layers, before/after fine-tuning): "
+            "linked maps side by side, what changed, the metric diff", "clsmap compare before after -o compare.html")
+    p.add_argument("store_a", help="store A (e.g. before fine-tuning)")
+    p.add_argument("store_b", help="store B, of the same texts (matched by id); may be STORE_A with --column-b")
+    p.add_argument("-o", "--out", help="HTML page to write; compare.json is written beside it "
+                   "(default: STORE_B/compare.html)")
+    p.add_argument("--column-a", help="vector column of A (default: its last layer)")
+    p.add_argument("--column-b", help="vector column of B (default: its last layer)")
+    p.add_argument("--alignment", default="auto", choices=["auto", "procrustes", "joint"],
+                   help="how the maps are put side by side; auto measures both and keeps the one that moves "
+                        "unchanged texts least")
+    p.add_argument("--k", type=int, default=10, help="neighbourhood size of 'moved' and of the analyses")
+    p.add_argument("--top", type=int, default=50, help="texts in the moved-most table")
+    p.add_argument("--max-text-chars", type=int, default=200,
+                   help="cut texts longer than this many characters in the maps (0: keep whole)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the analyses and the alignment sample")
 
     p = add("train", "fine-tune a sequence classifier", "clsmap train ./base-model train.csv -o my-classifier")
     p.add_argument("model", help="base model folder or Hub id")

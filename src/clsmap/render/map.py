@@ -21,7 +21,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,11 +33,11 @@ from ..analysis.regions import REGIONS_FILE, read_regions
 from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
 from .fonts import web_font
-from .model import render_model
+from .model import RenderModel, render_model
 from .payload import normalise, pack, smallest_int, strings
 from .templates import Markup, asset, render
 
-__all__ = ["map_html", "write_map", "THEMES"]
+__all__ = ["map_html", "write_map", "map_document", "MapExtras", "page_csp", "THEMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,21 @@ def _number(value: Any) -> float | int | None:
     return value if ok else None
 
 
+@dataclass
+class MapExtras:
+    """What a page of :mod:`clsmap.render.compare` changes in a store's map: the rows in another order
+    (``order``: the store's row for each row drawn), coordinates to draw instead of the stored map
+    (``xy``, in drawing order), the render model shared by the two maps, more colour modes (``modes``:
+    ``{"key", "name", "codes"(int per row drawn, -1 none), "names", "colours"}`` each), no regions, and
+    ``linked``: the page tells its parent page what is hovered and selected, and follows it."""
+
+    order: np.ndarray | None = None
+    xy: np.ndarray | None = None
+    model: RenderModel | None = None
+    modes: list[dict[str, Any]] = field(default_factory=list)
+    linked: bool = False
+
+
 def map_html(
     store: Store | str | Path,
     *,
@@ -112,21 +127,40 @@ def map_html(
     compresslevel: int = 4,
 ) -> str:
     """The map of ``store`` as one self-contained HTML document (a string). See :func:`write_map`."""
+    return map_document(store, column=column, max_text_chars=max_text_chars, title=title, theme=theme,
+                        compresslevel=compresslevel)
+
+
+def map_document(
+    store: Store | str | Path,
+    *,
+    column: str | None = None,
+    max_text_chars: int | None = 200,
+    title: str | None = None,
+    theme: Theme = "auto",
+    compresslevel: int = 4,
+    extras: MapExtras | None = None,
+) -> str:
+    """:func:`map_html` with the changes of ``extras`` (see :class:`MapExtras`)."""
     check_choice(theme, THEMES, param="theme", func="map_html")
     if max_text_chars is not None:
         check_positive_int(max_text_chars, param="max_text_chars", func="map_html")
     store = open_store(store)
+    extras = extras or MapExtras()
     column = column or store.default_vector
     proj = store.projection_of(column)
-    if proj is None:
+    if proj is None and extras.xy is None:
         raise ClsmapError(
             f"store {store.path} has no 2-D projection of {column!r}; run: clsmap project {store.path}"
             + (f" --column {column}" if column != store.default_vector else "")
         )
     frame = store.frame
+    if extras.order is not None:
+        frame = frame.iloc[extras.order].reset_index(drop=True)
     n = len(frame)
-    xy, half, centre = normalise(proj[["x", "y"]].to_numpy())
-    model = render_model(store, column)
+    coordinates = extras.xy if extras.xy is not None else proj[["x", "y"]].to_numpy()
+    xy, half, centre = normalise(coordinates)
+    model = extras.model or render_model(store, column)
     label = model.codes(frame["label"])
     pred = model.codes(frame["pred"])
     conf = frame["confidence"].to_numpy(dtype=np.float32, na_value=np.nan)
@@ -137,10 +171,11 @@ def map_html(
     text_len, text_blob, cut = strings(frame["text"], max_text_chars)
     id_len, id_blob, _ = strings(frame["id"].astype("string"), None)
     splits = {"split": smallest_int(model.split_codes(frame), len(model.splits))} if len(model.splits) > 1 else {}
+    more = {f"mode_{m['key']}": smallest_int(np.asarray(m["codes"]), len(m["names"])) for m in extras.modes}
     columns, packing, packed = pack({
         "x": xy[:, 0], "y": xy[:, 1],
         "label": smallest_int(label, len(model.classes)), "pred": smallest_int(pred, len(model.classes)),
-        "conf": conf, "correct": correct, **splits,
+        "conf": conf, "correct": correct, **splits, **more,
         "text_len": text_len, "id_len": id_len, "text": text_blob, "id": id_blob,
     }, compresslevel)
 
@@ -151,6 +186,8 @@ def map_html(
         "title": {**{k: v for k, v in asdict(heading).items() if k != "single_class"}, "facts": heading.facts},
         "classes": model.classes,
         "splits": model.splits,
+        "extra_modes": [{k: m[k] for k in ("key", "name", "names", "colours")} for m in extras.modes],
+        "linked": extras.linked,
         "pairs": model.pairs,
         "colors": model.page_colours(),
         "has_labels": bool((label >= 0).any()),
@@ -161,20 +198,19 @@ def map_html(
         **packing,
         "theme": theme,
         "point_size": model.sizes.map_px,
-        "regions": _read_regions(store, column, half, centre),
+        "regions": [] if extras.xy is not None else _read_regions(store, column, half, centre),
     }
     script = asset("viewer.js")
     for bad in ("</script", "<!--"):
         if bad in script.lower():  # pragma: no cover - checked when the asset is built
             raise AssertionError(f"the bundled viewer contains {bad!r}")
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     page_title = title or f"clsmap · {heading.model} · {n:,} points"
     # every character the page can show: the texts as cut, the ids, the names and titles in meta, the banner
     font = web_font(text_blob, id_blob, json.dumps(meta, ensure_ascii=False).encode("utf-8"),
                     "\n".join([page_title, *model.warnings]).encode("utf-8"))
     return render(
         "map.html",
-        csp=_CSP.format(hash="sha256-" + digest, font="'none'" if font is None else "data:"),
+        csp=page_csp(script, font=font is not None),
         page_title=page_title,
         meta=meta,
         payload=Markup(base64.b64encode(packed).decode("ascii")),
@@ -182,6 +218,12 @@ def map_html(
         warnings=model.warnings,
         font_face=None if font is None else Markup(font.css),
     )
+
+
+def page_csp(script: str, *, font: bool) -> str:
+    """The Content-Security-Policy of a page whose only script is ``script`` (fonts only as ``data:``)."""
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return _CSP.format(hash="sha256-" + digest, font="data:" if font else "'none'")
 
 
 def write_map(

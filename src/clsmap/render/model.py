@@ -9,7 +9,7 @@ report show in a banner, and the title's facts (hence the figures' titles) say "
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,8 +20,8 @@ from ..store.reader import Store
 from ..training.checks import prediction_warnings, single_class
 from .palette import categorical, viridis
 
-__all__ = ["RenderModel", "Title", "PointSizes", "render_model", "class_order", "point_sizes", "store_warnings",
-           "COLOURS", "ERROR_SHADE", "CROSSES_UP_TO"]
+__all__ = ["RenderModel", "Title", "PointSizes", "render_model", "shared_models", "class_order", "point_sizes",
+           "store_warnings", "COLOURS", "ERROR_SHADE", "CROSSES_UP_TO"]
 
 #: colours of everything that is not a class, per theme where the background matters
 COLOURS = {
@@ -36,6 +36,11 @@ COLOURS = {
     "points_light": "#1f77b4",
     "points_dark": "#8ab4f8",
     "region": "#e4572e",
+    # a text between two models (clsmap compare)
+    "fixed": "#1a9850",
+    "broken": "#d73027",
+    "still wrong": "#7b3294",
+    "still right": "#b8c4cc",
 }
 #: the confidence ramp of the interactive map
 CONFIDENCE_BINS = 64
@@ -245,3 +250,19 @@ def render_model(store: Store, column: str | None = None) -> RenderModel:
                         "name": f"{classes[pairs[i, 0]]} → {classes[pairs[i, 1]]}", "colour": colours[k]}
                        for k, i in enumerate(order)]
     return model
+
+
+def shared_models(a: RenderModel, b: RenderModel) -> tuple[RenderModel, RenderModel]:
+    """Two maps of the same texts drawn side by side (``clsmap compare``): both models get one class
+    order (A's, then B's classes that A lacks) and one set of colours, so that a class has the same
+    colour in both maps (A's colours stay as they are on A's own map)."""
+    classes = a.classes + [c for c in b.classes if c not in a.classes]
+    colours = categorical(len(classes))
+    present = [c for c in classes if c in set(a.present) | set(b.present)]
+
+    def moved(model: RenderModel) -> RenderModel:
+        index = [classes.index(c) for c in model.classes]  # the confusion pairs index the classes
+        pairs = [{**pair, "label": index[pair["label"]], "pred": index[pair["pred"]]} for pair in model.pairs]
+        return replace(model, classes=classes, colours=colours, present=present, pairs=pairs)
+
+    return moved(a), moved(b)
