@@ -4,6 +4,7 @@ linked maps are driven in chromium by tests/test_compare_browser.py)."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -17,6 +18,7 @@ from clsmap import ClsmapError
 from clsmap.analysis import change_kinds, compare, neighbour_change
 from clsmap.cli import main
 from clsmap.render import write_compare
+from clsmap.render.payload import normalise
 from clsmap.store import synthetic_store
 from test_viewer import _parts
 
@@ -141,16 +143,15 @@ def test_the_page_and_compare_json(planted, tmp_path):
                                                             "silhouette"}
     assert numbers["alignment"]["chosen"] == planted.alignment["chosen"]
     assert numbers["summary"]["n_regions_disappeared"] == planted.summary["n_regions_disappeared"]
-    docs = [d for d in re.findall(r'srcdoc="(.*?)"', page, re.S)]
+    docs = re.findall(r'srcdoc="(.*?)"', page, re.S)
     assert len(docs) == 2 and page.count('id="clsmap-compare"') == 1
-    import html
-
     metas = [_parts(html.unescape(d)) for d in docs]
     for (meta, cols), xy in zip(metas, (planted.xy_a, planted.xy_b), strict=True):
         assert meta["linked"] and meta["n"] == N
         assert {m["key"] for m in meta["extra_modes"]} >= {"changed", "moved", "pred_a", "pred_b"}
-        # both maps draw the same texts in the same (A's) order
+        # both maps draw the same texts in the same (A's) order, at the aligned places
         assert cols["mode_changed"].tolist() == metas[0][1]["mode_changed"].tolist()
+        np.testing.assert_allclose(np.stack([cols["x"], cols["y"]], axis=1), normalise(xy)[0], atol=1e-6)
     changed = metas[0][0]["extra_modes"][0]
     assert [changed["names"][k] for k in metas[1][1]["mode_changed"]] == planted.rows["change"].tolist()
     rows = re.findall(r'<tr data-row="(\d+)"', page)
