@@ -291,7 +291,12 @@ def plot_compare(
                 raise ClsmapError(f"{store.path}: no 2-D map yet; run clsmap project first")
             _draw_panel(ax, proj[["x", "y"]].to_numpy(dtype=np.float32), store.frame, "label", model)
             subtitle = title
-            if store.accuracy is not None:
+            if store.accuracy is not None and len(store.splits) > 1:  # each split's own accuracy
+                frame = store.frame
+                subtitle += "\naccuracy " + ", ".join(
+                    f"{name} {frame.loc[frame['split'] == name, 'correct'].dropna().astype(bool).mean():.1%}"
+                    for name in store.splits)
+            elif store.accuracy is not None:
                 subtitle += f"\nheld-out accuracy {store.accuracy:.1%}"
             ax.set_title(subtitle, fontsize=10)
         _legend(fig, opened[-1].frame, model, show=True)
