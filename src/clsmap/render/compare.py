@@ -153,7 +153,9 @@ def compare_html(comparison: Comparison, *, max_text_chars: int | None = 200, th
             "sections": compare_sections(comparison, model_a, names=names, top=top, linked=True),
             "version": __version__,
             "script": Markup(script)}
-    document = render("compare.html", csp=page_csp(script, font=False), font_face=None, **page)
+    # the frames inherit this page's policy: it allows data: fonts when a map embeds one
+    child_fonts = any("@font-face" in m["document"] for m in maps)
+    document = render("compare.html", csp=page_csp(script, font=child_fonts), font_face=None, **page)
     font = web_font(document.encode("utf-8"))
     if font is not None:
         document = render("compare.html", csp=page_csp(script, font=True), font_face=Markup(font.css), **page)
