@@ -117,6 +117,16 @@ def test_mismatched_ids_are_one_clear_error(stores, tmp_path):
     assert main(["compare", str(a.path), str(other.path), "-o", str(tmp_path / "x.html")]) == 2
 
 
+def test_neighbour_change_is_one_minus_jaccard():
+    # directions 0, 10, 20, 90, 100, 110 degrees; in B rows 2 and 3 trade places
+    angles = np.radians([0, 10, 20, 90, 100, 110])
+    A = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    B = A[[0, 1, 3, 2, 4, 5]]
+    moved = neighbour_change(A, B, k=2)
+    # row 0: {1, 2} in A, {1, 3} in B: Jaccard 1/3; row 4: {3, 5} in A, {2, 5} in B
+    assert moved[0] == pytest.approx(2 / 3) and moved[4] == pytest.approx(2 / 3)
+
+
 def test_change_kinds():
     kinds = change_kinds([False, True, False, True, None, True], [True, False, False, True, True, None])
     assert kinds.tolist() == ["fixed", "broken", "still wrong", "still right", "unknown", "unknown"]
