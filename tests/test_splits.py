@@ -149,3 +149,18 @@ def test_cli_map_of_two_files(tiny_bert, labeled_csv, tmp_path):
     assert store.splits == ["train", "test"] and (store.frame["split"] == "test").sum() == 20
     saved = json.loads((out / "report.json").read_text())
     assert [row["split"] for row in saved["splits"]] == ["train", "test"]
+
+
+def test_korean_split_names(tmp_path):
+    data = {"학습": pd.DataFrame({"text": ["가", "나"], "label": ["x", "y"]}),
+            "평가": pd.DataFrame({"text": ["다", "라"], "label": ["x", "y"]})}
+    texts = clsmap.read_dataset(data)
+    assert texts.splits == ["학습", "학습", "평가", "평가"]
+    rng = np.random.default_rng(0)
+    store = synthetic_store(tmp_path / "s", rng.normal(size=(40, 2)), [f"글 {i}" for i in range(40)],
+                            labels=["x", "y"] * 20, preds=["x"] * 40, splits=["학습"] * 30 + ["평가"] * 10)
+    assert store.splits == ["학습", "평가"]  # no 'train': the first split is the reference
+    meta, cols = _parts(map_html(store))
+    assert meta["splits"] == ["학습", "평가"] and int((cols["split"] == 1).sum()) == 10
+    legend = " ".join(t.get_text() for t in clsmap.render.map_figure(store).legends[0].get_texts())
+    assert "split 학습" in legend and "split 평가" in legend

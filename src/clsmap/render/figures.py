@@ -94,7 +94,7 @@ def map_figure(store: str | Path | Store, *, column: str | None = None, panels: 
     title = title or model.title.text
     import matplotlib
 
-    with matplotlib.rc_context({"font.family": font_families(model.present + [title])}):
+    with matplotlib.rc_context({"font.family": font_families(model.present + model.splits + [title])}):
         fig = Figure(figsize=(6.2 * len(panels) + 2.2, 6.4), layout="constrained")
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
         outlines = regions if isinstance(regions, list) else _regions_of(opened, column, regions)
@@ -282,7 +282,7 @@ def plot_compare(
     opened = [open_store(s) for s in stores]
     model = render_model(opened[-1])
     titles = titles or [render_model(s).title.text for s in opened]
-    with matplotlib.rc_context({"font.family": font_families(model.present + titles)}):
+    with matplotlib.rc_context({"font.family": font_families(model.present + model.splits + titles)}):
         fig = Figure(figsize=(6.2 * len(opened) + 2.6, 6.4), layout="constrained")
         axes = fig.subplots(1, len(opened), squeeze=False)[0]
         for ax, store, title in zip(axes, opened, titles, strict=True):
