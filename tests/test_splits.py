@@ -128,6 +128,14 @@ def test_figure_and_map_draw_splits_apart(tmp_path):
     meta, cols = _parts(map_html(store))
     assert meta["splits"] == ["train", "test"]
     assert [meta["splits"][k] for k in cols["split"]] == store.frame["split"].tolist()
+    # one split alone
+    test = clsmap.render.map_figure(store, split="test")
+    n_test = int((store.frame["split"] == "test").sum())
+    assert f"split test ({n_test:,} rows)" in test._suptitle.get_text()
+    wrong_test = int((~store.frame["correct"].astype(bool) & (store.frame["split"] == "test")).sum())
+    assert sum(len(c.get_offsets()) for c in test.axes[0].collections) == n_test + wrong_test  # points + crosses
+    with pytest.raises(ClsmapError, match="no such split; its splits are 'train', 'test'"):
+        clsmap.plot(store, tmp_path / "x", split="tset")
 
 
 def test_a_store_without_splits_draws_as_before(tmp_path):

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "plot":
         from ..render import plot
 
-        plot(args.store, args.out, column=args.column, title=args.title)
+        plot(args.store, args.out, column=args.column, title=args.title, split=args.split)
     elif args.command == "compare":
         from pathlib import Path
 

@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", help="output path without suffix (default: STORE/map)")
     p.add_argument("--column", help="vector column whose map to draw (default: the last layer)")
     p.add_argument("--title", help="figure title (default: model, layer, pooling, reducer, N and accuracy)")
+    p.add_argument("--split", help="draw only this split's rows, e.g. test (default: every row)")
 
     p = add("view", "write the interactive map: one self-contained offline HTML file",
             "clsmap view out -o map.html")

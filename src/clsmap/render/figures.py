@@ -71,9 +71,11 @@ def _available_panels(store: Store) -> list[str]:
 
 
 def map_figure(store: str | Path | Store, *, column: str | None = None, panels: tuple[Panel, ...] | None = None,
-               title: str | None = None, regions: bool | None | list[dict[str, Any]] = None) -> Any:
+               title: str | None = None, regions: bool | None | list[dict[str, Any]] = None,
+               split: str | None = None) -> Any:
     """The map of ``store`` as a matplotlib ``Figure`` (what :func:`plot` saves). ``regions`` as for
-    :func:`plot`, or the regions themselves (records of :func:`clsmap.analysis.confusion_regions`)."""
+    :func:`plot`, or the regions themselves (records of :func:`clsmap.analysis.confusion_regions`);
+    ``split`` as for :func:`plot`."""
     from matplotlib.figure import Figure
 
     opened = open_store(store)
@@ -92,6 +94,13 @@ def map_figure(store: str | Path | Store, *, column: str | None = None, panels: 
             raise ClsmapError(f"--panels {panel}: the store has no {'labels' if panel != 'pred' else 'predictions'}")
     model = render_model(opened, column)
     title = title or model.title.text
+    if split is not None:  # one split's rows, in the colours and markers of the whole map
+        keep = (frame["split"] == split).to_numpy(dtype=bool)
+        if not keep.any():
+            raise ClsmapError(f"--split {split!r}: {opened.path} has no such split; its splits are "
+                              f"{', '.join(map(repr, model.splits)) or 'none'}")
+        frame, xy = frame[keep].reset_index(drop=True), xy[keep]
+        title = f"{title} · split {split} ({int(keep.sum()):,} rows)"
     import matplotlib
 
     with matplotlib.rc_context({"font.family": font_families(model.present + model.splits + [title])}):
@@ -116,19 +125,20 @@ def plot(
     formats: tuple[str, ...] = ("png", "svg"),
     dpi: int = 150,
     regions: bool | None = None,
+    split: str | None = None,
 ) -> list[Path]:
     """Draw the store's 2-D map and save it as ``<out>.png`` and ``<out>.svg``.
 
     ``out`` is a path without suffix (default ``<store>/map``). ``panels`` chooses among
     ``label``, ``pred`` and ``correct``; by default all that the store can show. ``regions``:
     outline the confusion regions of ``analysis/regions.json`` (written by ``clsmap analyze``)
-    with their ids; ``None`` draws them when the file exists for this column. Returns the
-    paths written.
+    with their ids; ``None`` draws them when the file exists for this column. ``split``: draw only
+    that split's rows (see :attr:`clsmap.Store.splits`). Returns the paths written.
     """
     for fmt in formats:
         check_choice(fmt, FORMATS, param="formats", func="plot")
     opened = open_store(store)
-    fig = map_figure(opened, column=column, panels=panels, title=title, regions=regions)
+    fig = map_figure(opened, column=column, panels=panels, title=title, regions=regions, split=split)
     written = _save(fig, Path(out) if out is not None else opened.path / "map", formats, dpi)
     logger.info("figure written to %s", ", ".join(map(str, written)))
     return written
