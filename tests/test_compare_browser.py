@@ -61,7 +61,8 @@ def _point(page, frame, row):
     """The page coordinates of ``row``'s point in ``frame`` (its own coordinates plus the frame's place)."""
     x, y = frame.evaluate(f"() => window.clsmap.screenPosition({row})")
     box = frame.frame_element().bounding_box()
-    return box["x"] + x, box["y"] + y
+    border = frame.frame_element().evaluate("(f) => [f.clientLeft, f.clientTop]")
+    return box["x"] + border[0] + x, box["y"] + border[1] + y
 
 
 def test_hover_in_one_map_highlights_the_text_in_the_other(page):
@@ -73,7 +74,8 @@ def test_hover_in_one_map_highlights_the_text_in_the_other(page):
     left.wait_for_function(f"() => window.clsmap.hovered() === {row}", timeout=5000)
     right.wait_for_function(f"() => window.clsmap.linked() === {row}", timeout=5000)
     assert page.evaluate("() => window.clsmapCompare.hovered()")[0] == row
-    page.mouse.move(5, 5)  # off the map: the other map lets go too
+    box = left.locator("#plot").bounding_box()
+    page.mouse.move(box["x"] + 4, box["y"] + 4, steps=4)  # an empty corner of the map: the other map lets go too
     right.wait_for_function("() => window.clsmap.linked() === -1", timeout=5000)
     # and the other way round
     x, y = _point(page, right, row)
