@@ -167,6 +167,8 @@ def _print_analysis(analysis: Any, top: int) -> None:
         print("\n".join(f"{k:>22}  {v:.4f}" if isinstance(v, float) else f"{k:>22}  {v}"
                          for k, v in analysis.summary.items() if v is not None))
         print("\nper class:\n" + analysis.per_class.to_string(index=False))
+        if analysis.splits is not None:
+            print("\nper split:\n" + analysis.splits.to_string(index=False))
         if analysis.layers is not None:
             print("\nper layer:\n" + analysis.layers.to_string(index=False))
         if analysis.regions is not None and len(analysis.regions):
