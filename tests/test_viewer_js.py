@@ -356,7 +356,7 @@ def test_held_out_splits_get_holes_and_hide_with_their_split(js):
     assert got["xs"] == [1, 0, 1, 2, 3, 2, 3] and got["valueB"] == [1, 0, 0, 0, 0, 2, 2]  # holes drawn small, last
     assert got["valueA"] == [2, 0, 1, 0, 1, 3, 3]  # holes in the colour after the ring's (the background)
     assert got["keep"] == [0, 1, 2, 4, 6]  # split 1 (row 2) hidden with its hole
-    assert got["keepBoth"] == [1, 3]  # group 1 (rows 1, 3 and the ring) and split 2 (row 3) hidden
+    assert got["keepBoth"] == [1, 3, 5]  # group 1 (rows 1, 3, the ring) and split 2 hidden; row 2 keeps its hole
 
 
 @needs_browser
