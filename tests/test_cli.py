@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -144,5 +145,9 @@ def test_train_then_map_the_result(tiny_bert_encoder, labeled_csv, tmp_path):
     store = clsmap.open_store(out)
     assert store.has_predictions and set(store.frame["pred"]) <= {"ham", "spam"}
     assert store.frame["correct"].notna().all()
+    # the training record puts the rows the model trained on and those it held out in two splits
+    record = json.loads((model_dir / "clsmap_train.json").read_text())
+    assert store.splits == ["train", "validation"]
+    assert store.frame.loc[store.frame["split"] == "validation", "id"].tolist() == sorted(record["val_ids"], key=int)
     # the refusal to overwrite a trained model
     assert main(["-q", "train", str(tiny_bert_encoder), data, "-o", str(model_dir)]) == 2

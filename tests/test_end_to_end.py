@@ -51,3 +51,9 @@ def test_demo_fine_tuning_separates_classes(minilm, tmp_path):
     assert summary["layers"]["after"]["knn_purity"][-1] > summary["layers"]["before"]["knn_purity"][-1]
     assert len(summary["layers"]["after"]["layer"]) == 7
     assert (tmp_path / "demo" / "after" / "report.html").stat().st_size > 50_000
+    # the stores hold the training texts as a second split, and the compare page puts before and after side by side
+    assert [row["split"] for row in summary["splits_after"]] == ["train", "held-out"]
+    assert summary["train_accuracy_after"] >= summary["held_out_accuracy_after"] - 0.05
+    assert Path(summary["compare_page"]).stat().st_size > 500_000 and summary["changes"]["n_rows"] == 1200
+    assert {row["label"] for row in summary["changed_per_class"]} == set(clsmap.open_store(tmp_path / "demo" / "after")
+                                                                         .frame["label"])

@@ -36,13 +36,17 @@ PUBLIC = {
     "show",
     "train",
     "write_map",
+    "compare",
+    "write_compare",
+    "Comparison",
 }
 
 
 #: each stage package's public names: what a newcomer can import from it
 STAGES = {
     "clsmap.io": {"FORMATS", "ID_COLUMN_NAMES", "LABEL_COLUMN_NAMES", "TEXT_COLUMN_NAMES", "Columns", "LabeledTexts",
-                  "Source", "choose_columns", "open_source", "read_dataset"},
+                  "Source", "TRAIN_RECORD", "choose_columns", "open_source", "read_dataset", "train_splits",
+                  "with_train_splits"},
     "clsmap.store": {"MANIFEST", "Manifest", "NEIGHBOURS", "PROJECTIONS", "SCHEMA_VERSION", "Store", "StoreWriter",
                      "VECTORS", "open_store", "read_manifest", "synthetic_store", "write_neighbours",
                      "write_projection"},
@@ -51,15 +55,18 @@ STAGES = {
                           "resolve_module"},
     "clsmap.projection": {"MAX_FIT", "PCA", "PaCMAP", "REDUCERS", "Reducer", "TSNE", "UMAP", "fit_on_sample",
                           "make_reducer", "project"},
-    "clsmap.analysis": {"Analysis", "aligned_layer_maps", "analyze", "class_keywords", "classification_metrics",
-                        "cleanlab_issues", "confusion_frame", "confusion_regions", "knn_graph", "knn_indices",
-                        "knn_preservation", "knn_purity", "knn_purity_per_class", "label_issue_scores",
-                        "layer_curves", "linear_probe_accuracy", "neighbour_agreement", "out_of_sample_probs",
-                        "procrustes_align", "read_keywords", "read_regions", "region_coverage", "region_membership",
-                        "silhouette_per_class", "tokenize", "trustworthiness", "write_keywords", "write_regions"},
+    "clsmap.analysis": {"Analysis", "CHANGE_KINDS", "Comparison", "aligned_layer_maps", "analyze", "change_kinds",
+                        "class_keywords", "classification_metrics", "cleanlab_issues", "compare", "confusion_frame",
+                        "confusion_regions", "knn_graph", "knn_indices", "knn_preservation", "knn_purity",
+                        "knn_purity_per_class", "label_issue_scores", "layer_curves", "linear_probe_accuracy",
+                        "neighbour_agreement", "neighbour_change", "out_of_sample_probs", "procrustes_align",
+                        "read_keywords", "read_regions", "region_coverage", "region_membership",
+                        "silhouette_per_class", "split_metrics", "tokenize", "trustworthiness", "write_keywords",
+                        "write_regions"},
     "clsmap.training": {"TRAIN_RECORD", "TrainResult", "prediction_warnings", "split_indices", "train"},
-    "clsmap.render": {"MapView", "RenderModel", "Title", "export", "map_figure", "map_html", "plot", "plot_compare",
-                      "plot_layer_curves", "render_model", "report", "show", "write_map"},
+    "clsmap.render": {"MapView", "RenderModel", "Title", "compare_html", "export", "map_figure", "map_html", "plot",
+                      "plot_compare", "plot_layer_curves", "render_model", "report", "show", "write_compare",
+                      "write_map"},
 }
 
 

@@ -46,6 +46,7 @@ def test_column_types(store):
     assert schema.field("id").type == pa.string()
     assert schema.field("pred_id").type == pa.int32()
     assert schema.field("correct").type == pa.bool_()
+    assert schema.field("split").type == pa.string()  # null without splits
     assert schema.field("vector").type == pa.list_(pa.float32(), 32)
     assert store.vectors.dtype == np.float32 and store.vectors.shape == (600, 32)
 

@@ -331,6 +331,53 @@ def test_rings_points_rows_and_filter(js):
     assert got["keepNone"] == []
 
 
+@needs_browser
+def test_held_out_splits_get_holes_and_hide_with_their_split(js):
+    got = js.evaluate("""async () => {
+      const p = await import('/points.js');
+      // rows 0..3; row 1 misclassified; rows 2 and 3 in a held-out split (index > 0)
+      const split = new Int8Array([0, 0, 1, 2]);
+      const ring = p.ringLayout(new Int8Array([1, 0, 1, 1]), split);
+      const buffers = p.pointBuffers(ring, new Float32Array([0, 1, 2, 3]), new Float32Array([10, 11, 12, 13]));
+      const spec = { colours: ['#a', '#b'], colour: new Int32Array([0, 1, 0, 1]), group: new Int32Array([0, 1, 0, 1]) };
+      const arr = (a) => Array.from(a);
+      return {
+        H: ring.H, K: ring.K, rowOfPoint: [0, 1, 2, 3, 4, 5, 6].map(ring.rowOfPoint),
+        copies: [0, 1, 2, 3, 4, 5, 6].map(ring.isCopy), rows: ring.rowsOfPoints([6, 5, 3]),
+        xs: arr(buffers.xs), valueB: arr(buffers.valueB), valueA: arr(p.colourValues(ring, spec)),
+        keep: p.keptPoints(ring, spec, new Set(), new Set([1]), (r) => split[r]),
+        keepBoth: p.keptPoints(ring, spec, new Set([1]), new Set([2]), (r) => split[r]),
+      };
+    }""")
+    assert got["H"] == 1 and got["K"] == 2
+    # point 0 the ring of row 1, points 1..4 the rows, points 5 and 6 the holes of rows 2 and 3
+    assert got["rowOfPoint"] == [1, 0, 1, 2, 3, 2, 3]
+    assert got["copies"] == [True, False, False, False, False, True, True]
+    assert got["rows"] == [2, 3]
+    assert got["xs"] == [1, 0, 1, 2, 3, 2, 3] and got["valueB"] == [1, 0, 0, 0, 0, 2, 2]  # holes drawn small, last
+    assert got["valueA"] == [2, 0, 1, 0, 1, 3, 3]  # holes in the colour after the ring's (the background)
+    assert got["keep"] == [0, 1, 2, 4, 6]  # split 1 (row 2) hidden with its hole
+    assert got["keepBoth"] == [1, 3, 5]  # group 1 (rows 1, 3, the ring) and split 2 hidden; row 2 keeps its hole
+
+
+@needs_browser
+def test_a_pages_own_colour_modes(js):
+    got = js.evaluate("""async () => {
+      const m = await import('/modes.js');
+      const meta = { n: 4, has_labels: true, has_predictions: false, classes: ['a'],
+        colors: { classes: ['#111111'], unknown_light: '#cccccc', unknown_dark: '#333333', confidence: ['#000000'] },
+        extra_modes: [{ key: 'changed', name: 'changed', names: ['fixed', 'broken'],
+                        colours: ['#00ff00', '#ff0000'] }] };
+      const cols = { label: new Int8Array([0, 0, 0, 0]), mode_changed: new Int8Array([0, 1, -1, 1]) };
+      const spec = m.modeSpec('changed', meta, cols, 'light');
+      return { keys: m.availableModes(meta).map((x) => x.key), names: spec.names, colours: spec.colours,
+               group: Array.from(spec.group), counts: spec.counts, name: m.modeName('changed') };
+    }""")
+    assert got["keys"] == ["label", "changed"]
+    assert got["names"] == ["fixed", "broken", "(none)"] and got["colours"] == ["#00ff00", "#ff0000", "#cccccc"]
+    assert got["group"] == [0, 1, 2, 1] and got["counts"] == [1, 2, 1] and got["name"] == "changed"
+
+
 # ---------------------------------------------------------------- CSV
 
 

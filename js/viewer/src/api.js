@@ -4,7 +4,7 @@
 import { legendEntries } from './modes.js';
 import { marks, T0 } from './timing.js';
 
-export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode, hovered, regions, near, shown }) => {
+export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode, hovered, regions, near, shown, linked }) => {
   window.clsmap = {
     ready: true,
     firstFrameMs: performance.now(),
@@ -25,6 +25,7 @@ export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode,
       return -1;
     },
     hovered,
+    linked,
     isWrong: (row) => data.isWrong(row),
     selection: () => state.selection.map(data.idOf),
     searchCount: () => state.searchCount,
@@ -34,5 +35,8 @@ export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode,
     neighbours: (row) => (near ? near.of(row).map(({ row: r, similarity }) => ({ row: r, id: data.idOf(r), similarity }))
       : null),
     shownRow: () => shown(),
+    splits: () => state.splitNames || [],
+    splitOf: (row) => data.splitOf(row),
+    hiddenSplits: () => [...state.hiddenSplits].map((k) => state.splitNames[k]),
   };
 };

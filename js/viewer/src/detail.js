@@ -28,6 +28,7 @@ export const setupDetail = ({ meta, data, plot, ring, canvas }) => {
     const text = data.textOf(r);
     const shown = full || text.length <= TIP_CHARS ? text : `${text.slice(0, TIP_CHARS)}…`;
     const fields = [['id', data.idOf(r)]];
+    if (meta.splits && meta.splits.length) fields.push(['split', data.splitOf(r)]);
     if (meta.has_labels) fields.push(['true', data.labelOf(r)]);
     if (meta.has_predictions) fields.push(['pred', data.predOf(r)], ['confidence', fmtConf(data.confOf(r))]);
     if (data.isWrong(r)) fields.push(['', 'misclassified']);

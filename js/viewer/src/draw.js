@@ -12,7 +12,7 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
   const n = meta.n;
   const scatterplot = createScatterplot({
     canvas,
-    pointSize: [pointSize, pointSize + Math.max(2.5, pointSize * 0.45)],
+    pointSize: [pointSize, pointSize + Math.max(2.5, pointSize * 0.45), Math.max(1, pointSize * 0.45)],
     sizeBy: 'valueB',
     colorBy: 'valueA',
     opacity: n > 200000 ? 0.75 : 0.9,
@@ -32,15 +32,15 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
 
   const { xs, ys, valueB } = pointBuffers(ring, cols.x, cols.y);
   // the spatial index (hover, lasso) is built once from the typed arrays and reused by every redraw
-  const kd = new KDBush(ring.H + n, 16, Float32Array);
-  for (let i = 0; i < ring.H + n; i += 1) kd.add(xs[i], ys[i]);
+  const kd = new KDBush(xs.length, 16, Float32Array);
+  for (let i = 0; i < xs.length; i += 1) kd.add(xs[i], ys[i]);
   kd.finish();
   const spatialIndex = kd.data;
 
   // draw the points in the colours of `spec` (modes.modeSpec) and the theme
   const redraw = async (spec, theme) => {
     const valueA = colourValues(ring, spec);
-    const pointColours = () => spec.colours.concat([ringColour(meta.colors, theme)]);
+    const pointColours = () => spec.colours.concat([ringColour(meta.colors, theme), background(theme)]);
     scatterplot.set({
       pointColor: pointColours(),
       pointColorActive: pointColours(),
@@ -53,9 +53,9 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
     );
   };
 
-  // show only the points of the groups that are not hidden
-  const filter = (spec, hidden) => {
-    const keep = keptPoints(ring, spec, hidden);
+  // show only the points of the groups (and splits) that are not hidden
+  const filter = (spec, hidden, hiddenSplits) => {
+    const keep = keptPoints(ring, spec, hidden, hiddenSplits, (r) => (cols.split ? cols.split[r] : -1));
     if (keep === null) scatterplot.unfilter();
     else scatterplot.filter(keep);
   };

@@ -20,6 +20,9 @@ import { setupRegions } from './regions.js';
 import { rowAccessors } from './rows.js';
 import { setupSearch } from './searchbox.js';
 import { setupSelection } from './selection.js';
+import { setupSplits } from './splits.js';
+import { setupLink } from './link.js';
+import { startCompare } from './compare.js';
 
 // the page's own data, in its <script> elements; themeHost carries data-theme
 const pageInput = () => ({
@@ -34,11 +37,12 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   const cols = await decodePayload(meta, packed, mark);
   mark('decoded');
   const data = rowAccessors(meta, cols);
-  const ring = ringLayout(cols.correct);
+  const ring = ringLayout(cols.correct, cols.split);
   const available = availableModes(meta);
   const state = {
     mode: available.length ? available[0].key : 'none',
     hidden: new Set(),
+    hiddenSplits: new Set(),
     selection: [],
     theme: meta.theme === 'auto'
       ? (window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light')
@@ -56,6 +60,7 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   const app = { meta, data, cols, state, plot, ring, canvas, overlay };
   const specOf = (mode) => modeSpec(mode, meta, cols, state.theme);
   const legend = setupLegend(app);
+  setupSplits({ ...app, cols, legend });
 
   const setMode = async (mode) => {
     state.mode = mode;
@@ -100,17 +105,20 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   mark('frame');
   $('loading').hidden = true;
 
+  const link = setupLink({ ...app, setMode });
   exposeApi({ ...app, available, setMode, hovered: detail.hovered, regions: regions.regions, near,
-    shown: nearPanel.focus });
+    shown: nearPanel.focus, linked: link.linked });
   return app;
 };
 
 export const showError = (err) => {
-  const box = $('loading');
+  const box = $('loading') || $('compare-loading');
   box.hidden = false;
   box.textContent = `clsmap could not open this map: ${err && err.message ? err.message : err}`;
   window.clsmapError = String(err && err.stack ? err.stack : err);
 };
 
-// a map page opens itself; the notebook widget (widget.js) imports start and calls it
+// a map page opens itself; a compare page links the maps in its frames; the notebook widget (widget.js)
+// imports start and calls it
 if (document.getElementById('clsmap-meta')) start().catch(showError);
+else if (document.getElementById('clsmap-compare')) Promise.resolve().then(startCompare).catch(showError);

@@ -11,13 +11,16 @@ export const MODES = [
 ];
 export const CONF_GROUPS = 10;
 
+// the built-in modes the data allow, then the page's own (meta.extra_modes: a compare page's
+// "changed", "pred A", ...: categorical codes in the payload column mode_<key>)
 export const availableModes = (meta) => MODES.filter((m) => {
   if (m.needs === 'labels') return meta.has_labels;
   if (m.needs === 'predictions') return meta.has_predictions;
   return meta.has_labels && meta.has_predictions;
-});
+}).concat((meta.extra_modes || []).map((m) => ({ key: m.key, name: m.name, extra: m })));
 
-export const modeName = (key) => MODES.find((m) => m.key === key)?.name ?? 'points';
+let extraNames = {};
+export const modeName = (key) => MODES.find((m) => m.key === key)?.name ?? extraNames[key] ?? 'points';
 
 export const unknownColour = (colors, theme) => (theme === 'dark' ? colors.unknown_dark : colors.unknown_light);
 export const ringColour = (colors, theme) => (theme === 'dark' ? colors.ring_dark : colors.ring_light);
@@ -40,7 +43,18 @@ export const modeSpec = (mode, meta, cols, theme) => {
   let colours;
   const grey = unknownColour(C, theme);
   const confBins = C.confidence.length;
-  if (mode === 'label' || mode === 'pred') {
+  const extra = (meta.extra_modes || []).find((m) => m.key === mode);
+  if (extra) {
+    extraNames = { ...extraNames, [extra.key]: extra.name };
+    const codes = cols[`mode_${extra.key}`];
+    names = extra.names.concat(['(none)']);
+    colours = extra.colours.concat([grey]);
+    for (let i = 0; i < n; i += 1) {
+      const g = codes[i] < 0 ? extra.names.length : codes[i];
+      group[i] = g;
+      colour[i] = g;
+    }
+  } else if (mode === 'label' || mode === 'pred') {
     const codes = mode === 'label' ? cols.label : cols.pred;
     const base = meta.classes;
     names = base.concat(['(none)']);

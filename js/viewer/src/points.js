@@ -1,15 +1,22 @@
 // The points handed to the scatterplot: misclassified rows get a ring, a copy of the point drawn
-// first (underneath), larger (valueB 1) and in the ring colour. Points 0..H-1 are the rings, point
-// H + r is row r. Pure: no DOM, no regl.
+// first (underneath), larger (valueB 1) and in the ring colour; rows of a held-out split (every split
+// but the first) get a hole, a smaller copy drawn last (on top, valueB 2) in the background colour, so
+// they show as hollow circles. Points 0..H-1 are the rings, point H + r is row r, and points
+// H + n .. H + n + K - 1 the holes. Pure: no DOM, no regl.
 
-export const ringLayout = (correct) => {
+// correct: per row 1 / 0 / -1; split (optional): per row its split index (-1: none; 0 is drawn filled)
+export const ringLayout = (correct, split = null) => {
   const n = correct.length;
   const wrongRows = [];
   for (let i = 0; i < n; i += 1) if (correct[i] === 0) wrongRows.push(i);
+  const holeRows = [];
+  if (split) for (let i = 0; i < n; i += 1) if (split[i] > 0) holeRows.push(i);
   const H = wrongRows.length;
-  const rowOfPoint = (p) => (p < H ? wrongRows[p] : p - H);
+  const K = holeRows.length;
+  const rowOfPoint = (p) => (p < H ? wrongRows[p] : p < H + n ? p - H : holeRows[p - H - n]);
   const pointOfRow = (r) => r + H;
-  // the rows of some points (a lasso catches rings too): each row once, in row order
+  const isCopy = (p) => p < H || p >= H + n;
+  // the rows of some points (a lasso catches rings and holes too): each row once, in row order
   const rowsOfPoints = (points) => {
     const seen = new Uint8Array(n);
     const rows = [];
@@ -23,15 +30,17 @@ export const ringLayout = (correct) => {
     rows.sort((a, b) => a - b);
     return rows;
   };
-  return { n, wrongRows, H, rowOfPoint, pointOfRow, rowsOfPoints };
+  return { n, wrongRows, holeRows, H, K, rowOfPoint, pointOfRow, rowsOfPoints, isCopy };
 };
 
-// x, y and size (valueB: 1 for a ring, 0 for a point) of every point
+// x, y and size (valueB: 1 for a ring, 0 for a point, 2 for a hole) of every point
 export const pointBuffers = (ring, x, y) => {
   const { n, H, wrongRows } = ring;
-  const xs = new Float32Array(H + n);
-  const ys = new Float32Array(H + n);
-  const valueB = new Float32Array(H + n);
+  const holeRows = ring.holeRows || [];
+  const total = H + n + holeRows.length;
+  const xs = new Float32Array(total);
+  const ys = new Float32Array(total);
+  const valueB = new Float32Array(total);
   for (let k = 0; k < H; k += 1) {
     xs[k] = x[wrongRows[k]];
     ys[k] = y[wrongRows[k]];
@@ -39,24 +48,36 @@ export const pointBuffers = (ring, x, y) => {
   }
   xs.set(x, H);
   ys.set(y, H);
+  for (let k = 0; k < holeRows.length; k += 1) {
+    xs[H + n + k] = x[holeRows[k]];
+    ys[H + n + k] = y[holeRows[k]];
+    valueB[H + n + k] = 2;
+  }
   return { xs, ys, valueB };
 };
 
-// colour index (valueA) of every point: the rings take the colour after the mode's colours
+// colour index (valueA) of every point: the rings take the colour after the mode's colours, the
+// holes the one after that (the background)
 export const colourValues = (ring, spec) => {
   const { n, H } = ring;
-  const valueA = new Float32Array(H + n);
+  const K = (ring.holeRows || []).length;
+  const valueA = new Float32Array(H + n + K);
   valueA.fill(spec.colours.length, 0, H);
   for (let i = 0; i < n; i += 1) valueA[H + i] = spec.colour[i];
+  valueA.fill(spec.colours.length + 1, H + n, H + n + K);
   return valueA;
 };
 
-// the points to keep when the legend hides some groups (a ring goes with its row); null: all
-export const keptPoints = (ring, spec, hidden) => {
-  if (hidden.size === 0) return null;
+// the points to keep when the legend hides some groups, or some splits are hidden (`splitOf(row)`
+// gives a row's split index); a ring or a hole goes with its row. null: all
+export const keptPoints = (ring, spec, hidden, hiddenSplits = new Set(), splitOf = () => -1) => {
+  if (hidden.size === 0 && hiddenSplits.size === 0) return null;
   const { n, H, wrongRows } = ring;
+  const holeRows = ring.holeRows || [];
+  const shown = (r) => !hidden.has(spec.group[r]) && !hiddenSplits.has(splitOf(r));
   const keep = [];
-  for (let k = 0; k < H; k += 1) if (!hidden.has(spec.group[wrongRows[k]])) keep.push(k);
-  for (let i = 0; i < n; i += 1) if (!hidden.has(spec.group[i])) keep.push(H + i);
+  for (let k = 0; k < H; k += 1) if (shown(wrongRows[k])) keep.push(k);
+  for (let i = 0; i < n; i += 1) if (shown(i)) keep.push(H + i);
+  for (let k = 0; k < holeRows.length; k += 1) if (shown(holeRows[k])) keep.push(H + n + k);
   return keep;
 };

@@ -16,5 +16,6 @@ export const rowAccessors = (meta, cols) => {
     confOf: (i) => cols.conf[i],
     correctOf: (i) => cols.correct[i],
     isWrong: (i) => cols.correct[i] === 0,
+    splitOf: (i) => (cols.split && cols.split[i] >= 0 ? meta.splits[cols.split[i]] : ''),
   };
 };

@@ -6,9 +6,14 @@
 - :mod:`~clsmap.analysis.label_issues`: likely-mislabeled rows;
 - :mod:`~clsmap.analysis.keywords`: the distinguishing terms of each class and region (c-TF-IDF);
 - :mod:`~clsmap.analysis.layers`: per-layer curves and Procrustes-aligned per-layer maps;
-- :func:`analyze`: all of it for one store.
+- :mod:`~clsmap.analysis.splits`: every measure per split (train against held-out);
+- :func:`analyze`: all of it for one store;
+- :mod:`~clsmap.analysis.compare` (with :mod:`~clsmap.analysis.changes`): two stores of the same texts
+  side by side (:func:`compare`).
 """
 
+from .changes import CHANGE_KINDS, change_kinds, neighbour_change
+from .compare import Comparison, compare
 from .keywords import class_keywords, read_keywords, tokenize, write_keywords
 from .label_issues import cleanlab_issues, label_issue_scores
 from .layers import aligned_layer_maps, layer_curves, procrustes_align
@@ -28,13 +33,18 @@ from .metrics import (
 )
 from .regions import confusion_regions, read_regions, region_coverage, region_membership, write_regions
 from .run import Analysis, analyze
+from .splits import split_metrics
 
 __all__ = [
     "Analysis",
+    "CHANGE_KINDS",
+    "Comparison",
     "aligned_layer_maps",
     "analyze",
+    "change_kinds",
     "class_keywords",
     "classification_metrics",
+    "compare",
     "cleanlab_issues",
     "confusion_frame",
     "confusion_regions",
@@ -47,6 +57,7 @@ __all__ = [
     "layer_curves",
     "linear_probe_accuracy",
     "neighbour_agreement",
+    "neighbour_change",
     "out_of_sample_probs",
     "procrustes_align",
     "read_keywords",
@@ -54,6 +65,7 @@ __all__ = [
     "region_coverage",
     "region_membership",
     "silhouette_per_class",
+    "split_metrics",
     "tokenize",
     "trustworthiness",
     "write_keywords",

@@ -34,6 +34,7 @@ from .metrics import (
     trustworthiness,
 )
 from .regions import confusion_regions, region_coverage, region_membership, write_regions
+from .splits import split_metrics
 
 __all__ = ["Analysis", "analyze", "ANALYSIS_FILE"]
 
@@ -58,7 +59,8 @@ class Analysis:
     ``layer_maps``: aligned (n, 2) maps per layer column. ``keywords``: the columns of
     :func:`~clsmap.analysis.keywords.class_keywords` plus ``kind`` (``class`` or ``region``; a
     region's ``group`` is its id). ``neighbours`` and ``similarity``: each row's ``k`` nearest rows
-    in the vector space and their cosine similarities, (n, k), nearest first.
+    in the vector space and their cosine similarities, (n, k), nearest first. ``splits``: every measure per
+    split (see :func:`~clsmap.analysis.splits.split_metrics`; None unless the rows name their splits).
     """
 
     store_path: Path
@@ -73,6 +75,7 @@ class Analysis:
     keywords: pd.DataFrame | None = None
     neighbours: np.ndarray | None = field(default=None, repr=False)
     similarity: np.ndarray | None = field(default=None, repr=False)
+    splits: pd.DataFrame | None = None
 
     def to_dict(self, *, top_issues: int = 50) -> dict[str, Any]:
         """Every number, JSON-ready (NaN becomes null); the label-issue table is cut to ``top_issues``."""
@@ -93,6 +96,7 @@ class Analysis:
             "regions": records(self.regions),
             "layers": records(self.layers),
             "keywords": records(self.keywords),
+            "splits": records(self.splits),
         }
 
 
@@ -215,7 +219,7 @@ def analyze(
 
     # the map
     proj = opened.projection_of(column)
-    regions = None
+    regions = map_agree = xy = None
     if proj is not None:
         xy = proj[["x", "y"]].to_numpy(dtype=np.float64)
         with step("map neighbours"):
@@ -281,6 +285,16 @@ def analyze(
         if decision["note"]:
             logger.warning("%s: %s", column, decision["note"])
 
+    by_split = None
+    if frame["split"].notna().any():
+        logger.info("analysing %s per split", column)
+        probe_correct = None if oos_probs is None else np.asarray(oos_classes)[oos_probs.argmax(1)] == labels
+        by_split = split_metrics(frame["split"].to_numpy(dtype=object), labels,
+                                 preds=frame["pred"].astype(str).to_numpy() if with_preds else None,
+                                 agreement=agreement, map_agreement=map_agree, probe_correct=probe_correct, X=X,
+                                 xy=xy, seed=seed)
+        summary["splits"] = by_split["split"].tolist()
+
     # layers
     curves = maps = None
     found_layers = layer_columns(opened.vector_columns)
@@ -294,7 +308,8 @@ def analyze(
     summary["step_seconds"] = steps
     result = Analysis(store_path=opened.path, column=column, summary=summary, per_class=per_class,
                       confusion=confusion, label_issues=issues, regions=regions, layers=curves, layer_maps=maps,
-                      keywords=keywords_table, neighbours=neighbours, similarity=similarity)
+                      keywords=keywords_table, neighbours=neighbours, similarity=similarity,
+                      splits=by_split)
     if write:
         if regions is not None:
             write_regions(opened.path, regions, column=column)

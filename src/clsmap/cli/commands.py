@@ -51,13 +51,14 @@ def _do_extract(args: argparse.Namespace) -> Any:
         if given:
             raise ClsmapError(f"{', '.join(given)} only apply with --backend ray")
     return extract(
-        args.model, args.data, args.out, layer=_layer(args.layer), module=args.module,
+        args.model, args.data if len(args.data) > 1 else args.data[0], args.out, layer=_layer(args.layer),
+        module=args.module,
         pooling=args.pooling, max_length=args.max_length, batch_tokens=args.batch_tokens,
         device=args.device, dtype=args.dtype, quantize=args.quantize, overwrite=args.overwrite,
         trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle, text_column=args.text_column,
         label_column=False if args.no_labels else args.label_column,
-        id_column=False if args.no_ids else args.id_column, format=args.format, encoding=args.encoding,
-        backend=args.backend, **backend_options,
+        id_column=False if args.no_ids else args.id_column, split_column=args.split_column, format=args.format,
+        encoding=args.encoding, backend=args.backend, **backend_options,
     )
 
 
@@ -112,7 +113,24 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "plot":
         from ..render import plot
 
-        plot(args.store, args.out, column=args.column, title=args.title)
+        plot(args.store, args.out, column=args.column, title=args.title, split=args.split)
+    elif args.command == "compare":
+        from pathlib import Path
+
+        from ..analysis import compare
+        from ..render import write_compare
+
+        max_chars = args.max_text_chars
+        if max_chars is not None and max_chars < 0:
+            raise ClsmapError(f"--max-text-chars {max_chars}: give a positive number, or 0 to keep texts whole")
+        result = compare(args.store_a, args.store_b, column_a=args.column_a, column_b=args.column_b, k=args.k,
+                         alignment=args.alignment, seed=args.seed)
+        write_compare(result, args.out or Path(args.store_b) / "compare.html", max_text_chars=max_chars or None,
+                      top=args.top)
+        s = result.summary
+        logger.info("%d texts: %d fixed, %d broken, %d still wrong, %d still right; moved (1 - Jaccard of the "
+                    "%d-NN sets) mean %.3f; maps aligned by %s", s["n_rows"], s["n_fixed"], s["n_broken"],
+                    s["n_still_wrong"], s["n_still_right"], s["k"], s["moved_mean"], result.alignment["chosen"])
     elif args.command == "train":
         from ..training import train
 
@@ -162,6 +180,8 @@ def _print_analysis(analysis: Any, top: int) -> None:
     with pd.option_context("display.width", 160, "display.max_colwidth", 70, "display.float_format", "{:.3f}".format):
         print("\n".join(f"{k:>22}  {_plain(v)}" for k, v in analysis.summary.items() if v is not None))
         print("\nper class:\n" + analysis.per_class.to_string(index=False))
+        if analysis.splits is not None:
+            print("\nper split:\n" + analysis.splits.to_string(index=False))
         if analysis.layers is not None:
             print("\nper layer:\n" + analysis.layers.to_string(index=False))
         if analysis.regions is not None and len(analysis.regions):

@@ -25,6 +25,7 @@ EPILOG = """\
 examples:
   clsmap demo                                        fine-tune MiniLM on shipped WordNet data and map it
   clsmap map ./my-classifier reviews.csv -o out      extract -> project -> figure in one go
+  clsmap map ./my-classifier train.csv test.csv -o out   the same, train and test drawn apart
   clsmap extract ./model data.jsonl -o out --layer all --pooling mean
   clsmap extract ./kcelectra data.csv -o out --module electra.encoder.layer[-1].output.LayerNorm
   clsmap extract /models/clf s3://bucket/texts.parquet -o out --backend ray --ray-address auto
@@ -34,11 +35,16 @@ examples:
   clsmap analyze out                                 metrics, confusion regions, likely-mislabeled texts
   clsmap report out -o report.html                   one offline HTML page with all of it
   clsmap export out --to atlas -o atlas.parquet      the rows for Embedding Atlas (or projector, parquet)
+  clsmap compare before after -o compare.html        two stores of the same texts, linked side by side
   clsmap train bert-base-uncased train.csv -o my-classifier --epochs 3
 """
 
 
-def _data_options(p: argparse.ArgumentParser, *, labels_optional: bool = True) -> None:
+DATA_HELP = ("CSV, TSV, JSONL or Parquet file, or a datasets folder; several (train.csv test.csv) put each "
+             "file's rows in a split named after it")
+
+
+def _data_options(p: argparse.ArgumentParser, *, labels_optional: bool = True, splits: bool = False) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--text-column", help="column with the texts (default: text, sentence, ... auto-detected)")
     g.add_argument("--label-column", help="column with the labels (default: label, target, ... auto-detected)")
@@ -46,6 +52,9 @@ def _data_options(p: argparse.ArgumentParser, *, labels_optional: bool = True) -
         g.add_argument("--no-labels", action="store_true", help="ignore labels; colour the map by prediction")
     g.add_argument("--id-column", help="column with unique row ids (default: 'id' if present, else row numbers)")
     g.add_argument("--no-ids", action="store_true", help="number the rows even if an id column exists")
+    if splits:
+        g.add_argument("--split-column", help="column naming each row's split, e.g. train/test (default: none; "
+                       "several files, or a model folder from clsmap train, give splits too)")
     g.add_argument("--format", default="auto", choices=["auto", "csv", "tsv", "jsonl", "parquet", "datasets"],
                    help="data format (default: by file suffix)")
     g.add_argument("--encoding", help="text encoding of CSV/TSV/JSONL files (default: UTF-8)")
@@ -111,18 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("map", "extract, project and draw in one go", "clsmap map ./my-classifier data.csv -o out")
     p.add_argument("model", help="local model folder or Hugging Face Hub id")
-    p.add_argument("data", help="CSV, TSV, JSONL or Parquet file, or a datasets folder")
+    p.add_argument("data", nargs="+", help=DATA_HELP)
     p.add_argument("-o", "--out", required=True, help="output folder (the store and figures)")
-    _data_options(p)
+    _data_options(p, splits=True)
     _extract_options(p)
     _project_options(p)
 
     p = add("extract", "write vectors, logits and predictions to a store",
             "clsmap extract ./model data.csv -o out --layer all")
     p.add_argument("model", help="local model folder or Hugging Face Hub id")
-    p.add_argument("data", help="CSV, TSV, JSONL or Parquet file, or a datasets folder")
+    p.add_argument("data", nargs="+", help=DATA_HELP)
     p.add_argument("-o", "--out", required=True, help="store folder")
-    _data_options(p)
+    _data_options(p, splits=True)
     _extract_options(p)
 
     p = add("project", "reduce a store's vectors to 2-D", "clsmap project out --method umap")
@@ -135,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", help="output path without suffix (default: STORE/map)")
     p.add_argument("--column", help="vector column whose map to draw (default: the last layer)")
     p.add_argument("--title", help="figure title (default: model, layer, pooling, reducer, N and accuracy)")
+    p.add_argument("--split", help="draw only this split's rows, e.g. test (default: every row)")
 
     p = add("view", "write the interactive map: one self-contained offline HTML file",
             "clsmap view out -o map.html")
@@ -178,6 +188,23 @@ def build_parser() -> argparse.ArgumentParser:
                         "and projector_config.pbtxt; parquet: one flat file with the vectors")
     p.add_argument("-o", "--out", required=True, help="file to write (a folder for --to projector)")
     p.add_argument("--column", help="vector column to export, with its 2-D map (default: the last layer)")
+
+    p = add("compare", "compare two stores of the same texts (two models, two layers, before/after fine-tuning): "
+            "linked maps side by side, what changed, the metric diff", "clsmap compare before after -o compare.html")
+    p.add_argument("store_a", help="store A (e.g. before fine-tuning)")
+    p.add_argument("store_b", help="store B, of the same texts (matched by id); may be STORE_A with --column-b")
+    p.add_argument("-o", "--out", help="HTML page to write; compare.json is written beside it "
+                   "(default: STORE_B/compare.html)")
+    p.add_argument("--column-a", help="vector column of A (default: its last layer)")
+    p.add_argument("--column-b", help="vector column of B (default: its last layer)")
+    p.add_argument("--alignment", default="auto", choices=["auto", "procrustes", "joint"],
+                   help="how the maps are put side by side; auto measures both and keeps the one that moves "
+                        "unchanged texts least")
+    p.add_argument("--k", type=int, default=10, help="neighbourhood size of 'moved' and of the analyses")
+    p.add_argument("--top", type=int, default=50, help="texts in the moved-most table")
+    p.add_argument("--max-text-chars", type=int, default=200,
+                   help="cut texts longer than this many characters in the maps (0: keep whole)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the analyses and the alignment sample")
 
     p = add("train", "fine-tune a sequence classifier", "clsmap train ./base-model train.csv -o my-classifier")
     p.add_argument("model", help="base model folder or Hub id")

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._validation import check_choice, check_positive_int
-from ..io.dataset import LabeledTexts
+from ..io.dataset import LabeledTexts, read_dataset
 from ..io.sources import FORMATS
+from ..io.splits import train_splits, with_train_splits
 from ..store.reader import Store, open_store
 from .backends import BACKENDS, make_backend
 from .models import DEVICES, DType, LoadedModel
@@ -37,6 +38,7 @@ def extract(
     text_column: str | None = None,
     label_column: str | None | Literal[False] = None,
     id_column: str | None | Literal[False] = None,
+    split_column: str | None = None,
     format: str = "auto",
     encoding: str | None = None,
     overwrite: bool = False,
@@ -54,7 +56,10 @@ def extract(
         A local Hugging Face model folder, a Hub id, or a :class:`~clsmap.extraction.models.LoadedModel`.
     data
         A data file (CSV, TSV, JSONL, Parquet), a folder of such files, a ``datasets`` folder, a
-        URI that ``pyarrow`` opens, a DataFrame, or :class:`~clsmap.io.LabeledTexts`.
+        URI that ``pyarrow`` opens, a DataFrame, or :class:`~clsmap.io.LabeledTexts`; several inputs
+        (a list, one split each, or a dict of split names) as :func:`clsmap.read_dataset` takes them.
+        When ``model`` is a folder written by :func:`clsmap.train` and the texts name no split, the
+        rows it trained on go in the split ``train``, those it held out in ``validation``.
     out
         The store folder. A compatible unfinished store there is resumed.
     layer
@@ -77,7 +82,7 @@ def extract(
     quantize
         ``int8`` runs the linear layers as dynamic int8 (CPU only; faster on most CPUs, vectors
         within about 1 % cosine of float32). Default ``none``.
-    text_column, label_column, id_column, format, encoding
+    text_column, label_column, id_column, split_column, format, encoding
         How to read ``data``: those of :func:`clsmap.read_dataset`.
     overwrite
         Replace a store made with other settings instead of refusing.
@@ -110,8 +115,10 @@ def extract(
     runner = make_backend(backend, **backend_options)
     options = Options(layer=layer, module=module, pooling=pooling, max_length=max_length, batch_tokens=batch_tokens,
                       dtype=dtype, quantize=quantize)
-    read_options = dict(text_column=text_column, label_column=label_column, id_column=id_column, format=format,
-                        encoding=encoding)
+    read_options = dict(text_column=text_column, label_column=label_column, id_column=id_column,
+                        split_column=split_column, format=format, encoding=encoding)
+    if backend == "local" and not isinstance(model, LoadedModel) and train_splits(model) is not None:
+        data = with_train_splits(read_dataset(data, **read_options), model)
     runner.run(model, data, out, options=options, device=device, read_options=read_options, overwrite=overwrite,
                trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, progress=progress)
     store = open_store(out)

@@ -2,7 +2,7 @@
 
 :func:`choose_columns` picks the columns once per input; :func:`normalize_block` turns the raw rows
 of one file (or of a DataFrame) into the :func:`~clsmap.store.schema.input_table` of the store
-(``row``, ``id``, ``text``, ``label``), with every check that a user can fail (an empty text, a
+(``row``, ``id``, ``text``, ``label``, ``split``), with every check that a user can fail (an empty text, a
 missing label, a repeated id) raising :class:`~clsmap.ClsmapError` with the file, row and column.
 Rows are numbered from 1 within their file, counting data rows (the header is not a row).
 """
@@ -39,11 +39,13 @@ ID_COLUMN_NAMES = ("id", "idx", "guid", "uid")
 
 @dataclass(frozen=True)
 class Columns:
-    """The columns chosen for the text, the label (``None``: no labels) and the id (``None``: row numbers)."""
+    """The columns chosen for the text, the label (``None``: no labels), the id (``None``: row numbers)
+    and the split (``None``: the rows name no split)."""
 
     text: str
     label: str | None
     id: str | None
+    split: str | None = None
 
 
 @dataclass
@@ -85,10 +87,12 @@ def _pick(columns: Sequence[str], given: str | None, candidates: Sequence[str], 
 def choose_columns(
     columns: Sequence[Any], *, source: str, text_column: str | None = None,
     label_column: str | None | Literal[False] = None, id_column: str | None | Literal[False] = None,
+    split_column: str | None = None,
 ) -> Columns:
     """The text, label and id columns among ``columns``: the given names, or the usual ones found
     among :data:`TEXT_COLUMN_NAMES`, :data:`LABEL_COLUMN_NAMES` and :data:`ID_COLUMN_NAMES`.
-    ``False`` leaves out the labels (or the ids) even when such a column exists."""
+    ``False`` leaves out the labels (or the ids) even when such a column exists. The split column is
+    only the one given (a column named ``split`` is not taken unasked)."""
     names = [str(c) for c in columns]
     if len(set(names)) < len(names):
         dup = sorted({c for c in names if names.count(c) > 1})
@@ -105,14 +109,21 @@ def choose_columns(
     ident = None
     if id_column is not False:
         ident = _pick(names, id_column, ID_COLUMN_NAMES, what="id", flag="--id-column", source=source)
-    return Columns(text=text, label=label, id=ident)
+    split = None
+    if split_column is not None:
+        split = _pick(names, split_column, (), what="split", flag="--split-column", source=source)
+        if split in (text, label):
+            raise ClsmapError(f"{source}: --split-column {split!r} is also the text or label column")
+    return Columns(text=text, label=label, id=ident, split=split)
 
 
-def normalize_block(frame: pd.DataFrame, columns: Columns, *, name: str, offset: int) -> Block:
-    """Check the raw rows of one file and give them input positions from ``offset``."""
+def normalize_block(frame: pd.DataFrame, columns: Columns, *, name: str, offset: int,
+                    split: str | None = None) -> Block:
+    """Check the raw rows of one file and give them input positions from ``offset``. Every row
+    belongs to the split ``split`` when it is given, else to the one its split column names."""
     n = len(frame)
     present = {str(c): c for c in frame.columns}
-    for column in (c for c in (columns.text, columns.label, columns.id) if c is not None):
+    for column in (c for c in (columns.text, columns.label, columns.id, columns.split) if c is not None):
         if column not in present:
             raise ClsmapError(f"{name}: has no column {column!r} (the columns are "
                               f"{', '.join(map(repr, present))})")
@@ -126,7 +137,10 @@ def normalize_block(frame: pd.DataFrame, columns: Columns, *, name: str, offset:
         id_hash = pd.util.hash_array(np.asarray(ids, dtype=object))
     else:
         ids = [str(i) for i in range(offset, offset + n)]
-    table = input_table(np.arange(offset, offset + n, dtype=np.int64), ids, texts, labels)
+    splits: list[str] | str | None = split
+    if split is None and columns.split is not None:
+        splits = _splits(frame[present[columns.split]], name=name, column=columns.split)
+    table = input_table(np.arange(offset, offset + n, dtype=np.int64), ids, texts, labels, splits)
     return Block(table=table, name=name, offset=offset, labels=None if labels is None else set(labels),
                  labels_are_integers=are_ints, id_hash=id_hash)
 
@@ -219,6 +233,15 @@ def _labels(series: pd.Series, *, name: str, column: str) -> tuple[list[str], bo
     if are_ints:
         labels = [str(int(x)) for x in labels]
     return labels, are_ints
+
+
+def _splits(series: pd.Series, *, name: str, column: str) -> list[str]:
+    splits = []
+    for row, value in enumerate(series.tolist(), 1):
+        if _is_missing(value):
+            raise ClsmapError(f"{name}: row {row} names no split in column {column!r}; fill it or drop the row")
+        splits.append(str(value).strip())
+    return splits
 
 
 def _is_int(text: str) -> bool:

@@ -6,11 +6,13 @@
   one small map per layer), their points drawn by :mod:`~clsmap.render.points` (an image past 100k);
 - :mod:`~clsmap.render.map` (with :mod:`~clsmap.render.payload`): the interactive map, one offline HTML
   file; :mod:`~clsmap.render.notebook`: the same map in Jupyter;
-- :mod:`~clsmap.render.report`: the offline HTML report;
+- :mod:`~clsmap.render.report`: the offline HTML report (its sections made of :mod:`~clsmap.render.blocks`);
+- :mod:`~clsmap.render.compare`: two stores side by side, one offline page of linked maps;
 - :mod:`~clsmap.render.exports`: the rows for other tools (Embedding Atlas, TensorBoard's Projector, flat Parquet);
 - :mod:`~clsmap.render.templates`: the one place where HTML is made (Jinja2, autoescaped).
 """
 
+from .compare import compare_html, write_compare
 from .exports import export
 from .figures import map_figure, plot, plot_compare, plot_layer_curves
 from .map import map_html, write_map
@@ -18,5 +20,5 @@ from .model import RenderModel, Title, render_model
 from .notebook import MapView, show
 from .report import report
 
-__all__ = ["MapView", "RenderModel", "Title", "export", "map_figure", "map_html", "plot", "plot_compare",
-           "plot_layer_curves", "render_model", "report", "show", "write_map"]
+__all__ = ["MapView", "RenderModel", "Title", "compare_html", "export", "map_figure", "map_html", "plot",
+           "plot_compare", "plot_layer_curves", "render_model", "report", "show", "write_compare", "write_map"]

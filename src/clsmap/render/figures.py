@@ -40,12 +40,17 @@ FORMATS = ("png", "svg", "pdf")
 LEGEND_MAX = 40
 
 
-def _scatter_by(ax: Any, xy: np.ndarray, rgb: np.ndarray, keep: np.ndarray, sizes: PointSizes) -> None:
+def _scatter_by(ax: Any, xy: np.ndarray, rgb: np.ndarray, keep: np.ndarray, sizes: PointSizes,
+                hollow: np.ndarray | None = None) -> None:
     """The rows ``keep`` in the colours ``rgb`` (one per row), all in one call, in a fixed random
-    order, so that no class is always drawn on top."""
-    order = np.flatnonzero(keep)
-    order = order[np.random.default_rng(0).permutation(len(order))]
-    draw_points(ax, xy[order], rgb[order], area=sizes.figure_area, alpha=sizes.figure_alpha)
+    order, so that no class is always drawn on top; the rows ``hollow`` (those of the held-out splits)
+    as rings, over the others."""
+    hollow = np.zeros(len(xy), dtype=bool) if hollow is None else hollow
+    for rows, ring in ((keep & ~hollow, False), (keep & hollow, True)):
+        order = np.flatnonzero(rows)
+        if len(order) or not ring:
+            order = order[np.random.default_rng(0).permutation(len(order))]
+            draw_points(ax, xy[order], rgb[order], area=sizes.figure_area, alpha=sizes.figure_alpha, hollow=ring)
 
 
 def _cross(ax: Any, xy: np.ndarray, wrong: np.ndarray, sizes: PointSizes, colour: str) -> None:
@@ -62,9 +67,11 @@ def _available_panels(store: Store) -> list[str]:
 
 
 def map_figure(store: str | Path | Store, *, column: str | None = None, panels: tuple[Panel, ...] | None = None,
-               title: str | None = None, regions: bool | None | list[dict[str, Any]] = None) -> Any:
+               title: str | None = None, regions: bool | None | list[dict[str, Any]] = None,
+               split: str | None = None) -> Any:
     """The map of ``store`` as a matplotlib ``Figure`` (what :func:`plot` saves). ``regions`` as for
-    :func:`plot`, or the regions themselves (records of :func:`clsmap.analysis.confusion_regions`)."""
+    :func:`plot`, or the regions themselves (records of :func:`clsmap.analysis.confusion_regions`);
+    ``split`` as for :func:`plot`."""
     from matplotlib.figure import Figure
 
     opened = open_store(store)
@@ -83,9 +90,16 @@ def map_figure(store: str | Path | Store, *, column: str | None = None, panels: 
             raise ClsmapError(f"--panels {panel}: the store has no {'labels' if panel != 'pred' else 'predictions'}")
     model = render_model(opened, column)
     title = title or model.title.text
+    if split is not None:  # one split's rows, in the colours and markers of the whole map
+        keep = (frame["split"] == split).to_numpy(dtype=bool)
+        if not keep.any():
+            raise ClsmapError(f"--split {split!r}: {opened.path} has no such split; its splits are "
+                              f"{', '.join(map(repr, model.splits)) or 'none'}")
+        frame, xy = frame[keep].reset_index(drop=True), xy[keep]
+        title = f"{title} · split {split} ({int(keep.sum()):,} rows)"
     import matplotlib
 
-    with matplotlib.rc_context({"font.family": font_families(model.present + [title])}):
+    with matplotlib.rc_context({"font.family": font_families(model.present + model.splits + [title])}):
         fig = Figure(figsize=(6.2 * len(panels) + 2.2, 6.4), layout="constrained")
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
         outlines = regions if isinstance(regions, list) else _regions_of(opened, column, regions)
@@ -107,19 +121,20 @@ def plot(
     formats: tuple[str, ...] = ("png", "svg"),
     dpi: int = 150,
     regions: bool | None = None,
+    split: str | None = None,
 ) -> list[Path]:
     """Draw the store's 2-D map and save it as ``<out>.png`` and ``<out>.svg``.
 
     ``out`` is a path without suffix (default ``<store>/map``). ``panels`` chooses among
     ``label``, ``pred`` and ``correct``; by default all that the store can show. ``regions``:
     outline the confusion regions of ``analysis/regions.json`` (written by ``clsmap analyze``)
-    with their ids; ``None`` draws them when the file exists for this column. Returns the
-    paths written.
+    with their ids; ``None`` draws them when the file exists for this column. ``split``: draw only
+    that split's rows (see :attr:`clsmap.Store.splits`). Returns the paths written.
     """
     for fmt in formats:
         check_choice(fmt, FORMATS, param="formats", func="plot")
     opened = open_store(store)
-    fig = map_figure(opened, column=column, panels=panels, title=title, regions=regions)
+    fig = map_figure(opened, column=column, panels=panels, title=title, regions=regions, split=split)
     written = _save(fig, Path(out) if out is not None else opened.path / "map", formats, dpi)
     logger.info("figure written to %s", ", ".join(map(str, written)))
     return written
@@ -134,19 +149,20 @@ def _draw_panel(ax: Any, xy: np.ndarray, frame: pd.DataFrame, panel: str, model:
     wrong = (frame["correct"] == False).to_numpy(dtype=bool)  # noqa: E712  (nullable column)
     sizes = model.sizes
     shade = sizes.errors == "shade"
+    hollow = model.held_out(frame)
     if panel in ("label", "pred"):
         codes = model.codes(frame[panel])
         rgb = rgb_array(model.colours)[np.maximum(codes, 0)]
         if shade:
             rgb[wrong] *= ERROR_SHADE
-        _scatter_by(ax, xy, rgb, codes >= 0, sizes)
+        _scatter_by(ax, xy, rgb, codes >= 0, sizes, hollow)
         if not shade:
             _cross(ax, xy, wrong, sizes, "black")
         ax.set_title("true label" if panel == "label" else "prediction")
     elif panel == "correct":
         correct = ~wrong & frame["correct"].notna().to_numpy()
         rgb = np.where(wrong[:, None], rgb_array([COLOURS["figure_wrong"]]), rgb_array([COLOURS["figure_correct"]]))
-        _scatter_by(ax, xy, rgb, correct | (wrong & shade), sizes)
+        _scatter_by(ax, xy, rgb, correct | (wrong & shade), sizes, hollow)
         if not shade:
             _cross(ax, xy, wrong, sizes, COLOURS["figure_wrong"])
         ax.set_title("correct / misclassified")
@@ -155,7 +171,7 @@ def _draw_panel(ax: Any, xy: np.ndarray, frame: pd.DataFrame, panel: str, model:
                                    marker="o" if shade else "x")], loc="best", fontsize=8)
     else:
         grey = np.broadcast_to(rgb_array(["#666666"]), (len(xy), 3))
-        _scatter_by(ax, xy, grey, np.ones(len(xy), dtype=bool), sizes)
+        _scatter_by(ax, xy, grey, np.ones(len(xy), dtype=bool), sizes, hollow)
 
 
 def _handle(colour: str, label: str, *, marker: str = "o") -> Any:
@@ -222,6 +238,13 @@ def _legend(fig: Any, frame: pd.DataFrame, model: RenderModel, *, show: bool) ->
     if len(shown) < len(model.present):
         handles.append(Line2D([], [], linestyle="", label=f"… {len(model.present) - len(shown):,} more classes "
                                                           "(all on the interactive map)"))
+    if len(model.splits) > 1:
+        counts = frame["split"].value_counts()
+        for name in model.splits:
+            ring = name != model.splits[0]
+            handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="none" if ring else "#666666",
+                                  markeredgecolor="#666666", label=f"split {name} ({int(counts.get(name, 0)):,})"
+                                  + (": rings" if ring else ": disks")))
     wrong = int((frame["correct"] == False).sum())  # noqa: E712
     if wrong and model.sizes.errors == "crosses":
         handles.append(Line2D([], [], marker="x", linestyle="", color="black", label=f"misclassified ({wrong:,})"))
@@ -265,7 +288,7 @@ def plot_compare(
     opened = [open_store(s) for s in stores]
     model = render_model(opened[-1])
     titles = titles or [render_model(s).title.text for s in opened]
-    with matplotlib.rc_context({"font.family": font_families(model.present + titles)}):
+    with matplotlib.rc_context({"font.family": font_families(model.present + model.splits + titles)}):
         fig = Figure(figsize=(6.2 * len(opened) + 2.6, 6.4), layout="constrained")
         axes = fig.subplots(1, len(opened), squeeze=False)[0]
         for ax, store, title in zip(axes, opened, titles, strict=True):
@@ -274,7 +297,12 @@ def plot_compare(
                 raise ClsmapError(f"{store.path}: no 2-D map yet; run clsmap project first")
             _draw_panel(ax, proj[["x", "y"]].to_numpy(dtype=np.float32), store.frame, "label", model)
             subtitle = title
-            if store.accuracy is not None:
+            if store.accuracy is not None and len(store.splits) > 1:  # each split's own accuracy
+                frame = store.frame
+                subtitle += "\naccuracy " + ", ".join(
+                    f"{name} {frame.loc[frame['split'] == name, 'correct'].dropna().astype(bool).mean():.1%}"
+                    for name in store.splits)
+            elif store.accuracy is not None:
                 subtitle += f"\nheld-out accuracy {store.accuracy:.1%}"
             ax.set_title(subtitle, fontsize=10)
         _legend(fig, opened[-1].frame, model, show=True)

@@ -30,7 +30,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,11 +42,12 @@ from ..analysis.regions import REGIONS_FILE, read_regions
 from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
 from .fonts import WebFont, web_font
-from .model import render_model
+from .model import RenderModel, render_model
 from .payload import SIMILARITY_LEVELS, neighbour_columns, normalise, pack, smallest_int, strings
 from .templates import Markup, asset, render
 
-__all__ = ["MapParts", "map_html", "map_parts", "write_map", "THEMES"]
+__all__ = ["MapExtras", "MapParts", "map_document", "map_html", "map_page", "map_parts", "page_csp", "write_map",
+           "THEMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,21 @@ class MapParts:
     font: WebFont | None
 
 
+@dataclass
+class MapExtras:
+    """What a page of :mod:`clsmap.render.compare` changes in a store's map: the rows in another order
+    (``order``: the store's row for each row drawn), coordinates to draw instead of the stored map
+    (``xy``, in drawing order), the render model shared by the two maps, more colour modes (``modes``:
+    ``{"key", "name", "codes"(int per row drawn, -1 none), "names", "colours"}`` each), no regions, and
+    ``linked``: the page tells its parent page what is hovered and selected, and follows it."""
+
+    order: np.ndarray | None = None
+    xy: np.ndarray | None = None
+    model: RenderModel | None = None
+    modes: list[dict[str, Any]] = field(default_factory=list)
+    linked: bool = False
+
+
 def map_parts(
     store: Store | str | Path,
     *,
@@ -168,26 +184,33 @@ def map_parts(
     theme: Theme = "auto",
     neighbours: int | None = None,
     compresslevel: int = 4,
+    extras: MapExtras | None = None,
     func: str = "map_html",
 ) -> MapParts:
-    """The data and metadata of the map of ``store`` (see :func:`write_map`)."""
+    """The data and metadata of the map of ``store`` (see :func:`write_map`), changed by ``extras``
+    (see :class:`MapExtras`; a page of reordered rows carries no neighbours)."""
     check_choice(theme, THEMES, param="theme", func=func)
     if max_text_chars is not None:
         check_positive_int(max_text_chars, param="max_text_chars", func=func)
     if neighbours is not None:
         check_positive_int(neighbours, param="neighbours", func=func, minimum=0)
     store = open_store(store)
+    extras = extras or MapExtras()
     column = column or store.default_vector
     proj = store.projection_of(column)
-    if proj is None:
+    if proj is None and extras.xy is None:
         raise ClsmapError(
             f"store {store.path} has no 2-D projection of {column!r}; run: clsmap project {store.path}"
             + (f" --column {column}" if column != store.default_vector else "")
         )
     frame = store.frame
+    if extras.order is not None:
+        frame = frame.iloc[extras.order].reset_index(drop=True)
+        neighbours = 0
     n = len(frame)
-    xy, half, centre = normalise(proj[["x", "y"]].to_numpy())
-    model = render_model(store, column, neighbours=neighbours != 0)
+    coordinates = extras.xy if extras.xy is not None else proj[["x", "y"]].to_numpy()
+    xy, half, centre = normalise(coordinates)
+    model = extras.model or render_model(store, column, neighbours=neighbours != 0)
     label = model.codes(frame["label"])
     pred = model.codes(frame["pred"])
     conf = frame["confidence"].to_numpy(dtype=np.float32, na_value=np.nan)
@@ -197,25 +220,30 @@ def map_parts(
 
     text_len, text_blob, cut = strings(frame["text"], max_text_chars)
     id_len, id_blob, _ = strings(frame["id"].astype("string"), None)
+    splits = {"split": smallest_int(model.split_codes(frame), len(model.splits))} if len(model.splits) > 1 else {}
+    more = {f"mode_{m['key']}": smallest_int(np.asarray(m["codes"]), len(m["names"])) for m in extras.modes}
     columns, packing, packed = pack({
         "x": xy[:, 0], "y": xy[:, 1],
         "label": smallest_int(label, len(model.classes)), "pred": smallest_int(pred, len(model.classes)),
-        "conf": conf, "correct": correct,
+        "conf": conf, "correct": correct, **splits, **more,
         "text_len": text_len, "id_len": id_len, "text": text_blob, "id": id_blob,
     }, compresslevel)
-    script = asset("viewer.js")
-    page_size = len(packed) * 4 / 3 + len(script)
+    page_size = len(packed) * 4 / 3 + len(asset("viewer.js"))
     budget = max(NEIGHBOUR_SHARE * page_size, NEIGHBOUR_ALLOWANCE)
     near, near_k = _neighbours_on_page(model.neighbours, neighbours, budget, compresslevel)
     if near:
         columns, packing, packed = pack(near, compresslevel, after=(columns, packing, packed))
 
     heading = model.title
+    keywords = model.keywords if extras.xy is None else {}
     meta = {
         "version": META_VERSION,
         "n": n,
         "title": {**{k: v for k, v in asdict(heading).items() if k != "single_class"}, "facts": heading.facts},
         "classes": model.classes,
+        "splits": model.splits,
+        "extra_modes": [{k: m[k] for k in ("key", "name", "names", "colours")} for m in extras.modes],
+        "linked": extras.linked,
         "pairs": model.pairs,
         "colors": model.page_colours(),
         "has_labels": bool((label >= 0).any()),
@@ -226,8 +254,9 @@ def map_parts(
         **packing,
         "theme": theme,
         "point_size": model.sizes.map_px,
-        "regions": _read_regions(store, column, half, centre, model.keywords.get("regions", {})),
-        "keywords": model.keywords.get("classes", {}),
+        "regions": ([] if extras.xy is not None
+                    else _read_regions(store, column, half, centre, model.keywords.get("regions", {}))),
+        "keywords": keywords.get("classes", {}),
         # nb0, nb1, ...: byte planes of the neighbours' rows; nb_sim: their similarities
         "neighbours": None if not near else {"k": near_k, "stored": int(model.neighbours[0].shape[1]),
                                              "planes": len(near) - 1, "metric": "cosine",
@@ -238,6 +267,24 @@ def map_parts(
     font = web_font(text_blob, id_blob, json.dumps(meta, ensure_ascii=False).encode("utf-8"),
                     "\n".join([page_title, *model.warnings]).encode("utf-8"))
     return MapParts(meta=meta, packed=packed, page_title=page_title, warnings=list(model.warnings), font=font)
+
+
+def map_page(parts: MapParts) -> str:
+    """One self-contained HTML document of the map ``parts`` (the viewer's bundle inline, under a CSP)."""
+    script = asset("viewer.js")
+    for bad in ("</script", "<!--"):
+        if bad in script.lower():  # pragma: no cover - checked when the asset is built
+            raise AssertionError(f"the bundled viewer contains {bad!r}")
+    return render(
+        "map.html",
+        csp=page_csp(script, font=parts.font is not None),
+        page_title=parts.page_title,
+        meta=parts.meta,
+        payload=Markup(base64.b64encode(parts.packed).decode("ascii")),
+        script=Markup(script),
+        warnings=parts.warnings,
+        font_face=None if parts.font is None else Markup(parts.font.css),
+    )
 
 
 def map_html(
@@ -251,23 +298,29 @@ def map_html(
     compresslevel: int = 4,
 ) -> str:
     """The map of ``store`` as one self-contained HTML document (a string). See :func:`write_map`."""
-    parts = map_parts(store, column=column, max_text_chars=max_text_chars, title=title, theme=theme,
-                      neighbours=neighbours, compresslevel=compresslevel)
-    script = asset("viewer.js")
-    for bad in ("</script", "<!--"):
-        if bad in script.lower():  # pragma: no cover - checked when the asset is built
-            raise AssertionError(f"the bundled viewer contains {bad!r}")
+    return map_page(map_parts(store, column=column, max_text_chars=max_text_chars, title=title, theme=theme,
+                              neighbours=neighbours, compresslevel=compresslevel))
+
+
+def map_document(
+    store: Store | str | Path,
+    *,
+    column: str | None = None,
+    max_text_chars: int | None = 200,
+    title: str | None = None,
+    theme: Theme = "auto",
+    compresslevel: int = 4,
+    extras: MapExtras | None = None,
+) -> str:
+    """:func:`map_html` with the changes of ``extras`` (see :class:`MapExtras`)."""
+    return map_page(map_parts(store, column=column, max_text_chars=max_text_chars, title=title, theme=theme,
+                              compresslevel=compresslevel, extras=extras))
+
+
+def page_csp(script: str, *, font: bool) -> str:
+    """The Content-Security-Policy of a page whose only script is ``script`` (fonts only as ``data:``)."""
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    return render(
-        "map.html",
-        csp=_CSP.format(hash="sha256-" + digest, font="'none'" if parts.font is None else "data:"),
-        page_title=parts.page_title,
-        meta=parts.meta,
-        payload=Markup(base64.b64encode(parts.packed).decode("ascii")),
-        script=Markup(script),
-        warnings=parts.warnings,
-        font_face=None if parts.font is None else Markup(parts.font.css),
-    )
+    return _CSP.format(hash="sha256-" + digest, font="data:" if font else "'none'")
 
 
 def write_map(

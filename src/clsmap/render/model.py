@@ -9,7 +9,7 @@ report show in a banner, and the title's facts (hence the figures' titles) say "
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,8 +21,8 @@ from ..store.reader import Store
 from ..training.checks import prediction_warnings, single_class
 from .palette import categorical, viridis
 
-__all__ = ["RenderModel", "Title", "PointSizes", "render_model", "class_order", "point_sizes", "store_warnings",
-           "COLOURS", "ERROR_SHADE", "CROSSES_UP_TO"]
+__all__ = ["RenderModel", "Title", "PointSizes", "render_model", "shared_models", "class_order", "point_sizes",
+           "store_warnings", "COLOURS", "ERROR_SHADE", "CROSSES_UP_TO"]
 
 #: colours of everything that is not a class, per theme where the background matters
 COLOURS = {
@@ -38,6 +38,11 @@ COLOURS = {
     "points_dark": "#8ab4f8",
     "region": "#e4572e",
     "neighbour": "#d81b9c",
+    # a text between two models (clsmap compare)
+    "fixed": "#1a9850",
+    "broken": "#d73027",
+    "still wrong": "#7b3294",
+    "still right": "#b8c4cc",
 }
 #: the confidence ramp of the interactive map
 CONFIDENCE_BINS = 64
@@ -198,6 +203,8 @@ class RenderModel:
     the map's legend tooltips and region captions and the report show them. ``neighbours``: each
     point's nearest rows in the vector space and their cosine similarities, ((n, k) int32, (n, k)
     float32, nearest first) from the store's k-NN graph, when asked for and stored (``clsmap analyze``).
+    ``splits`` are the store's splits (``train`` first: the reference, drawn as disks; the others, the
+    held-out ones, as rings, in the figures and on the map); empty without splits.
     """
 
     classes: list[str]
@@ -209,6 +216,18 @@ class RenderModel:
     warnings: list[str] = field(default_factory=list)
     keywords: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     neighbours: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    splits: list[str] = field(default_factory=list)
+
+    def held_out(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per row, whether it is drawn as a ring: it belongs to a split other than the first."""
+        if len(self.splits) < 2:
+            return np.zeros(len(frame), dtype=bool)
+        return (frame["split"].notna() & (frame["split"] != self.splits[0])).to_numpy(dtype=bool)
+
+    def split_codes(self, frame: pd.DataFrame) -> np.ndarray:
+        """Split index of each row (-1 for a row without one)."""
+        return np.asarray(pd.Categorical(frame["split"].astype("string"), categories=self.splits).codes,
+                          dtype=np.int32)
 
     def colour_of(self, name: str) -> str:
         return self.colours[self.classes.index(name)]
@@ -231,7 +250,7 @@ def render_model(store: Store, column: str | None = None, *, neighbours: bool = 
     present = set(map(str, pd.unique(pd.concat([frame["label"].dropna(), frame["pred"].dropna()]))))
     model = RenderModel(classes=classes, colours=categorical(len(classes)),
                         present=[c for c in classes if c in present], title=title_of(store, column),
-                        sizes=point_sizes(len(frame)), warnings=store_warnings(store))
+                        sizes=point_sizes(len(frame)), warnings=store_warnings(store), splits=store.splits)
     words = read_keywords(store.path)
     model.keywords = {kind: keyword_terms(words, kind, column=column) for kind in ("classes", "regions")}
     if neighbours:
@@ -246,3 +265,19 @@ def render_model(store: Store, column: str | None = None, *, neighbours: bool = 
                         "name": f"{classes[pairs[i, 0]]} → {classes[pairs[i, 1]]}", "colour": colours[k]}
                        for k, i in enumerate(order)]
     return model
+
+
+def shared_models(a: RenderModel, b: RenderModel) -> tuple[RenderModel, RenderModel]:
+    """Two maps of the same texts drawn side by side (``clsmap compare``): both models get one class
+    order (A's, then B's classes that A lacks) and one set of colours, so that a class has the same
+    colour in both maps (A's colours stay as they are on A's own map)."""
+    classes = a.classes + [c for c in b.classes if c not in a.classes]
+    colours = categorical(len(classes))
+    present = [c for c in classes if c in set(a.present) | set(b.present)]
+
+    def moved(model: RenderModel) -> RenderModel:
+        index = [classes.index(c) for c in model.classes]  # the confusion pairs index the classes
+        pairs = [{**pair, "label": index[pair["label"]], "pred": index[pair["pred"]]} for pair in model.pairs]
+        return replace(model, classes=classes, colours=colours, present=present, pairs=pairs)
+
+    return moved(a), moved(b)

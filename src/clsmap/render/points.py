@@ -23,11 +23,15 @@ IMAGE_ABOVE = 100_000
 RASTER_ABOVE = 20_000
 
 
-def draw_points(ax: Any, xy: np.ndarray, rgb: np.ndarray, *, area: float, alpha: float) -> Any:
+def draw_points(ax: Any, xy: np.ndarray, rgb: np.ndarray, *, area: float, alpha: float, hollow: bool = False) -> Any:
     """Draw the points ``xy`` (n, 2) in the colours ``rgb`` (n, 3), in the order given, with the marker
-    area ``area`` (points squared) and opacity ``alpha``; returns the artist."""
+    area ``area`` (points squared) and opacity ``alpha``; returns the artist. ``hollow`` draws rings
+    (the held-out splits' marker) instead of disks, up to :data:`IMAGE_ABOVE` points."""
     xy = np.asarray(xy, dtype=np.float64)
     if len(xy) <= IMAGE_ABOVE:
+        if hollow:
+            return ax.scatter(xy[:, 0], xy[:, 1], s=area * 1.6, facecolors="none", edgecolors=rgb,
+                              alpha=min(1.0, alpha + 0.15), linewidths=0.8, rasterized=len(xy) > RASTER_ABOVE)
         return ax.scatter(xy[:, 0], xy[:, 1], s=area, c=rgb, alpha=alpha, linewidths=0,
                           rasterized=len(xy) > RASTER_ABOVE)
     image = PointImage(ax, xy, np.asarray(rgb, dtype=np.float32), area=area, alpha=alpha)

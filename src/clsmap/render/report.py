@@ -13,22 +13,27 @@ learned, shown in a banner under the title. A page that holds CJK text embeds a 
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import logging
-import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .._version import __version__
+from ..analysis.compare import Comparison
 from ..analysis.run import Analysis, analyze
 from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
+from .blocks import cell as _cell
+from .blocks import figure_block as _figure
+from .blocks import fmt_number as _num
+from .blocks import png_uri as _png
+from .blocks import section as _section
+from .blocks import table_block as _table
+from .blocks import text_block as _text
+from .compare import compare_sections, side_names
 from .figures import confusion_figure, layer_grid_figure, map_figure, plot_layer_curves
 from .fonts import web_font
 from .model import RenderModel, render_model
@@ -68,60 +73,6 @@ _REGIONS_METHOD = ("A region is an area of the map (grid cells, smoothed counts)
                    "10 % of the rows; its p-value comes from the same scan repeated on random placements of "
                    "the errors (Kulldorff's Bernoulli scan statistic). Its keywords are the terms that set its "
                    "texts apart from the rest of the map (class-based TF-IDF).")
-
-
-def _num(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    if isinstance(value, (float, np.floating)):
-        return f"{float(value):.{digits}f}"
-    return str(value)
-
-
-def _cell(text: Any = "", *, cls: str = "", swatch: str = "", bullets: list[str] | None = None) -> dict[str, Any]:
-    return {"text": "" if text is None else str(text), "cls": cls, "swatch": swatch, "bullets": bullets}
-
-
-def _table(frame: pd.DataFrame, *, text_columns: tuple[str, ...] = (), digits: int = 3,
-           swatches: dict[str, str] | None = None, swatch_column: str | None = None) -> dict[str, Any]:
-    """A table block: numbers formatted and right-aligned, long texts wrapped, and a colour swatch
-    before each class name in ``swatch_column``."""
-    rows = []
-    for record in frame.itertuples(index=False):
-        cells = []
-        for column, value in zip(frame.columns, record, strict=True):
-            if column in text_columns:
-                cells.append(_cell(value, cls="text"))
-            elif column == swatch_column and swatches and str(value) in swatches:
-                cells.append(_cell(value, swatch=swatches[str(value)]))
-            elif isinstance(value, (int, float, np.integer, np.floating, bool, np.bool_)) or value is None:
-                cells.append(_cell(_num(value, digits), cls="num"))
-            else:
-                cells.append(_cell(value))
-        rows.append(cells)
-    return {"kind": "table", "columns": [str(c) for c in frame.columns], "rows": rows}
-
-
-def _text(text: str, *, muted: bool = False) -> dict[str, Any]:
-    return {"kind": "text", "text": text, "muted": muted}
-
-
-def _png(fig: Any, dpi: int = 110) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _figure(uri: str, alt: str, caption: str = "") -> dict[str, Any]:
-    return {"kind": "figure", "uri": uri, "alt": alt, "caption": caption}
-
-
-def _section(title: str, anchor: str, *blocks: dict[str, Any]) -> dict[str, Any]:
-    return {"title": title, "anchor": anchor, "blocks": list(blocks)}
 
 
 def _meta_rows(store: Store) -> pd.DataFrame:
@@ -198,12 +149,24 @@ def _issues_section(analysis: Analysis, *, top: int) -> dict[str, Any]:
                     _table(issues[keep], text_columns=("text",)))
 
 
+def _splits_section(analysis: Analysis) -> dict[str, Any]:
+    """Every measure per split, and whether the held-out errors fall where the reference split's do."""
+    table = analysis.splits
+    reference = table.attrs.get("reference")
+    how = ("Each split's rows measured apart: purity counts a row's neighbours among all rows, the probe's "
+           "accuracy is out of sample (cross-validated over all rows), the silhouette is within the split. "
+           f"errors_in_reference_regions: the share of the split's misclassified rows inside the confusion "
+           f"regions of the {reference} split's own errors, beside points_in_reference_regions, the share of all "
+           "its rows there; errors well above that share sit where the training errors are.")
+    return _section("Per split", "splits", _text(how, muted=True), _table(table))
+
+
 def _pct(value: Any) -> str:
     return "–" if value is None else f"{100 * float(value):.1f}\u00a0%"
 
 
 def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int, examples: int,
-              curves: dict[str, pd.DataFrame] | None) -> list[dict[str, Any]]:
+              curves: dict[str, pd.DataFrame] | None, comparison: Comparison | None = None) -> list[dict[str, Any]]:
     summary, column = analysis.summary, analysis.column
     colours = dict(zip(model.classes, model.colours, strict=True))
     sections = [_section("Run", "run", _table(_meta_rows(store)))]
@@ -221,6 +184,12 @@ def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int,
         "colour: the class's colour on every map; keywords: the terms that set the class's texts apart "
         "(class-based TF-IDF)" if class_words else "colour: the class's colour on every map", muted=True),
         _table(per_class, swatches=colours, swatch_column="label", text_columns=("keywords",))))
+    if analysis.splits is not None:
+        sections.append(_splits_section(analysis))
+    if comparison is not None:
+        names = side_names(comparison)
+        for part in compare_sections(comparison, model, names=names, top=min(top, 30)):
+            sections.append({**part, "title": f"Compare: {part['title']}", "anchor": f"compare-{part['anchor']}"})
     if analysis.confusion is not None:
         sections.append(_section("Confusion matrix", "confusion", _figure(
             _png(confusion_figure(analysis.confusion, model.classes)), "confusion matrix",
@@ -270,6 +239,7 @@ def report(
     top: int = 30,
     examples: int = 3,
     curves: dict[str, pd.DataFrame] | None = None,
+    comparison: Comparison | None = None,
     **analyze_options: Any,
 ) -> Path:
     """Write ``<out>`` (default ``<store>/report.html``) and ``report.json`` beside it.
@@ -278,7 +248,10 @@ def report(
     is analysed here (``column`` and ``analyze_options`` go to :func:`clsmap.analyze`). ``top``
     is how many likely-mislabeled texts the page lists. ``curves``: named per-layer tables to draw
     together in the per-layer figure (e.g. the same texts before and after fine-tuning) instead of
-    this store's alone. Returns the path of the HTML file.
+    this store's alone. ``comparison``: a :func:`clsmap.compare` of this store with another (e.g. the
+    model before fine-tuning): its sections (what changed, the metric diff, the regions, the texts that
+    moved most) join the report, and its numbers ``report.json`` under ``compare``. Returns the path of
+    the HTML file.
     """
     opened = open_store(store)
     if analysis is None:
@@ -288,7 +261,7 @@ def report(
     path = Path(out) if out is not None else opened.path / "report.html"
     json_path = path.with_suffix(".json")
     model = render_model(opened, analysis.column)
-    sections = _sections(opened, analysis, model, top=top, examples=examples, curves=curves)
+    sections = _sections(opened, analysis, model, top=top, examples=examples, curves=curves, comparison=comparison)
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     model_name = Path(str(opened.meta.get("model", {}).get("name_or_path", ""))).name
     page = {"title": f"clsmap report: {model_name or opened.path.name}", "sections": sections,
@@ -304,6 +277,8 @@ def report(
     numbers["colours"] = dict(zip(model.classes, model.colours, strict=True))
     numbers["generated"] = generated
     numbers["warnings"] = model.warnings
+    if comparison is not None:
+        numbers["compare"] = comparison.to_dict(top=top)
     write_text_atomic(json_path, json.dumps(numbers, ensure_ascii=False, indent=1))
     write_text_atomic(path, document)
     logger.info("report written to %s and %s", path, json_path)

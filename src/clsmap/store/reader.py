@@ -148,6 +148,13 @@ class Store:
         return bool(self.frame["label"].notna().any())
 
     @property
+    def splits(self) -> list[str]:
+        """The names of the splits the rows belong to (``train`` first, then in order of first
+        appearance); empty when the store has none (see :func:`clsmap.read_dataset`)."""
+        names = [str(s) for s in pd.unique(self.frame["split"].dropna())]
+        return sorted(names, key=lambda s: s != "train")
+
+    @property
     def has_predictions(self) -> bool:
         return bool(self.frame["pred"].notna().any())
 
@@ -326,9 +333,16 @@ def open_store(path: str | Path | Store, *, allow_partial: bool = False) -> Stor
 
 
 def _read_frame(folder: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
     scalar_columns = list(SCALAR_COLUMNS)
-    table = _read_parts(folder, columns=scalar_columns)
+    parts = part_files(folder)
+    # a store of schema 1.0 has no split column: its rows belong to no split
+    present = set(pq.read_schema(parts[0]).names) if parts else set(scalar_columns)
+    table = _read_parts(folder, columns=[c for c in scalar_columns if c in present])
     frame = pd.DataFrame(columns=scalar_columns) if table is None else table.to_pandas()
+    for missing in (c for c in scalar_columns if c not in frame.columns):
+        frame.insert(scalar_columns.index(missing), missing, pd.Series([None] * len(frame), dtype=object))
     if len(frame) and not frame["row"].is_monotonic_increasing:
         frame = frame.sort_values("row", kind="stable")
     return frame.reset_index(drop=True)

@@ -10,6 +10,8 @@ column             type                             meaning
 ``id``             string                           the data's id column, or the row number
 ``text``           string                           the text as read
 ``label``          string                           the given label (null without labels)
+``split``          string                           the split a row belongs to (``train``, ``test``,
+                                                    ...; null when the input names none)
 ``pred``           string                           predicted class name (null for a bare encoder)
 ``pred_id``        int32                            predicted class index
 ``confidence``     float32                          top softmax probability
@@ -46,7 +48,7 @@ __all__ = [
 ]
 
 #: Version of the store layout; readers refuse a store with a newer major version.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: the ``split`` column (stores of 1.0 read as having no splits)
 MANIFEST = "clsmap.json"
 VECTORS = "vectors"
 PROJECTIONS = "projections"
@@ -55,8 +57,8 @@ ANALYSIS = "analysis"
 #: key of the manifest in the key-value metadata of every Parquet file a store holds
 META_KEY = b"clsmap"
 
-#: what the reader gives for every row: the first four columns of a store
-INPUT_COLUMNS = ("row", "id", "text", "label")
+#: what the reader gives for every row: the first five columns of a store
+INPUT_COLUMNS = ("row", "id", "text", "label", "split")
 #: what the model adds for every row
 OUTPUT_COLUMNS = ("pred", "pred_id", "confidence", "correct", "prob", "logits")
 #: every column but the vectors
@@ -148,8 +150,10 @@ class Manifest:
 # --------------------------------------------------------------------------- tables
 
 
-def input_table(rows: Any, ids: Sequence[str], texts: Sequence[str], labels: Sequence[str] | None) -> Any:
-    """The reader's output and the first four columns of a store: ``row``, ``id``, ``text``, ``label``."""
+def input_table(rows: Any, ids: Sequence[str], texts: Sequence[str], labels: Sequence[str] | None,
+                splits: Sequence[str | None] | str | None = None) -> Any:
+    """The reader's output and the first five columns of a store: ``row``, ``id``, ``text``, ``label``,
+    ``split`` (``splits``: one name per row, one name for every row, or ``None``)."""
     import pyarrow as pa
 
     n = len(texts)
@@ -158,6 +162,8 @@ def input_table(rows: Any, ids: Sequence[str], texts: Sequence[str], labels: Seq
         "id": pa.array(list(ids), type=pa.string()),
         "text": pa.array(list(texts), type=pa.string()),
         "label": pa.array(list(labels) if labels is not None else [None] * n, type=pa.string()),
+        "split": pa.array([splits] * n if splits is None or isinstance(splits, str) else list(splits),
+                          type=pa.string()),
     })
 
 

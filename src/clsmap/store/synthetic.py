@@ -29,13 +29,15 @@ def synthetic_store(
     preds: Sequence[str] | None = None,
     confidence: Sequence[float] | None = None,
     ids: Sequence[str] | None = None,
+    splits: Sequence[str | None] | None = None,
     classes: Sequence[str] | None = None,
     vectors: np.ndarray | None = None,
     model: str = "synthetic-model",
     method: str = "pacmap",
     part_rows: int = 65536,
 ) -> Store:
-    """Write a complete store with the given rows and projection ``xy`` (n, 2); return it opened."""
+    """Write a complete store with the given rows and projection ``xy`` (n, 2); return it opened.
+    ``splits``: the split of each row (``None``: no splits)."""
     xy = np.asarray(xy, dtype=np.float32)
     vectors = xy if vectors is None else np.asarray(vectors, dtype=np.float32)
     n = len(xy)
@@ -51,7 +53,8 @@ def synthetic_store(
     for part, start in enumerate(range(0, n, part_rows)):
         sl = slice(start, min(n, start + part_rows))
         inputs = input_table(np.arange(sl.start, sl.stop), ids[sl], list(texts[sl]),
-                             None if labels is None else list(labels[sl]))
+                             None if labels is None else list(labels[sl]),
+                             None if splits is None else list(splits[sl]))
         table = part_table(inputs, {"vector": vectors[sl]}, classes=classes,
                            preds=None if preds is None else list(preds[sl]),
                            confidence=None if confidence is None else np.asarray(confidence[sl]))

@@ -28,6 +28,7 @@ from .._validation import check_positive_int
 from .._version import __version__
 from ..extraction.models import DType, autocast_for, check_local_folder, pad_batch, resolve_device, resolve_dtype
 from ..io.dataset import LabeledTexts, read_dataset
+from ..io.splits import TRAIN_RECORD
 from ..store.files import write_json_atomic
 from .baselines import bag_of_words_baseline, majority_baseline
 from .checks import prediction_warnings
@@ -35,8 +36,6 @@ from .checks import prediction_warnings
 __all__ = ["train", "TrainResult", "TRAIN_RECORD", "split_indices"]
 
 logger = logging.getLogger(__name__)
-
-TRAIN_RECORD = "clsmap_train.json"
 
 
 @dataclass

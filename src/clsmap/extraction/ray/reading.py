@@ -28,7 +28,7 @@ BLOCK_ROWS = 8192
 
 @dataclass(frozen=True)
 class RayBlock:
-    ref: Any  # ObjectRef of a pyarrow Table with columns row, id, text, label
+    ref: Any  # ObjectRef of a pyarrow Table with columns row, id, text, label, split
     offset: int
     rows: int
 
@@ -56,7 +56,8 @@ def _read_files(ray: Any, source: Any, read_options: dict[str, Any]) -> tuple[li
     columns = choose_columns(list(dict.fromkeys(c for cols, _ in described for c in cols)), source=source.name,
                              text_column=read_options.get("text_column"),
                              label_column=read_options.get("label_column"),
-                             id_column=read_options.get("id_column"))
+                             id_column=read_options.get("id_column"),
+                             split_column=read_options.get("split_column"))
     normalize = normalize_task.options(num_returns=2)
     refs, stat_refs, offset = [], [], 0
     for (frame, _, _), (_, rows), name in zip(frames, described, names, strict=True):
