@@ -35,6 +35,18 @@ def _layer(value: str | None) -> int | str | None:
         raise ClsmapError(f"--layer {value!r}: give an integer index (e.g. -1) or 'all'") from None
 
 
+def _map_every(value: str | None) -> int | str | None:
+    if value is None or value == "epoch":
+        return value
+    try:
+        steps = int(value)
+    except ValueError:
+        steps = 0
+    if steps < 1:
+        raise ClsmapError(f"--map-every {value!r}: give a number of steps (>= 1) or 'epoch'")
+    return steps
+
+
 def _do_extract(args: argparse.Namespace) -> Any:
     from ..extraction import extract
 
@@ -115,9 +127,14 @@ def run(args: argparse.Namespace) -> None:
             learning_rate=args.learning_rate, max_length=args.max_length, validation=args.validation,
             seed=args.seed, device=args.device, dtype=args.dtype, overwrite=args.overwrite,
             trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle,
+            map_every=_map_every(args.map_every), map_train_rows=args.map_train_rows,
+            keep_checkpoints=args.keep_checkpoints,
         )
         acc = "n/a" if result.val_accuracy is None else f"{result.val_accuracy:.3f} (epoch {result.best_epoch})"
         logger.info("validation accuracy %s; model saved to %s", acc, result.path)
+        if result.dynamics:
+            logger.info("training dynamics: %s; draw them with: clsmap dynamics %s -o %s",
+                        result.dynamics["path"], result.path, result.path / "dynamics_view")
         if result.warnings:
             logger.warning("the saved model has not learned to classify: see the warnings above and %s",
                            result.path / "clsmap_train.json")

@@ -184,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allow a model to run code from its repository (only for models you trust)")
     p.add_argument("--allow-pickle", action="store_true", help="allow pickle weights (pytorch_model.bin)")
     p.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
+    g = p.add_argument_group("training dynamics (clsmap dynamics OUT draws them)")
+    g.add_argument("--map-every", metavar="N|epoch",
+                   help="record the [CLS] vectors and logits of a probe set (the validation rows and up to "
+                        "--map-train-rows training rows) before training and every N steps, or every epoch, "
+                        "into OUT/dynamics (default: off)")
+    g.add_argument("--map-train-rows", type=int, default=1000,
+                   help="training rows in the probe set, besides the validation rows")
+    g.add_argument("--keep-checkpoints", action="store_true",
+                   help="also save the weights at every snapshot in OUT/checkpoints/step-N")
 
     p = add("demo", "fine-tune all-MiniLM-L6-v2 on shipped WordNet data; map before and after", "clsmap demo -o demo")
     p.add_argument("-o", "--out", default="clsmap-demo", help="output folder (default: ./clsmap-demo)")

@@ -30,7 +30,8 @@ import pandas as pd
 
 from .._errors import ClsmapError
 from .files import read_file_meta
-from .schema import MANIFEST, PROJECTIONS, SCALAR_COLUMNS, SCHEMA_VERSION, VECTORS, Manifest, vectors_to_numpy
+from .schema import (MANIFEST, PROJECTIONS, SCALAR_COLUMNS, SCHEMA_VERSION, SNAPSHOT_COLUMNS, VECTORS, Manifest,
+                     vectors_to_numpy)
 
 __all__ = ["Store", "open_store", "read_manifest"]
 
@@ -77,7 +78,7 @@ class Store:
 
     ``meta`` is the manifest as a dict (``manifest`` the same as a
     :class:`~clsmap.store.schema.Manifest`). ``frame`` holds every column but the vectors, in input
-    order. ``vectors`` is the default vector column (the last layer, or the only one) as a float32
+    order (in a dynamics store, snapshot after snapshot, with the snapshot columns). ``vectors`` is the default vector column (the last layer, or the only one) as a float32
     array of shape (n, d); :meth:`vectors_of` reads another column. ``projection`` is the 2-D map of
     the default column (a DataFrame with ``x`` and ``y`` aligned with ``frame``), or ``None``. The
     frame and the vectors are read from disk when first used, so opening a large store costs nothing.
@@ -115,6 +116,11 @@ class Store:
                        for k, v in rows if v is not None)
         return (f"<div><b>clsmap store</b> <code>{html.escape(str(self.path))}</code><table>{body}</table>"
                 "<small>clsmap.show(store) draws the interactive map</small></div>")
+
+    @property
+    def dynamics(self) -> dict[str, Any] | None:
+        """What a dynamics store records about its training run and snapshots; ``None`` elsewhere."""
+        return self.meta.get("dynamics")
 
     @property
     def vector_columns(self) -> list[str]:
@@ -223,7 +229,13 @@ def open_store(path: str | Path | Store, *, allow_partial: bool = False) -> Stor
 
 
 def _read_frame(folder: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
     scalar_columns = list(SCALAR_COLUMNS)
+    parts = part_files(folder)
+    if parts:
+        present = set(pq.read_schema(parts[0]).names)
+        scalar_columns += [c for c in SNAPSHOT_COLUMNS if c in present]
     table = _read_parts(folder, columns=scalar_columns)
     frame = pd.DataFrame(columns=scalar_columns) if table is None else table.to_pandas()
     if len(frame) and not frame["row"].is_monotonic_increasing:

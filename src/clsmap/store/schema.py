@@ -19,6 +19,13 @@ column             type                             meaning
 ``vector`` or      fixed_size_list<float32, d>      the pooled vectors: one column, or ``layer_0`` ...
 ``layer_N``                                         ``layer_L`` for ``layer="all"``
 =================  ===============================  ==================================================
+
+A dynamics store (snapshots of a probe set recorded during training, ``clsmap train --map-every``)
+has the same columns, one part per snapshot, and four more (:data:`SNAPSHOT_COLUMNS`): ``snapshot``
+(int32, its index), ``step`` (int64, optimisation steps done), ``epoch`` (float32, epochs done:
+``step`` / steps per epoch) and ``split`` (string, ``train`` or ``validation``). Its ``row`` numbers
+the rows of the whole store (snapshot after snapshot); ``id`` names the text, the same in every
+snapshot. The manifest's ``dynamics`` describes the run and its snapshots.
 """
 
 from __future__ import annotations
@@ -36,11 +43,11 @@ from .._version import __version__
 __all__ = [
     "SCHEMA_VERSION", "MANIFEST", "VECTORS", "PROJECTIONS", "ANALYSIS", "META_KEY", "INPUT_COLUMNS",
     "SCALAR_COLUMNS", "RESUME_KEYS", "Manifest", "input_table", "part_table", "projection_table",
-    "vector_array", "vectors_to_numpy", "part_rows_for", "part_name",
+    "vector_array", "vectors_to_numpy", "part_rows_for", "part_name", "SNAPSHOT_COLUMNS", "snapshot_table",
 ]
 
 #: Version of the store layout; readers refuse a store with a newer major version.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: dynamics stores (SNAPSHOT_COLUMNS, Manifest.dynamics); 1.0 stores read as before
 MANIFEST = "clsmap.json"
 VECTORS = "vectors"
 PROJECTIONS = "projections"
@@ -54,6 +61,8 @@ INPUT_COLUMNS = ("row", "id", "text", "label")
 OUTPUT_COLUMNS = ("pred", "pred_id", "confidence", "correct", "prob", "logits")
 #: every column but the vectors
 SCALAR_COLUMNS = INPUT_COLUMNS + OUTPUT_COLUMNS
+#: what a dynamics store adds to every row: which snapshot, after how many steps and epochs, which split
+SNAPSHOT_COLUMNS = ("snapshot", "step", "epoch", "split")
 
 #: Manifest keys that must match for a re-run to resume an existing store.
 RESUME_KEYS = ("model", "extraction", "dataset", "part_rows", "n_rows")
@@ -98,13 +107,18 @@ class Manifest:
     created: str | None = None
     finished: str | None = None
     complete: bool = False
+    #: only in a dynamics store: ``base_model``, ``map_every``, ``steps_per_epoch``, ``probe`` (rows per
+    #: split) and ``snapshots`` (``snapshot``, ``step``, ``epoch`` of each)
+    dynamics: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form: every field, ``finished`` only once the store is, and ``extra`` merged in."""
+        """The JSON form: every field, ``finished`` only once the store is, ``dynamics`` only in a
+        dynamics store, and ``extra`` merged in."""
         record = {k: v for k, v in asdict(self).items() if k != "extra"}
-        if record["finished"] is None:
-            del record["finished"]
+        for optional in ("finished", "dynamics"):
+            if record[optional] is None:
+                del record[optional]
         return {**self.extra, **record}
 
     def file_metadata(self) -> bytes:
@@ -234,6 +248,25 @@ def part_table(
     for name, matrix in vectors.items():
         columns[name] = vector_array(matrix)
     return pa.table(columns)
+
+
+def snapshot_table(part: Any, *, snapshot: int, step: int, epoch: float, splits: Sequence[str]) -> Any:
+    """A store ``part`` (a :func:`part_table`) as the part of snapshot ``snapshot`` of a dynamics store:
+    ``row`` numbered on from ``snapshot * len(part)``, and the :data:`SNAPSHOT_COLUMNS` added."""
+    import pyarrow as pa
+
+    n = part.num_rows
+    if len(splits) != n:
+        raise ValueError(f"snapshot_table: {n} rows but {len(splits)} splits")
+    part = part.set_column(0, "row", pa.array(np.arange(snapshot * n, (snapshot + 1) * n, dtype=np.int64)))
+    for name, array in (
+        ("snapshot", pa.array(np.full(n, snapshot, dtype=np.int32))),
+        ("step", pa.array(np.full(n, step, dtype=np.int64))),
+        ("epoch", pa.array(np.full(n, epoch, dtype=np.float32))),
+        ("split", pa.array(list(splits), type=pa.string())),
+    ):
+        part = part.append_column(name, array)
+    return part
 
 
 def projection_table(ids: Sequence[str], xy: np.ndarray) -> Any:

@@ -1,0 +1,105 @@
+"""Training dynamics: snapshots recorded during training (the dynamics store), cartography, aligned maps."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import clsmap
+from clsmap.store import open_store
+from clsmap.training.dynamics import probe_rows, snapshot_steps
+
+#: three classes, each with words of its own and a few shared ones, so that a tiny model learns them
+TOPICS = {
+    "animal": "cat dog bird fish".split(),
+    "food": "bread apple water oil food".split(),
+    "mail": "money offer click win spam mail".split(),
+}
+SHARED = "the a of and is it".split()
+
+
+def topic_frame(n: int, *, seed: int = 0) -> pd.DataFrame:
+    rng = random.Random(seed)
+    names = list(TOPICS)
+    labels = [names[i % len(names)] for i in range(n)]
+    texts = [" ".join(rng.choice(TOPICS[label] if rng.random() < 0.6 else SHARED) for _ in range(rng.randint(3, 12)))
+             for label in labels]
+    return pd.DataFrame({"id": [f"t{i}" for i in range(n)], "text": texts, "label": labels})
+
+
+@pytest.fixture(scope="module")
+def dynamics_run(tiny_bert, tmp_path_factory):
+    """A tiny model trained with snapshots every 2 steps and their checkpoints (float32)."""
+    folder = tmp_path_factory.mktemp("dynamics_run")
+    data = folder / "topics.csv"
+    topic_frame(60).to_csv(data, index=False)
+    result = clsmap.train(tiny_bert, data, folder / "model", epochs=2, batch_size=8, learning_rate=2e-3,
+                          max_length=32, validation=0.25, dtype="float32", map_every=2, map_train_rows=20,
+                          keep_checkpoints=True, progress=False)
+    return result, data
+
+
+def test_snapshot_steps_and_probe():
+    assert snapshot_steps("epoch", steps_per_epoch=4, epochs=3) == [0, 4, 8, 12]
+    assert snapshot_steps(5, steps_per_epoch=4, epochs=3) == [0, 5, 10, 12]
+    for bad in (0, -1, "2", 1.5, True):
+        with pytest.raises(ValueError, match="map_every"):
+            snapshot_steps(bad, steps_per_epoch=4, epochs=1)
+    rows, splits = probe_rows(np.arange(0, 100, 2), np.arange(1, 20, 2), 7, seed=0)
+    assert list(rows) == sorted(rows) and len(rows) == 17
+    assert splits.count("validation") == 10 and splits.count("train") == 7
+    assert all((r % 2 == 1) == (s == "validation") for r, s in zip(rows, splits, strict=True))
+
+
+def test_dynamics_store_holds_every_snapshot(dynamics_run):
+    result, _ = dynamics_run
+    store = open_store(result.dynamics["path"])
+    snapshots = store.dynamics["snapshots"]
+    # 45 training rows in batches of 8: 6 steps an epoch, 12 in all; a snapshot at 0, 2, ..., 12
+    assert [s["step"] for s in snapshots] == list(range(0, 13, 2))
+    assert result.dynamics["snapshots"] == len(snapshots)
+    frame = store.frame
+    n_probe = store.dynamics["probe"]["validation"] + store.dynamics["probe"]["train"]
+    assert store.dynamics["probe"] == {"validation": 15, "train": 20}
+    assert len(frame) == n_probe * len(snapshots) == len(store.vectors)
+    assert list(frame["row"]) == list(range(len(frame)))
+    by_snapshot = frame.groupby("snapshot")
+    assert (by_snapshot["step"].nunique() == 1).all() and list(by_snapshot["step"].first()) == list(range(0, 13, 2))
+    # the same texts, in the same order, with the same split, in every snapshot
+    ids = frame["id"].to_numpy().reshape(len(snapshots), n_probe)
+    splits = frame["split"].to_numpy().reshape(len(snapshots), n_probe)
+    assert (ids == ids[0]).all() and (splits == splits[0]).all()
+    assert set(ids[0][splits[0] == "validation"]) == set(result.val_ids)
+    assert set(ids[0][splits[0] == "train"]) <= set(result.train_ids)
+    assert np.allclose(frame["epoch"], frame["step"] / 6)
+    # training moved the vectors and the logits between the first snapshot and the last
+    vectors = store.vectors.reshape(len(snapshots), n_probe, -1)
+    assert np.abs(vectors[-1] - vectors[0]).max() > 1e-3
+
+
+@pytest.mark.parametrize("snapshot", [0, 3])
+def test_snapshot_equals_extraction_of_its_checkpoint(dynamics_run, tmp_path, snapshot):
+    """A snapshot's vectors and logits are those `clsmap extract` gives for the checkpoint of its step."""
+    result, data = dynamics_run
+    store = open_store(result.dynamics["path"])
+    step = store.dynamics["snapshots"][snapshot]["step"]
+    frame = store.frame[store.frame["snapshot"] == snapshot]
+    rows = frame.index.to_numpy()
+    probe = pd.read_csv(data).set_index("id").loc[frame["id"]].reset_index()
+    extracted = clsmap.extract(result.path / "checkpoints" / f"step-{step:06d}", probe, tmp_path / "store",
+                               dtype="float32", max_length=32, progress=False)
+    assert list(extracted.frame["id"]) == list(frame["id"])
+    assert np.abs(extracted.vectors - store.vectors[rows]).max() <= 1e-5
+    logits = np.stack(extracted.frame["logits"].to_numpy())
+    assert np.abs(logits - np.stack(frame["logits"].to_numpy())).max() <= 1e-5
+    assert list(extracted.frame["pred"]) == list(frame["pred"])
+
+
+def test_train_options_are_checked(tiny_bert, tmp_path):
+    with pytest.raises(ValueError, match="keep_checkpoints"):
+        clsmap.train(tiny_bert, topic_frame(12), tmp_path / "m", keep_checkpoints=True)
+    with pytest.raises(ValueError, match="map_every"):
+        clsmap.train(tiny_bert, topic_frame(12), tmp_path / "m", map_every="epochs")
