@@ -79,7 +79,8 @@ class Store:
     ``meta`` is the manifest as a dict (``manifest`` the same as a
     :class:`~clsmap.store.schema.Manifest`). ``frame`` holds every column but the vectors, in input
     order (in a dynamics store, snapshot after snapshot, with the snapshot columns). ``vectors`` is
-    the default vector column (the last layer, or the only one) as a float32 array of shape (n, d); :meth:`vectors_of` reads another column. ``projection`` is the 2-D map of
+    the default vector column (the last layer, or the only one) as a float32 array of shape (n, d);
+    :meth:`vectors_of` reads another column. ``projection`` is the 2-D map of
     the default column (a DataFrame with ``x`` and ``y`` aligned with ``frame``), or ``None``. The
     frame and the vectors are read from disk when first used, so opening a large store costs nothing.
     """
