@@ -103,3 +103,36 @@ def test_train_options_are_checked(tiny_bert, tmp_path):
         clsmap.train(tiny_bert, topic_frame(12), tmp_path / "m", keep_checkpoints=True)
     with pytest.raises(ValueError, match="map_every"):
         clsmap.train(tiny_bert, topic_frame(12), tmp_path / "m", map_every="epochs")
+
+
+# --------------------------------------------------------------------------- cartography
+
+
+def test_cartography_matches_the_logged_probabilities(dynamics_run):
+    from clsmap.analysis.cartography import CARTOGRAPHY_FILE, GROUPS, read_cartography, store_cartography
+
+    result, _ = dynamics_run
+    store = open_store(result.dynamics["path"])
+    carto = store_cartography(store)
+    assert (store.path / CARTOGRAPHY_FILE).exists()
+    assert read_cartography(store.path)[["id", "confidence"]].equals(carto[["id", "confidence"]])
+    # directly, from the frame: each training row's probability of its label at every snapshot after step 0
+    frame = store.frame
+    logged = frame[(frame["split"] == "train") & (frame["step"] > 0)].copy()
+    classes = store.classes
+    logged["p_label"] = [p[classes.index(label)] for p, label in zip(logged["prob"], logged["label"], strict=True)]
+    logged["right"] = logged["pred"] == logged["label"]
+    direct = logged.groupby("id").agg(confidence=("p_label", "mean"), variability=("p_label", lambda v: v.std(ddof=0)),
+                                      correctness=("right", "mean"), snapshots=("snapshot", "nunique"))
+    mine = carto.set_index("id").loc[direct.index]
+    assert len(mine) == store.dynamics["probe"]["train"] == 20
+    assert (mine["snapshots"] == direct["snapshots"]).all() and (direct["snapshots"] == 6).all()
+    for column in ("confidence", "variability", "correctness"):
+        assert np.allclose(mine[column], direct[column], atol=1e-6), column
+    # the groups are the paper's selections: a third each, ambiguous first
+    counts = carto["group"].value_counts()
+    assert set(counts.index) <= set(GROUPS) and counts.get("ambiguous") == 7
+    amb = carto["group"] == "ambiguous"
+    assert carto.loc[amb, "variability"].min() >= carto.loc[~amb, "variability"].max()
+    hard, easy = carto["group"] == "hard-to-learn", carto["group"] == "easy-to-learn"
+    assert carto.loc[hard, "confidence"].max() < carto.loc[easy, "confidence"].min()

@@ -5,9 +5,11 @@
 - :mod:`~clsmap.analysis.regions`: confusion regions in the map (``analysis/regions.json``);
 - :mod:`~clsmap.analysis.label_issues`: likely-mislabeled rows;
 - :mod:`~clsmap.analysis.layers`: per-layer curves and Procrustes-aligned per-layer maps;
+- :mod:`~clsmap.analysis.cartography`: how hard each training text was to learn (dataset cartography);
 - :func:`analyze`: all of it for one store.
 """
 
+from .cartography import cartography, store_cartography
 from .label_issues import cleanlab_issues, label_issue_scores
 from .layers import aligned_layer_maps, layer_curves, procrustes_align
 from .metrics import (
@@ -30,6 +32,7 @@ __all__ = [
     "Analysis",
     "aligned_layer_maps",
     "analyze",
+    "cartography",
     "classification_metrics",
     "cleanlab_issues",
     "confusion_frame",
@@ -48,6 +51,7 @@ __all__ = [
     "region_coverage",
     "region_membership",
     "silhouette_per_class",
+    "store_cartography",
     "trustworthiness",
     "write_regions",
 ]
