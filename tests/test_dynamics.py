@@ -136,3 +136,45 @@ def test_cartography_matches_the_logged_probabilities(dynamics_run):
     assert carto.loc[amb, "variability"].min() >= carto.loc[~amb, "variability"].max()
     hard, easy = carto["group"] == "hard-to-learn", carto["group"] == "easy-to-learn"
     assert carto.loc[hard, "confidence"].max() < carto.loc[easy, "confidence"].min()
+
+
+# --------------------------------------------------------------------------- aligned maps
+
+
+def _blobs(n: int = 240, d: int = 24, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(3, d)) * 4
+    labels = np.arange(n) % 3
+    return centres[labels] + rng.normal(size=(n, d)), labels, centres
+
+
+def test_alignment_keeps_a_space_that_does_not_change_still():
+    from clsmap.analysis.alignment import compare_alignments, displacement_stats, snapshot_maps
+
+    X, _, _ = _blobs()
+    same = [X, X.copy(), X.copy()]
+    kept, maps, stats = compare_alignments(same)
+    assert kept == "procrustes" and stats["init"]["unchanged_median"] > 0
+    assert stats[kept]["n_unchanged"] == 2 * len(X) and stats[kept]["n_changed"] == 0
+    assert stats[kept]["max_unchanged"] <= 1e-5
+    assert np.abs(np.diff(maps, axis=0)).max() <= 1e-5
+    # the measure itself: a map that moves every point moves the unchanged ones
+    moved = snapshot_maps(same, align="procrustes").copy()
+    moved[1] += np.random.default_rng(1).normal(size=moved[1].shape).astype(np.float32)
+    assert displacement_stats(same, moved)["unchanged_median"] > 0.01
+
+
+def test_alignment_shows_the_change_more_than_the_rest():
+    from clsmap.analysis.alignment import compare_alignments
+
+    X, labels, centres = _blobs()
+    rng = np.random.default_rng(2)
+    series = []
+    for s in range(4):  # class 2 moves onto class 0; every point jitters a little
+        Y = X.copy()
+        Y[labels == 2] += (centres[0] - centres[2]) * s / 3
+        series.append(Y + rng.normal(size=Y.shape) * 0.05)
+    kept, maps, stats = compare_alignments(series)
+    assert maps.shape == (4, len(X), 2)
+    assert stats[kept]["n_changed"] > 0 and stats[kept]["ratio"] < 0.5
+    assert stats[kept]["ratio"] == min(s["ratio"] for s in stats.values())
