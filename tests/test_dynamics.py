@@ -178,3 +178,55 @@ def test_alignment_shows_the_change_more_than_the_rest():
     assert maps.shape == (4, len(X), 2)
     assert stats[kept]["n_changed"] > 0 and stats[kept]["ratio"] < 0.5
     assert stats[kept]["ratio"] == min(s["ratio"] for s in stats.values())
+
+
+# --------------------------------------------------------------------------- clsmap dynamics
+
+
+def _page_meta(html: str) -> dict:
+    import json
+    import re
+
+    return json.loads(re.search(r'<script type="application/json" id="clsmap-meta">(.*?)</script>', html, re.S)[1])
+
+
+@pytest.fixture(scope="module")
+def dynamics_view(dynamics_run, tmp_path_factory):
+    from clsmap.render import write_dynamics
+
+    result, _ = dynamics_run
+    out = tmp_path_factory.mktemp("dynamics_view")
+    return write_dynamics(result.path, out, mp4=False), out
+
+
+def test_dynamics_writes_player_animation_and_summary(dynamics_run, dynamics_view):
+    from PIL import Image
+
+    from clsmap.analysis.dynamics import formation_steps
+
+    result, _ = dynamics_run
+    summary, out = dynamics_view
+    store = open_store(result.dynamics["path"])
+    count = len(store.dynamics["snapshots"])
+    assert summary["snapshots"] == count and summary["alignment"]["kept"] in ("procrustes", "init")
+    assert {"procrustes", "init"} <= set(summary["alignment"])
+    assert len(summary["curves"]["step"]) == count and all(0 <= a <= 1 for a in summary["curves"]["accuracy"])
+    assert summary["cartography"]["ambiguous"] == 7 and len(summary["hard_to_learn"]) <= 20
+    # the aligned maps are the store's projection, one position per row of every snapshot
+    proj = store.projection
+    assert len(proj) == len(store.frame) and store.projection_meta()["align"] == summary["alignment"]["kept"]
+    # the player: the viewer's page with every snapshot
+    meta = _page_meta((out / "player.html").read_text(encoding="utf-8"))
+    assert meta["n"] == 35 and len(meta["player"]["snapshots"]) == count
+    assert [c["key"] for c in meta["player"]["curves"]] == ["accuracy", "knn_purity", "linear_probe_accuracy",
+                                                            "silhouette"]
+    lengths = {c["name"]: c["length"] for c in meta["columns"]}
+    assert lengths["x"] == lengths["pred"] == lengths["correct"] == 35 * count
+    assert lengths["label"] == lengths["split"] == lengths["cgroup"] == 35
+    # the animation: every snapshot held, and frames between
+    gif = Image.open(out / "dynamics.gif")
+    assert gif.n_frames == count + 4 * (count - 1) and abs(gif.info["duration"] - 375) <= 10  # 3 frames at 8 fps
+    # formation: the first step at which a class's purity reached the threshold
+    per_class = pd.DataFrame({"step": [0, 2, 4, 0, 2, 4], "label": list("aaabbb"),
+                              "knn_purity": [0.5, 0.85, 0.7, 0.1, 0.2, 0.3]})
+    assert formation_steps(per_class, formed_at=0.8) == {"a": 2, "b": None}

@@ -26,7 +26,7 @@ VIEWER = ROOT / "js" / "viewer"
 SOURCES = VIEWER / "src"
 BUNDLE = ROOT / "src" / "clsmap" / "render" / "assets" / "viewer.js"
 #: the modules that touch neither the DOM nor regl (and so are unit-tested on a blank page)
-PURE = ["decode.js", "rows.js", "points.js", "modes.js", "csv.js", "search.js"]
+PURE = ["decode.js", "rows.js", "points.js", "modes.js", "csv.js", "search.js", "steps.js"]
 
 needs_browser = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
 
@@ -302,8 +302,10 @@ def test_modes_available_legend_order_toggle_and_isolate(js):
 def test_rings_points_rows_and_filter(js):
     got = js.evaluate("""async () => {
       const p = await import('/points.js');
-      const ring = p.ringLayout(new Int8Array([1, 0, -1, 0, 1]));
-      const buffers = p.pointBuffers(ring, new Float32Array([0, 1, 2, 3, 4]), new Float32Array([10, 11, 12, 13, 14]));
+      const correct = new Int8Array([1, 0, -1, 0, 1]);
+      const ring = p.ringLayout(correct);
+      const buffers = p.pointBuffers(ring, new Float32Array([0, 1, 2, 3, 4]), new Float32Array([10, 11, 12, 13, 14]),
+                                     correct);
       const spec = {
         colours: ['#a', '#b', '#c'], colour: new Int32Array([2, 0, 1, 1, 2]), group: new Int32Array([0, 1, 2, 0, 0]),
       };

@@ -4,7 +4,7 @@
 import { legendEntries } from './modes.js';
 import { marks, T0 } from './timing.js';
 
-export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode, hovered, regions }) => {
+export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode, hovered, regions, player }) => {
   window.clsmap = {
     ready: true,
     firstFrameMs: performance.now(),
@@ -31,5 +31,9 @@ export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode,
     hidden: () => [...state.hidden].map((g) => state.spec.names[g]),
     legend: () => legendEntries(state.spec),
     regions: () => regions.map((r) => r.region_id),
+    // the training dynamics player (null on a map): steps(), step(), setStep(k), play(), pause(), playing(),
+    // idle() (a promise, resolved once the last step change is drawn), carto (the cartography scatter:
+    // n, selection() rows, screenPosition(row))
+    player,
   };
 };

@@ -4,7 +4,7 @@ import { $, el } from './dom.js';
 import { isolated, legendOrder, modeName, toggled } from './modes.js';
 
 export const setupLegend = ({ state, plot }) => {
-  const applyFilter = () => plot.filter(state.spec, state.hidden);
+  const applyFilter = () => plot.filter(state.spec, state.hidden, state.allowed || null);
 
   const render = () => {
     const { spec } = state;

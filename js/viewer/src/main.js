@@ -17,6 +17,8 @@ import { setupRegions } from './regions.js';
 import { rowAccessors } from './rows.js';
 import { setupSearch } from './searchbox.js';
 import { setupSelection } from './selection.js';
+import { setupPlayer } from './player.js';
+import { STEP_COLUMNS, everWrong, stepView } from './steps.js';
 
 const start = async () => {
   const meta = JSON.parse($('clsmap-meta').textContent);
@@ -24,8 +26,15 @@ const start = async () => {
   mark('script');
   const cols = await decodePayload(meta, packed, mark);
   mark('decoded');
+  // the training dynamics player: positions, predictions and correctness per step; the last step first
+  let all = null;
+  if (meta.player) {
+    all = {};
+    for (const c of STEP_COLUMNS) all[c] = cols[c];
+    Object.assign(cols, stepView(all, meta.n, meta.player.snapshots.length - 1));
+  }
   const data = rowAccessors(meta, cols);
-  const ring = ringLayout(cols.correct);
+  const ring = ringLayout(cols.correct, all ? everWrong(all.correct, meta.n) : null);
   const available = availableModes(meta);
   const state = {
     mode: available.length ? available[0].key : 'none',
@@ -57,7 +66,7 @@ const start = async () => {
   };
   setupModeButtons(available, setMode);
   const detail = setupDetail(app);
-  setupSelection({ ...app, showDetail: detail.showDetail });
+  const selection = setupSelection({ ...app, showDetail: detail.showDetail });
   setupSearch(app);
   const regions = setupRegions(app);
   setupTools(plot.scatterplot, async () => {
@@ -70,7 +79,15 @@ const start = async () => {
     legend.applyFilter();
     legend.render();
     regions.drawLabels();
+    if (player) player.setTheme(state.theme);
   });
+  const player = meta.player ? setupPlayer({ ...app, all, legend }, async (transition) => {
+    state.spec = specOf(state.mode);
+    await plot.redraw(state.spec, state.theme, transition);
+    legend.applyFilter();
+    legend.render();
+    selection.render();
+  }) : null;
 
   // ---------------- first draw
   state.spec = specOf(state.mode);
@@ -85,8 +102,10 @@ const start = async () => {
   await frame.drawn;
   mark('frame');
   $('loading').hidden = true;
+  if (player) await player.first();
 
-  exposeApi({ ...app, available, setMode, hovered: detail.hovered, regions: regions.regions });
+  exposeApi({ ...app, available, setMode, hovered: detail.hovered, regions: regions.regions,
+    player: player ? player.api : null });
 };
 
 start().catch((err) => {

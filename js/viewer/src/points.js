@@ -1,11 +1,14 @@
 // The points handed to the scatterplot: misclassified rows get a ring, a copy of the point drawn
 // first (underneath), larger (valueB 1) and in the ring colour. Points 0..H-1 are the rings, point
-// H + r is row r. Pure: no DOM, no regl.
+// H + r is row r. In the training dynamics player the rows misclassified at any step have a ring,
+// drawn with size 0 (valueB 2) at the steps where the row is right, so that every step has the same
+// points (regl-scatterplot animates between draws of as many points). Pure: no DOM, no regl.
 
-export const ringLayout = (correct) => {
+// ringed (optional): 1 for the rows that get a ring; default: the misclassified ones
+export const ringLayout = (correct, ringed = null) => {
   const n = correct.length;
   const wrongRows = [];
-  for (let i = 0; i < n; i += 1) if (correct[i] === 0) wrongRows.push(i);
+  for (let i = 0; i < n; i += 1) if (ringed ? ringed[i] : correct[i] === 0) wrongRows.push(i);
   const H = wrongRows.length;
   const rowOfPoint = (p) => (p < H ? wrongRows[p] : p - H);
   const pointOfRow = (r) => r + H;
@@ -26,8 +29,8 @@ export const ringLayout = (correct) => {
   return { n, wrongRows, H, rowOfPoint, pointOfRow, rowsOfPoints };
 };
 
-// x, y and size (valueB: 1 for a ring, 0 for a point) of every point
-export const pointBuffers = (ring, x, y) => {
+// x, y and size (valueB: 1 for a ring, 0 for a point, 2 for a hidden ring) of every point
+export const pointBuffers = (ring, x, y, correct) => {
   const { n, H, wrongRows } = ring;
   const xs = new Float32Array(H + n);
   const ys = new Float32Array(H + n);
@@ -35,7 +38,7 @@ export const pointBuffers = (ring, x, y) => {
   for (let k = 0; k < H; k += 1) {
     xs[k] = x[wrongRows[k]];
     ys[k] = y[wrongRows[k]];
-    valueB[k] = 1;
+    valueB[k] = correct[wrongRows[k]] === 0 ? 1 : 2;
   }
   xs.set(x, H);
   ys.set(y, H);
@@ -51,12 +54,14 @@ export const colourValues = (ring, spec) => {
   return valueA;
 };
 
-// the points to keep when the legend hides some groups (a ring goes with its row); null: all
-export const keptPoints = (ring, spec, hidden) => {
-  if (hidden.size === 0) return null;
+// the points to keep when the legend hides some groups, or only the rows with allowed[row] are shown
+// (a ring goes with its row); null: all
+export const keptPoints = (ring, spec, hidden, allowed = null) => {
+  if (hidden.size === 0 && allowed === null) return null;
   const { n, H, wrongRows } = ring;
+  const shown = (r) => !hidden.has(spec.group[r]) && (allowed === null || allowed[r]);
   const keep = [];
-  for (let k = 0; k < H; k += 1) if (!hidden.has(spec.group[wrongRows[k]])) keep.push(k);
-  for (let i = 0; i < n; i += 1) if (!hidden.has(spec.group[i])) keep.push(H + i);
+  for (let k = 0; k < H; k += 1) if (shown(wrongRows[k])) keep.push(k);
+  for (let i = 0; i < n; i += 1) if (shown(i)) keep.push(H + i);
   return keep;
 };

@@ -6,10 +6,13 @@
 - :mod:`~clsmap.analysis.label_issues`: likely-mislabeled rows;
 - :mod:`~clsmap.analysis.layers`: per-layer curves and Procrustes-aligned per-layer maps;
 - :mod:`~clsmap.analysis.cartography`: how hard each training text was to learn (dataset cartography);
+- :mod:`~clsmap.analysis.alignment` and :mod:`~clsmap.analysis.dynamics`: a training run's snapshots: aligned
+  maps, per-step curves, where the space formed (:func:`analyze_dynamics`);
 - :func:`analyze`: all of it for one store.
 """
 
 from .cartography import cartography, store_cartography
+from .dynamics import DynamicsAnalysis, analyze_dynamics
 from .label_issues import cleanlab_issues, label_issue_scores
 from .layers import aligned_layer_maps, layer_curves, procrustes_align
 from .metrics import (
@@ -30,8 +33,10 @@ from .run import Analysis, analyze
 
 __all__ = [
     "Analysis",
+    "DynamicsAnalysis",
     "aligned_layer_maps",
     "analyze",
+    "analyze_dynamics",
     "cartography",
     "classification_metrics",
     "cleanlab_issues",

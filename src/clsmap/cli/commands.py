@@ -138,6 +138,16 @@ def run(args: argparse.Namespace) -> None:
         if result.warnings:
             logger.warning("the saved model has not learned to classify: see the warnings above and %s",
                            result.path / "clsmap_train.json")
+    elif args.command == "dynamics":
+        from ..render import write_dynamics
+
+        if args.max_text_chars < 0:
+            raise ClsmapError(f"--max-text-chars {args.max_text_chars}: give a positive number, or 0 to keep whole")
+        summary = write_dynamics(args.run, args.out, seed=args.seed, max_text_chars=args.max_text_chars or None,
+                                 theme=args.theme, gif=not args.no_animation)
+        for row in _curve_lines(summary["curves"]):
+            logger.info("%s", row)
+        logger.info("alignment kept: %s; player: %s", summary["alignment"]["kept"], summary["player"])
     elif args.command == "demo":
         from ..demo import run_demo
 
@@ -156,6 +166,16 @@ def run(args: argparse.Namespace) -> None:
                         " ".join(f"{v:.2f}" for v in curve["knn_purity"]),
                         " ".join(f"{v:.2f}" for v in curve["linear_probe_accuracy"]))
         logger.info("report: %s", summary["report"]["after"])
+
+
+def _curve_lines(curves: dict[str, list[Any]]) -> list[str]:
+    """One log line per snapshot: step, epoch and the curves."""
+    def fmt(value: Any) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    return [f"step {s} (epoch {e:.2f}): accuracy {fmt(a)}, 10-NN purity {fmt(p)}, probe {fmt(q)}, silhouette {fmt(h)}"
+            for s, e, a, p, q, h in zip(curves["step"], curves["epoch"], curves["accuracy"], curves["knn_purity"],
+                                        curves["linear_probe_accuracy"], curves["silhouette"], strict=True)]
 
 
 def _print_analysis(analysis: Any, top: int) -> None:

@@ -7,9 +7,12 @@
 - :mod:`~clsmap.render.map` (with :mod:`~clsmap.render.payload`): the interactive map, one offline HTML
   file; :mod:`~clsmap.render.notebook`: the same map in Jupyter;
 - :mod:`~clsmap.render.report`: the offline HTML report;
+- :mod:`~clsmap.render.dynamics`: a training run's dynamics: the player (:mod:`~clsmap.render.player`, the
+  same viewer with a step slider and the cartography view) and the animation (:mod:`~clsmap.render.animation`);
 - :mod:`~clsmap.render.templates`: the one place where HTML is made (Jinja2, autoescaped).
 """
 
+from .dynamics import write_dynamics
 from .figures import map_figure, plot, plot_compare, plot_layer_curves
 from .map import map_html, write_map
 from .model import RenderModel, Title, render_model
@@ -17,4 +20,4 @@ from .notebook import MapView, show
 from .report import report
 
 __all__ = ["MapView", "RenderModel", "Title", "map_figure", "map_html", "plot", "plot_compare", "plot_layer_curves",
-           "render_model", "report", "show", "write_map"]
+           "render_model", "report", "show", "write_dynamics", "write_map"]

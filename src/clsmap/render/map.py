@@ -161,15 +161,23 @@ def map_html(
         "point_size": model.sizes.map_px,
         "regions": _read_regions(store, column, half, centre),
     }
+    page_title = title or f"clsmap · {heading.model} · {n:,} points"
+    return page_html(meta, packed, page_title=page_title, warnings=model.warnings, blobs=(text_blob, id_blob))
+
+
+def page_html(meta: dict[str, Any], packed: bytes, *, page_title: str, warnings: list[str], blobs: tuple[bytes, ...],
+              player: bool = False) -> str:
+    """The page around the viewer: its metadata, the packed payload, the bundled script (allowed by its
+    hash), the banner, and a CJK font subset holding every character the page can show (``blobs``: the
+    texts as cut and the ids; the names and titles in ``meta``; the banner). ``player``: the training
+    dynamics player's controls (:mod:`clsmap.render.player`)."""
     script = asset("viewer.js")
     for bad in ("</script", "<!--"):
         if bad in script.lower():  # pragma: no cover - checked when the asset is built
             raise AssertionError(f"the bundled viewer contains {bad!r}")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    page_title = title or f"clsmap · {heading.model} · {n:,} points"
-    # every character the page can show: the texts as cut, the ids, the names and titles in meta, the banner
-    font = web_font(text_blob, id_blob, json.dumps(meta, ensure_ascii=False).encode("utf-8"),
-                    "\n".join([page_title, *model.warnings]).encode("utf-8"))
+    font = web_font(*blobs, json.dumps(meta, ensure_ascii=False).encode("utf-8"),
+                    "\n".join([page_title, *warnings]).encode("utf-8"))
     return render(
         "map.html",
         csp=_CSP.format(hash="sha256-" + digest, font="'none'" if font is None else "data:"),
@@ -177,8 +185,9 @@ def map_html(
         meta=meta,
         payload=Markup(base64.b64encode(packed).decode("ascii")),
         script=Markup(script),
-        warnings=model.warnings,
+        warnings=warnings,
         font_face=None if font is None else Markup(font.css),
+        player=player,
     )
 
 

@@ -36,6 +36,12 @@ COLOURS = {
     "points_light": "#1f77b4",
     "points_dark": "#8ab4f8",
     "region": "#e4572e",
+    # dataset cartography's groups (the training dynamics player, its figure), and the held-out rows
+    "easy-to-learn": "#2a9d8f",
+    "ambiguous": "#f4a261",
+    "hard-to-learn": "#c1121f",
+    "no group": "#9aa0a6",
+    "held_out": "#7b2cbf",
 }
 #: the confidence ramp of the interactive map
 CONFIDENCE_BINS = 64
