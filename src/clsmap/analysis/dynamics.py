@@ -68,12 +68,13 @@ def _snapshot_arrays(store: Store) -> tuple[pd.DataFrame, np.ndarray, int]:
 
 
 def snapshot_curves(store: Store, *, k: int = 10, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per snapshot, on the validation rows of the probe set (the training rows when there are none):
+    """Per snapshot, on the held-out rows of the probe set (validation and test; the training rows when
+    there are none):
     the curves and the per-class purity (see :class:`DynamicsAnalysis`)."""
     first, vectors, count = _snapshot_arrays(store)
     frame = store.frame
     n = len(first)
-    held = (first["split"] == "validation").to_numpy()
+    held = (first["split"] != "train").to_numpy()  # validation (and test) rows
     rows = held if held.any() else ~held
     labels = first["label"].to_numpy()[rows]
     curves, per_class = [], []
@@ -128,6 +129,7 @@ def analyze_dynamics(store: str | Path | Store, *, k: int = 10, seed: int = 0, m
     final = curves.iloc[-1]
     summary = {
         "snapshots": count, "probe_rows": len(first), "steps": curves["step"].tolist(),
+        "rows": "held-out" if (first["split"] != "train").any() else "train",
         "formed_at": formed_at, "formation": formation,
         "alignment": {"kept": kept, **{name: value for name, value in stats.items()}},
         "final": {key: (None if pd.isna(final[key]) else float(final[key]))

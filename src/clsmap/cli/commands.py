@@ -166,6 +166,10 @@ def run(args: argparse.Namespace) -> None:
                         " ".join(f"{v:.2f}" for v in curve["knn_purity"]),
                         " ".join(f"{v:.2f}" for v in curve["linear_probe_accuracy"]))
         logger.info("report: %s", summary["report"]["after"])
+        dynamics = summary["dynamics"]
+        for row in _curve_lines(dynamics["curves"]):
+            logger.info("training dynamics, %s", row)
+        logger.info("training dynamics: player %s, report %s", dynamics["player"], dynamics["report"])
 
 
 def _curve_lines(curves: dict[str, list[Any]]) -> list[str]:

@@ -54,7 +54,7 @@ def animation_frames(store: str | Path | Store, analysis: DynamicsAnalysis, *, t
     base = np.array([hex_to_rgb(c) for c in model.colours] + [(0.6, 0.6, 0.6)], dtype=np.float32)[codes]
     wrong = (frame["correct"] == False).to_numpy(dtype=bool).reshape(count, n)  # noqa: E712
     sizes = point_sizes(n)
-    area = np.where((first["split"] == "validation").to_numpy(), sizes.figure_area * 2.2, sizes.figure_area)
+    area = np.where((first["split"] != "train").to_numpy(), sizes.figure_area * 2.2, sizes.figure_area)
     lo, hi = maps.reshape(-1, 2).min(axis=0), maps.reshape(-1, 2).max(axis=0)
     pad = (hi - lo) * 0.04
     curves = analysis.curves

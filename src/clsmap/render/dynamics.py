@@ -15,6 +15,7 @@ from ..store.files import write_json_atomic
 from ..store.reader import Store, open_store
 from ..store.schema import MANIFEST
 from .animation import write_animation
+from .dynamics_report import write_dynamics_report
 from .player import write_player
 
 __all__ = ["write_dynamics", "open_dynamics"]
@@ -43,18 +44,21 @@ def open_dynamics(run: str | Path | Store) -> Store:
 def write_dynamics(run: str | Path | Store, out: str | Path, *, seed: int = 0, method: str = "pacmap",
                    max_text_chars: int | None = 200, theme: str = "auto", gif: bool = True, mp4: bool | None = None,
                    analysis: DynamicsAnalysis | None = None) -> dict[str, Any]:
-    """Analyse the training dynamics of ``run`` and write ``OUT/player.html``, ``OUT/dynamics.gif`` (and
-    ``.mp4`` with the ``video`` extra) and ``OUT/dynamics.json``; returns that summary."""
+    """Analyse the training dynamics of ``run`` and write ``OUT/player.html``, ``OUT/report.html``,
+    ``OUT/dynamics.gif`` (and ``.mp4`` with the ``video`` extra) and ``OUT/dynamics.json``; returns that
+    summary."""
     store = open_dynamics(run)
     out = Path(out)
     analysis = analysis or analyze_dynamics(store, seed=seed, method=method)
     player = write_player(store, analysis, out / "player.html", max_text_chars=max_text_chars, theme=theme)
     animation = write_animation(store, analysis, out / "dynamics", mp4=mp4) if gif else []
+    report = write_dynamics_report(store, analysis, out / "report.html")
     summary = {
         **analysis.summary,
         "store": str(store.path),
         "analysis": str(store.path / DYNAMICS_FILE),
         "player": str(player),
+        "report": str(report),
         "animation": [str(p) for p in animation],
         "hard_to_learn": [] if analysis.cartography is None else
         analysis.cartography[analysis.cartography["group"] == "hard-to-learn"]

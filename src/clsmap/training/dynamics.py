@@ -1,7 +1,8 @@
 """Snapshots of the [CLS] space while a classifier trains: the dynamics store.
 
 ``clsmap train --map-every N|epoch`` fixes a probe set for the run (the validation split, plus up to
-``--map-train-rows`` training rows, so that train and held-out can be told apart) and, before the
+``--map-train-rows`` training rows, so that train and held-out can be told apart; and, from Python,
+``map_held_out`` texts kept out of the training input, as split ``test``) and, before the
 first step and at every ``N`` steps (or at the end of every epoch), runs it through the model in eval
 mode with the extraction's own code (:func:`clsmap.extraction.runner.extract_chunk`: tokenization,
 length-sorted batches under a token budget, padding, pooling, the store's rows), in the run's dtype.
@@ -23,6 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._errors import ClsmapError
 from ..extraction.driver import make_manifest, summarize
 from ..extraction.models import LoadedModel, config_hash
 from ..extraction.runner import Options, extract_chunk, prepare
@@ -83,7 +85,7 @@ class SnapshotRecorder:
     def __init__(self, net: Any, tokenizer: Any, texts: LabeledTexts, rows: np.ndarray, splits: list[str], *,
                  out: Path, classes: list[str], steps: list[int], steps_per_epoch: int, map_every: MapEvery,
                  max_length: int, dtype: str, base_model: str, keep_checkpoints: bool = False,
-                 batch_tokens: int = 4096) -> None:
+                 held_out: LabeledTexts | None = None, batch_tokens: int = 4096) -> None:
         self.net, self.tokenizer = net, tokenizer
         self.out = Path(out)
         self.steps, self.steps_per_epoch = list(steps), steps_per_epoch
@@ -92,6 +94,9 @@ class SnapshotRecorder:
         self.seconds = 0.0
         self._done: list[int] = []
         probe = texts.subset(rows)
+        if held_out is not None:
+            probe = _with_held_out(probe, held_out, classes)
+            self.splits += ["test"] * len(held_out)
         self._inputs = probe.table
         loaded = LoadedModel(model=net, tokenizer=tokenizer, name_or_path=str(self.out),
                              config_hash=config_hash(net.config), classes=list(classes), named_classes=True)
@@ -102,14 +107,14 @@ class SnapshotRecorder:
         manifest = make_manifest(loaded, summarize(probe), self._runner.target, list(classes),
                                  max_length=self._runner.max_length, dtype=self._runner.dtype,
                                  device=self._runner.device)
-        manifest.n_rows = len(rows) * len(self.steps)
-        manifest.part_rows = len(rows)
+        manifest.n_rows = len(probe) * len(self.steps)
+        manifest.part_rows = len(probe)
         manifest.dataset = {**manifest.dataset, "sha256": texts.fingerprint, "probe_sha256": probe.fingerprint}
         manifest.dynamics = {
             "base_model": base_model,
             "map_every": map_every,
             "steps_per_epoch": steps_per_epoch,
-            "probe": {"validation": self.splits.count("validation"), "train": self.splits.count("train")},
+            "probe": {name: self.splits.count(name) for name in ("validation", "test", "train")},
             "snapshots": [{"snapshot": k, "step": s, "epoch": round(s / steps_per_epoch, 6)}
                           for k, s in enumerate(self.steps)],
             "checkpoints": CHECKPOINTS if keep_checkpoints else None,
@@ -156,3 +161,27 @@ class SnapshotRecorder:
 
     def close(self) -> None:
         self._writer.close()
+
+
+def _with_held_out(probe: LabeledTexts, held_out: LabeledTexts, classes: list[str]) -> LabeledTexts:
+    """The probe set followed by texts held out of the training input (``map_held_out``, split ``test``)."""
+    import hashlib
+
+    import pyarrow as pa
+
+    if held_out.labels is None:
+        raise ClsmapError(f"{held_out.source}: map_held_out needs labels")
+    unknown = sorted(set(held_out.labels) - set(classes))
+    if unknown:
+        raise ClsmapError(f"{held_out.source}: map_held_out has labels that are not classes of the training data: "
+                          f"{', '.join(unknown[:5])}")
+    shared = set(held_out.ids) & set(probe.ids)
+    if shared:
+        raise ClsmapError(f"{held_out.source}: map_held_out shares ids with the training data "
+                          f"(e.g. {sorted(shared)[0]!r}); held-out texts need ids of their own")
+    table = pa.concat_tables([probe.table, held_out.table.select(probe.table.column_names).cast(probe.table.schema)])
+    table = table.set_column(0, "row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    digest = hashlib.sha256((probe.fingerprint + held_out.fingerprint).encode()).hexdigest()
+    return LabeledTexts(table=table, source=probe.source, fingerprint=digest, text_column=probe.text_column,
+                        label_column=probe.label_column, id_column=probe.id_column,
+                        labels_are_integers=probe.labels_are_integers)

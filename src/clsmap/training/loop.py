@@ -123,6 +123,7 @@ def train(
     map_every: MapEvery | None = None,
     map_train_rows: int = 1000,
     keep_checkpoints: bool = False,
+    map_held_out: str | Path | LabeledTexts | Any | None = None,
 ) -> TrainResult:
     """Fine-tune ``model`` (a base or classifier checkpoint) on labeled ``data``; save to ``out``.
 
@@ -133,7 +134,9 @@ def train(
     ``map_every`` (a number of steps, or ``"epoch"``) records snapshots of the [CLS] space into the
     dynamics store ``out/dynamics``: the validation rows and up to ``map_train_rows`` training rows,
     before training and after every ``map_every`` steps (:mod:`clsmap.training.dynamics`);
-    ``keep_checkpoints`` also saves the weights of every snapshot in ``out/checkpoints``.
+    ``keep_checkpoints`` also saves the weights of every snapshot in ``out/checkpoints``;
+    ``map_held_out`` (labeled texts not in ``data``, e.g. a test set) adds them to every snapshot as
+    held-out rows of split ``test``.
     """
     import torch
     from tqdm.auto import tqdm
@@ -147,8 +150,8 @@ def train(
     check_positive_int(map_train_rows, param="map_train_rows", func="train", minimum=0)
     if map_every is not None:
         snapshot_steps(map_every, steps_per_epoch=1, epochs=1)  # checks the value before anything runs
-    elif keep_checkpoints:
-        raise ValueError("The 'keep_checkpoints' parameter of train saves the weights at each snapshot; "
+    elif keep_checkpoints or map_held_out is not None:
+        raise ValueError("The 'keep_checkpoints' and 'map_held_out' parameters of train apply to the snapshots; "
                          "give map_every (--map-every N|epoch) too.")
     texts = read_dataset(data, text_column=text_column, label_column=label_column)
     if texts.labels is None:
@@ -211,7 +214,8 @@ def train(
             net, tokenizer, texts, probe, splits, out=out, classes=classes, max_length=max_length, dtype=run_dtype,
             steps=snapshot_steps(map_every, steps_per_epoch=steps_per_epoch, epochs=epochs),
             steps_per_epoch=steps_per_epoch, map_every=map_every, base_model=str(model),
-            keep_checkpoints=keep_checkpoints,
+            keep_checkpoints=keep_checkpoints, held_out=None if map_held_out is None else read_dataset(
+                map_held_out, text_column=text_column, label_column=label_column),
         )
     step = 0
     try:
@@ -278,6 +282,7 @@ def train(
             "learning_rate": learning_rate, "weight_decay": weight_decay, "warmup_ratio": warmup_ratio,
             "max_length": max_length, "validation": validation, "seed": seed, "dtype": run_dtype,
             "dataset_sha256": texts.fingerprint, "clsmap_version": __version__,
+            **({"map_every": map_every, "map_train_rows": map_train_rows} if map_every is not None else {}),
         },
         best_epoch=best.epoch if best.epoch is not None else epochs,
         baselines=baselines,
