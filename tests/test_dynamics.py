@@ -75,6 +75,10 @@ def test_dynamics_store_holds_every_snapshot(dynamics_run):
     assert set(ids[0][splits[0] == "validation"]) == set(result.val_ids)
     assert set(ids[0][splits[0] == "train"]) <= set(result.train_ids)
     assert np.allclose(frame["epoch"], frame["step"] / 6)
+    # the validation accuracy of each epoch is that of its snapshot (no second pass over the validation rows)
+    for record in result.history:
+        at = frame[(frame["step"] == 6 * record["epoch"]) & (frame["split"] == "validation")]
+        assert record["val_accuracy"] == pytest.approx(at["correct"].astype(bool).mean())
     # training moved the vectors and the logits between the first snapshot and the last
     vectors = store.vectors.reshape(len(snapshots), n_probe, -1)
     assert np.abs(vectors[-1] - vectors[0]).max() > 1e-3
@@ -248,3 +252,76 @@ def test_held_out_texts_join_every_snapshot(tiny_bert, tmp_path):
     with pytest.raises(clsmap.ClsmapError, match="shares ids"):
         clsmap.train(tiny_bert, train, tmp_path / "m2", epochs=1, validation=0.0, map_every="epoch",
                      map_held_out=train.head(3), progress=False)
+
+
+# --------------------------------------------------------------------------- the player in chromium
+
+
+def _ring(centre, radius, points=24):
+    angles = np.linspace(0, 2 * np.pi, points)
+    return [(centre[0] + radius * np.cos(a), centre[1] + radius * np.sin(a)) for a in angles]
+
+
+def _drag(page, path):
+    page.mouse.move(*path[0])
+    page.mouse.down()
+    for point in path[1:]:
+        page.mouse.move(*point, steps=2)
+    page.mouse.up()
+
+
+@pytest.fixture
+def player(browser, dynamics_view):
+    from viewer_browser import open_map
+
+    _, out = dynamics_view
+    page = open_map(browser, out / "player.html")
+    yield page
+    assert page.errors == [], page.errors
+    page.close()
+
+
+def test_player_slider_and_play(player, dynamics_view):
+    summary, _ = dynamics_view
+    count = summary["snapshots"]
+    api = "window.clsmap.player"
+    assert player.evaluate(f"() => {api}.steps()") == summary["steps"]
+    assert player.evaluate(f"() => {api}.step()") == count - 1
+    assert "train / held-out" in player.locator("#modes").text_content()
+    last = player.evaluate("() => [...Array(window.clsmap.n).keys()].map((r) => window.clsmap.screenPosition(r))")
+    # the slider: back to the first step, where the points are elsewhere
+    player.evaluate("() => { const s = document.getElementById('step'); s.value = '0';"
+                    " s.dispatchEvent(new Event('input')); }")
+    player.wait_for_function(f"() => {api}.step() === 0")
+    player.evaluate(f"() => {api}.idle()")
+    player.wait_for_timeout(400)  # the transition
+    first = player.evaluate("() => [...Array(window.clsmap.n).keys()].map((r) => window.clsmap.screenPosition(r))")
+    assert np.abs(np.array(first) - np.array(last)).max() > 5
+    assert "step 0 · epoch 0.00" in player.locator("#step-label").text_content()
+    # play: through every step to the last, then it stops
+    player.locator("#play").click()
+    player.wait_for_function(f"() => {api}.playing()")
+    player.wait_for_function(f"() => !{api}.playing() && {api}.step() === {count - 1}", timeout=30000)
+    assert player.locator("#curves polyline").count() == 4
+
+
+def test_player_cartography_and_map_select_the_same_texts(player):
+    api = "window.clsmap.player"
+    n_carto = player.evaluate(f"() => {api}.carto.n")
+    assert n_carto == 20
+    train_rows = [r for r in range(35) if player.evaluate(f"() => {api}.carto.screenPosition({r})") is not None]
+    pos = np.array([player.evaluate(f"() => {api}.carto.screenPosition({r})") for r in train_rows])
+    centre = (pos.min(axis=0) + pos.max(axis=0)) / 2
+    _drag(player, _ring(centre, 12 + float(np.abs(pos - centre).max())))
+    player.wait_for_function("() => window.clsmap.selection().length > 0", timeout=5000)
+    ids = player.evaluate("() => window.clsmap.selection()")
+    want = [player.evaluate(f"() => window.clsmap.rowOfId('{i}')") for i in ids]
+    assert sorted(want) == sorted(train_rows) and player.locator("#sel-count").text_content() == "20 selected"
+    # and back: a lasso on the map around every point shows the training texts among them in the cartography
+    player.locator("#sel-clear").click()
+    player.wait_for_function(f"() => {api}.carto.selection().length === 0")
+    box = player.locator("#canvas").bounding_box()
+    player.locator("#tools button[data-tool=box]").click()
+    _drag(player, [(box["x"] + 5, box["y"] + 5), (box["x"] + box["width"] - 5, box["y"] + box["height"] - 5)])
+    player.wait_for_function("() => window.clsmap.selection().length === 35", timeout=5000)
+    assert player.evaluate(f"() => {api}.carto.selection()") == sorted(train_rows)

@@ -53,11 +53,12 @@ STAGES = {
                         "confusion_frame", "confusion_regions", "knn_indices", "knn_preservation", "knn_purity",
                         "knn_purity_per_class", "label_issue_scores", "layer_curves", "linear_probe_accuracy",
                         "neighbour_agreement", "out_of_sample_probs", "procrustes_align", "read_regions",
+                        "DynamicsAnalysis", "analyze_dynamics", "cartography", "store_cartography",
                         "region_coverage", "region_membership", "silhouette_per_class", "trustworthiness",
                         "write_regions"},
     "clsmap.training": {"TRAIN_RECORD", "TrainResult", "prediction_warnings", "split_indices", "train"},
     "clsmap.render": {"MapView", "RenderModel", "Title", "map_figure", "map_html", "plot", "plot_compare",
-                      "plot_layer_curves", "render_model", "report", "show", "write_map"},
+                      "plot_layer_curves", "render_model", "report", "show", "write_dynamics", "write_map"},
 }
 
 

@@ -93,6 +93,7 @@ class SnapshotRecorder:
         self.keep_checkpoints = keep_checkpoints
         self.seconds = 0.0
         self._done: list[int] = []
+        self._validation_pred: tuple[int, np.ndarray] | None = None
         probe = texts.subset(rows)
         if held_out is not None:
             probe = _with_held_out(probe, held_out, classes)
@@ -142,6 +143,8 @@ class SnapshotRecorder:
         finally:
             self.net.train(was_training)
         epoch = step / self.steps_per_epoch
+        validation = np.array([split == "validation" for split in self.splits])
+        self._validation_pred = (step, part.column("pred_id").to_numpy(zero_copy_only=False)[validation])
         self._writer.write_part(k, snapshot_table(part, snapshot=k, step=step, epoch=epoch, splits=self.splits))
         if self.keep_checkpoints:
             folder = self.out / CHECKPOINTS / f"step-{step:06d}"
@@ -150,6 +153,13 @@ class SnapshotRecorder:
         self._done.append(step)
         self.seconds += time.perf_counter() - started
         logger.debug("snapshot %d (step %d, epoch %.2f) in %.1f s", k, step, epoch, time.perf_counter() - started)
+
+    def validation_predictions(self, step: int) -> np.ndarray | None:
+        """The predicted class of every validation row (in input order) at ``step``, when a snapshot was
+        taken then (the training loop then needs no pass of its own over the validation split)."""
+        if self._validation_pred is None or self._validation_pred[0] != step:
+            return None
+        return self._validation_pred[1].astype(np.int64)
 
     def finish(self) -> dict[str, Any]:
         """Complete the store; what the train record says about it."""

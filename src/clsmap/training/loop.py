@@ -243,7 +243,9 @@ def train(
                         recorder.record(step)
             record: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses))}
             if len(val_idx):
-                pred = _predict(net, val_idx, lengths, batch_inputs, autocast, batch_size * 2)
+                pred = recorder.validation_predictions(step) if recorder is not None else None
+                if pred is None:
+                    pred = _predict(net, val_idx, lengths, batch_inputs, autocast, batch_size * 2)
                 record["val_accuracy"] = float(np.mean(pred == y[val_idx]))
                 record["val_classes_predicted"] = int(len(np.unique(pred)))
                 best.offer(epoch, record["val_accuracy"], pred, net)
