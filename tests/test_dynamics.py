@@ -254,6 +254,25 @@ def test_held_out_texts_join_every_snapshot(tiny_bert, tmp_path):
                      map_held_out=train.head(3), progress=False)
 
 
+def test_large_probe_sets_are_mapped_on_a_sample(dynamics_run):
+    from clsmap.analysis import analyze_dynamics
+    from clsmap.render.player import player_html
+
+    result, _ = dynamics_run
+    store = open_store(result.dynamics["path"])
+    before = store.projection_path().stat().st_mtime_ns if store.projection_path().exists() else None
+    analysis = analyze_dynamics(store, max_rows=20)
+    count = len(store.dynamics["snapshots"])
+    assert analysis.maps.shape == (count, 20, 2) and analysis.summary["mapped_rows"] == 20
+    frame = analysis.mapped_frame(store)
+    assert len(frame) == 20 * count and (frame["id"].to_numpy().reshape(count, 20) == frame["id"][:20].to_numpy()).all()
+    assert len(analysis.curves) == count and analysis.summary["probe_rows"] == 35  # the curves use every row
+    after = store.projection_path().stat().st_mtime_ns if store.projection_path().exists() else None
+    assert after == before  # the store's projection (of every row) is left as it was
+    meta = _page_meta(player_html(store, analysis))
+    assert meta["n"] == 20 and {c["name"]: c["length"] for c in meta["columns"]}["x"] == 20 * count
+
+
 # --------------------------------------------------------------------------- the player in chromium
 
 

@@ -53,6 +53,15 @@ class DynamicsAnalysis:
     cartography: pd.DataFrame | None
     maps: np.ndarray = field(repr=False)
     summary: dict[str, Any] = field(default_factory=dict)
+    #: the positions in the probe set of the rows mapped (all of them up to ``max_rows``)
+    rows: np.ndarray | None = field(default=None, repr=False)
+
+    def mapped_frame(self, store: Store) -> pd.DataFrame:
+        """The store's rows that ``maps`` places, snapshot after snapshot (as ``maps.reshape(-1, 2)``)."""
+        count, shown = self.maps.shape[:2]
+        n = len(store.frame) // count
+        rows = np.arange(n) if self.rows is None else self.rows
+        return store.frame.iloc[(np.arange(count)[:, None] * n + rows[None, :]).ravel()].reset_index(drop=True)
 
 
 def _snapshot_arrays(store: Store) -> tuple[pd.DataFrame, np.ndarray, int]:
@@ -88,14 +97,18 @@ def snapshot_curves(store: Store, *, k: int = 10, seed: int = 0) -> tuple[pd.Dat
             probe = linear_probe_accuracy(X, labels, seed=seed)
         except ValueError:  # a class with one example: no cross-validation
             probe = None
-        sil = silhouette_per_class(X, labels, sample=2000, seed=seed)
+        try:
+            sil = silhouette_per_class(X, labels, sample=2000, seed=seed)
+            silhouette = float(np.average(sil["silhouette"], weights=sil["n_sampled"]))
+        except ValueError:  # one class among the rows measured
+            silhouette = None
         curves.append({
             "snapshot": s, "step": int(part["step"].iloc[0]), "epoch": float(part["epoch"].iloc[0]),
             "accuracy": float(np.mean(correct[rows].astype(bool))),
             "train_accuracy": float(np.mean(correct[train].astype(bool))) if train.any() else None,
             "knn_purity": float(np.average(purity["knn_purity"], weights=purity["n"])),
             "linear_probe_accuracy": probe,
-            "silhouette": float(np.average(sil["silhouette"], weights=sil["n_sampled"])),
+            "silhouette": silhouette,
         })
         per_class.append(purity.assign(snapshot=s, step=curves[-1]["step"])[["snapshot", "step", "label",
                                                                               "knn_purity"]])
@@ -112,23 +125,33 @@ def formation_steps(per_class: pd.DataFrame, *, formed_at: float = 0.8) -> dict[
 
 
 def analyze_dynamics(store: str | Path | Store, *, k: int = 10, seed: int = 0, method: str = "pacmap",
-                     formed_at: float = 0.8) -> DynamicsAnalysis:
+                     formed_at: float = 0.8, max_rows: int | None = 20_000) -> DynamicsAnalysis:
     """Curves, formation steps, aligned maps and cartography of a dynamics store; saved in the store
-    (``projections/vector.parquet``, ``analysis/dynamics.json``, ``analysis/cartography.parquet``)."""
+    (``projections/vector.parquet``, ``analysis/dynamics.json``, ``analysis/cartography.parquet``).
+
+    The curves and the cartography use every row of the probe set; the maps (every snapshot, both
+    alignments) a random sample of ``max_rows`` of them when it is larger (the same rows at every
+    snapshot; then the maps are not saved as the store's projection, which covers every row).
+    """
     store = open_store(store)
     curves, per_class = snapshot_curves(store, k=k, seed=seed)
     formation = formation_steps(per_class, formed_at=formed_at)
     first, vectors, count = _snapshot_arrays(store)
-    kept, maps, stats = compare_alignments(list(vectors), method=method, seed=seed)
-    write_projection(store.path, store.default_vector, store.frame["id"].tolist(), maps.reshape(-1, 2), metadata={
-        "method": method, "align": kept, "alignment": stats, "snapshots": count, "column": store.default_vector,
-        "n_rows": int(maps.shape[0] * maps.shape[1]), "seed": seed,
-        "store": {key: store.meta.get(key) for key in ("schema_version", "model", "extraction", "dataset")},
-    })
+    rows = np.arange(len(first))
+    if max_rows is not None and len(rows) > max_rows:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
+        logger.info("mapping %d of the %d texts of each snapshot", max_rows, len(first))
+    kept, maps, stats = compare_alignments(list(vectors[:, rows]), method=method, seed=seed)
+    if len(rows) == len(first):
+        write_projection(store.path, store.default_vector, store.frame["id"].tolist(), maps.reshape(-1, 2), metadata={
+            "method": method, "align": kept, "alignment": stats, "snapshots": count, "column": store.default_vector,
+            "n_rows": int(maps.shape[0] * maps.shape[1]), "seed": seed,
+            "store": {key: store.meta.get(key) for key in ("schema_version", "model", "extraction", "dataset")},
+        })
     carto = store_cartography(store) if (first["split"] == "train").any() else None
     final = curves.iloc[-1]
     summary = {
-        "snapshots": count, "probe_rows": len(first), "steps": curves["step"].tolist(),
+        "snapshots": count, "probe_rows": len(first), "mapped_rows": len(rows), "steps": curves["step"].tolist(),
         "rows": "held-out" if (first["split"] != "train").any() else "train",
         "formed_at": formed_at, "formation": formation,
         "alignment": {"kept": kept, **{name: value for name, value in stats.items()}},
@@ -141,4 +164,5 @@ def analyze_dynamics(store: str | Path | Store, *, k: int = 10, seed: int = 0, m
     logger.info("dynamics of %s: %d snapshots; classes formed (10-NN purity >= %.2f) at steps %s", store.path, count,
                 formed_at, ", ".join(f"{c} {s}" for c, s in formation.items()))
     return DynamicsAnalysis(store_path=store.path, curves=curves, per_class=per_class, formation=formation,
-                            alignment={"kept": kept, **stats}, cartography=carto, maps=maps, summary=summary)
+                            alignment={"kept": kept, **stats}, cartography=carto, maps=maps, summary=summary,
+                            rows=rows)

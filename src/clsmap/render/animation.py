@@ -45,7 +45,7 @@ def animation_frames(store: str | Path | Store, analysis: DynamicsAnalysis, *, t
     from matplotlib.lines import Line2D
 
     store = open_store(store)
-    frame = store.frame
+    frame = analysis.mapped_frame(store)
     maps = analysis.maps.astype(np.float64)
     count, n = maps.shape[:2]
     model = render_model(store)

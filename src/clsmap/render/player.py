@@ -52,11 +52,12 @@ def player_html(store: str | Path | Store, analysis: DynamicsAnalysis, *, max_te
     mapped, as one self-contained HTML document."""
     check_choice(theme, THEMES, param="theme", func="player_html")
     store = open_store(store)
-    frame = store.frame
     maps = analysis.maps
     count, n = maps.shape[0], maps.shape[1]
-    if count * n != len(frame):
-        raise ClsmapError(f"{store.path}: the maps cover {count} x {n} rows, the store {len(frame)}; analyse it again")
+    if len(store.frame) % count or (analysis.rows is None and count * n != len(store.frame)):
+        raise ClsmapError(f"{store.path}: the maps cover {count} x {n} rows, the store {len(store.frame)}; "
+                          "analyse it again")
+    frame = analysis.mapped_frame(store)
     xy, _, _ = normalise(maps.reshape(-1, 2))
     model = render_model(store)
     first = frame.iloc[:n]
@@ -70,6 +71,7 @@ def player_html(store: str | Path | Store, analysis: DynamicsAnalysis, *, max_te
     carto = analysis.cartography
     if carto is not None and len(carto):
         where = first.reset_index(drop=True).reset_index().set_index("id")["index"]
+        carto = carto[carto["id"].isin(where.index)]  # the rows mapped
         rows = where.loc[carto["id"]].to_numpy()
         cx[rows] = (np.clip(carto["variability"].to_numpy(), 0, 0.5) * 4 - 1) * _CARTO_SPAN
         cy[rows] = (np.clip(carto["confidence"].to_numpy(), 0, 1) * 2 - 1) * _CARTO_SPAN
