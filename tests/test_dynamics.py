@@ -244,11 +244,12 @@ def test_held_out_texts_join_every_snapshot(tiny_bert, tmp_path):
     train, held = topic_frame(24, seed=1), topic_frame(9, seed=2)
     held["id"] = [f"h{i}" for i in range(len(held))]
     result = clsmap.train(tiny_bert, train, tmp_path / "m", epochs=1, batch_size=8, validation=0.0, dtype="float32",
-                          map_every="epoch", map_train_rows=5, map_held_out=held, progress=False)
+                          map_every="epoch", map_held_out=held, progress=False)
     store = open_store(result.dynamics["path"])
-    assert store.dynamics["probe"] == {"validation": 0, "test": 9, "train": 5}
+    # by default, a quarter of the training rows (up to 1,000)
+    assert store.dynamics["probe"] == {"validation": 0, "test": 9, "train": 6}
     frame = store.frame
-    assert len(frame) == 2 * 14 and set(frame.loc[frame["split"] == "test", "id"]) == set(held["id"])
+    assert len(frame) == 2 * 15 and set(frame.loc[frame["split"] == "test", "id"]) == set(held["id"])
     with pytest.raises(clsmap.ClsmapError, match="shares ids"):
         clsmap.train(tiny_bert, train, tmp_path / "m2", epochs=1, validation=0.0, map_every="epoch",
                      map_held_out=train.head(3), progress=False)

@@ -191,8 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="record the [CLS] vectors and logits of a probe set (the validation rows and up to "
                         "--map-train-rows training rows) before training and every N steps, or every epoch, "
                         "into OUT/dynamics (default: off)")
-    g.add_argument("--map-train-rows", type=int, default=1000,
-                   help="training rows in the probe set, besides the validation rows")
+    g.add_argument("--map-train-rows", type=int,
+                   help="training rows in the probe set, besides the validation rows (default: 1000, and at most "
+                        "a quarter of the training rows)")
     g.add_argument("--keep-checkpoints", action="store_true",
                    help="also save the weights at every snapshot in OUT/checkpoints/step-N")
 
