@@ -61,7 +61,7 @@ const start = async () => {
     state.spec = specOf(mode);
     markMode(mode);
     await plot.redraw(state.spec, state.theme);
-    plot.scatterplot.unfilter();
+    legend.applyFilter();  // nothing hidden now (the player's train / held-out filter stays)
     legend.render();
   };
   setupModeButtons(available, setMode);
@@ -81,7 +81,7 @@ const start = async () => {
     regions.drawLabels();
     if (player) player.setTheme(state.theme);
   });
-  const player = meta.player ? setupPlayer({ ...app, all, legend }, async (transition) => {
+  const player = meta.player ? setupPlayer({ ...app, cols, all, legend }, async (transition) => {
     state.spec = specOf(state.mode);
     await plot.redraw(state.spec, state.theme, transition);
     legend.applyFilter();
