@@ -348,7 +348,7 @@ def test_player_steps_rings_and_curves(js):
       const second = s.stepView(all, n, 1);
       const ever = s.everWrong(all.correct, n);
       const ring = p.ringLayout(second.correct, ever);
-      const buffers = p.pointBuffers(ring, second.x, second.y, second.correct);
+      const buffers = p.pointBuffers(ring, second.x, second.y, second.correct, new Uint8Array([0, 1, 0]));
       const scale = s.curveScale([0, 5, 10], 100, 50, 0);
       return {
         x: Array.from(second.x), pred: Array.from(second.pred), ever: Array.from(ever), wrong: ring.wrongRows,
@@ -363,7 +363,8 @@ def test_player_steps_rings_and_curves(js):
     }""")
     assert got["x"] == [10, 11, 12] and got["pred"] == [0, 0, 1]
     assert got["ever"] == [0, 1, 1] and got["wrong"] == [1, 2]  # rows wrong at some step have a ring
-    assert got["valueB"] == [2, 1, 0, 0, 0]  # row 1 is right at this step: its ring is hidden; row 2's shows
+    assert got["valueB"] == [2, 1, 0, 3, 0]  # row 1 is right at this step: its ring is hidden; row 2's shows; row 1
+    # is held out: drawn larger
     assert got["xs"] == [11, 12, 10, 11, 12]
     assert got["train"] == [1, 0, 1] and got["held"] == [0, 1, 0] and got["everyone"] is None
     assert got["points"] == "0.0,50.0 100.0,0.0"  # the missing value is skipped

@@ -12,7 +12,7 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
   const n = meta.n;
   const scatterplot = createScatterplot({
     canvas,
-    pointSize: [pointSize, pointSize + Math.max(2.5, pointSize * 0.45), 0],
+    pointSize: [pointSize, pointSize + Math.max(2.5, pointSize * 0.45), 0, pointSize * 1.35],
     sizeBy: 'valueB',
     colorBy: 'valueA',
     opacity: n > 200000 ? 0.75 : 0.9,
@@ -37,7 +37,9 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
   let valueB;
   let spatialIndex;
   const rebuild = () => {
-    ({ xs, ys, valueB } = pointBuffers(ring, cols.x, cols.y, cols.correct));
+    // the player draws held-out rows larger (cols.split: 1 train, 0 held out)
+    const big = cols.split ? Uint8Array.from(cols.split, (s) => 1 - s) : null;
+    ({ xs, ys, valueB } = pointBuffers(ring, cols.x, cols.y, cols.correct, big));
     const kd = new KDBush(ring.H + n, 16, Float32Array);
     for (let i = 0; i < ring.H + n; i += 1) kd.add(xs[i], ys[i]);
     kd.finish();

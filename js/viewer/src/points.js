@@ -29,8 +29,9 @@ export const ringLayout = (correct, ringed = null) => {
   return { n, wrongRows, H, rowOfPoint, pointOfRow, rowsOfPoints };
 };
 
-// x, y and size (valueB: 1 for a ring, 0 for a point, 2 for a hidden ring) of every point
-export const pointBuffers = (ring, x, y, correct) => {
+// x, y and size (valueB: 0 for a point, 1 for a ring, 2 for a hidden ring, 3 for a larger point: the
+// player's held-out rows, those with big[row] = 1) of every point
+export const pointBuffers = (ring, x, y, correct, big = null) => {
   const { n, H, wrongRows } = ring;
   const xs = new Float32Array(H + n);
   const ys = new Float32Array(H + n);
@@ -42,6 +43,7 @@ export const pointBuffers = (ring, x, y, correct) => {
   }
   xs.set(x, H);
   ys.set(y, H);
+  if (big) for (let i = 0; i < n; i += 1) valueB[H + i] = big[i] ? 3 : 0;
   return { xs, ys, valueB };
 };
 
