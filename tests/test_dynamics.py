@@ -274,6 +274,39 @@ def test_large_probe_sets_are_mapped_on_a_sample(dynamics_run):
     assert meta["n"] == 20 and {c["name"]: c["length"] for c in meta["columns"]}["x"] == 20 * count
 
 
+def test_korean_dynamics_form_and_render(tmp_path):
+    """A synthetic run in Korean whose classes separate step by step: formation steps, cartography, and the
+    player and report embed the Korean font."""
+    from clsmap.analysis import analyze_dynamics
+    from clsmap.render.dynamics_report import write_dynamics_report
+    from clsmap.render.player import player_html
+    from clsmap.store import synthetic_dynamics_store
+
+    classes = ["동물", "음식", "메일"]
+    rng = np.random.default_rng(0)
+    n, steps = 150, [0, 5, 10, 15]
+    y = np.arange(n) % 3
+    centres = rng.normal(size=(3, 16)) * 3
+    noise = rng.normal(size=(n, 16))
+    vectors = np.stack([centres[y] * k / 3 + noise for k in range(len(steps))])
+    logits = np.stack([np.eye(3)[y] * 2.5 * k + rng.normal(size=(n, 3)) for k in range(len(steps))])
+    texts = [f"{classes[c]}에 관한 문장 {i}번" for i, c in enumerate(y)]
+    splits = ["test" if i % 2 == 0 else "train" for i in range(n)]
+    store = synthetic_dynamics_store(tmp_path / "dyn", vectors, logits, texts, [classes[c] for c in y], splits,
+                                     classes=classes, steps=steps, steps_per_epoch=5)
+    analysis = analyze_dynamics(store)
+    # mixed at step 0, separated later: every class forms after the start
+    assert set(analysis.formation) == set(classes)
+    assert all(step is not None and step > 0 for step in analysis.formation.values()), analysis.formation
+    assert analysis.curves["knn_purity"].iloc[0] < 0.5 < 0.95 < analysis.curves["knn_purity"].iloc[-1]
+    carto = analysis.cartography
+    assert len(carto) == 75 and carto["correctness"].between(0, 1).all()
+    page = player_html(store, analysis)
+    assert "font-src data:" in page and _page_meta(page)["classes"] == classes
+    report = write_dynamics_report(store, analysis, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "font-src data:" in report and "동물에 관한 문장" in report
+
+
 # --------------------------------------------------------------------------- the player in chromium
 
 

@@ -43,7 +43,7 @@ STAGES = {
     "clsmap.io": {"FORMATS", "ID_COLUMN_NAMES", "LABEL_COLUMN_NAMES", "TEXT_COLUMN_NAMES", "Columns", "LabeledTexts",
                   "Source", "choose_columns", "open_source", "read_dataset"},
     "clsmap.store": {"MANIFEST", "Manifest", "PROJECTIONS", "SCHEMA_VERSION", "Store", "StoreWriter", "VECTORS",
-                     "open_store", "read_manifest", "synthetic_store", "write_projection"},
+                     "open_store", "read_manifest", "synthetic_dynamics_store", "synthetic_store", "write_projection"},
     "clsmap.extraction": {"BACKENDS", "Backend", "Captured", "LoadedModel", "LocalBackend", "Options", "POOLINGS",
                           "RayBackend", "capture", "extract", "load_model", "make_backend", "plan_batches", "pool",
                           "resolve_module"},
