@@ -76,16 +76,20 @@ def _snapshot_arrays(store: Store) -> tuple[pd.DataFrame, np.ndarray, int]:
     return frame.iloc[:n].reset_index(drop=True), vectors, count
 
 
-def snapshot_curves(store: Store, *, k: int = 10, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def snapshot_curves(store: Store, *, k: int = 10, seed: int = 0,
+                    probe_sample: int = 5000) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per snapshot, on the held-out rows of the probe set (validation and test; the training rows when
-    there are none):
-    the curves and the per-class purity (see :class:`DynamicsAnalysis`)."""
+    there are none): the curves and the per-class purity (see :class:`DynamicsAnalysis`). The linear
+    probe is cross-validated on a random sample of ``probe_sample`` of those rows when there are more."""
     first, vectors, count = _snapshot_arrays(store)
     frame = store.frame
     n = len(first)
     held = (first["split"] != "train").to_numpy()  # validation (and test) rows
     rows = held if held.any() else ~held
     labels = first["label"].to_numpy()[rows]
+    sample = np.arange(int(rows.sum()))
+    if len(sample) > probe_sample:
+        sample = np.sort(np.random.default_rng(seed).choice(sample, probe_sample, replace=False))
     curves, per_class = [], []
     for s in range(count):
         part = frame.iloc[s * n:(s + 1) * n]
@@ -94,7 +98,7 @@ def snapshot_curves(store: Store, *, k: int = 10, seed: int = 0) -> tuple[pd.Dat
         train = ~held
         purity = knn_purity_per_class(X, labels, k=min(k, len(X) - 1))
         try:
-            probe = linear_probe_accuracy(X, labels, seed=seed)
+            probe = linear_probe_accuracy(X[sample], labels[sample], seed=seed)
         except ValueError:  # a class with one example: no cross-validation
             probe = None
         try:
