@@ -14,7 +14,9 @@ Inputs (each skipped when missing):
   found when at least half of its points lie in regions; goal >= 0.9) and false regions (regions
   with less than half of their points in a disc; goal <= 1 per map); the same at 600 points, with
   discs of 3 % (18 points, 9 of them wrong) and of 6 % of the points;
-- the same synthetic map at ``--big`` points (default 1M): seconds and peak RSS.
+- the same synthetic map at ``--big`` points (default 1M): seconds and peak RSS;
+- stability (on the glosses and the planted 25k map): regions found on a 10 % sample against
+  those on all rows, Jaccard of their member rows (goal >= 0.5).
 
 For each input: every region (id, points, share of points, error rate, enrichment = rate / overall,
 p-value, true -> predicted), the share of errors the regions hold, the share of points and of the
@@ -37,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from _machine import cpu_name
+from _planted import planted
 from clsmap import open_store
 from clsmap.analysis import confusion_regions, region_coverage, region_membership
 
@@ -56,33 +59,6 @@ print(json.dumps({"n_regions": len(regions), "share_errors": cov["share_errors"]
                   if len(regions) else 0.0, "min_enrichment": float((regions["error_rate"] / overall).min())
                   if len(regions) else None}))
 """
-
-
-def blobs(n: int, seed: int, classes: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """``classes`` Gaussian clusters on a circle (a PaCMAP-like map), unequal sizes (as in tests/test_regions.py)."""
-    rng = np.random.default_rng(seed)
-    sizes = rng.dirichlet(np.full(classes, 4.0))
-    codes = rng.choice(classes, size=n, p=sizes)
-    angle = 2 * np.pi * np.arange(classes) / classes
-    centres = np.column_stack([np.cos(angle), np.sin(angle)]) * 10
-    xy = centres[codes] + rng.normal(size=(n, 2)) * rng.uniform(1.5, 2.5, classes)[codes, None]
-    return xy, np.array([f"c{c}" for c in codes])
-
-
-def planted(n: int, seed: int, *, base: float = 0.08, hot: float = 0.5, share: float = 0.03, areas: int = 4):
-    """Uniform errors at ``base`` plus ``areas`` discs of ``share`` of the points each at ``hot``."""
-    xy, labels = blobs(n, seed)
-    rng = np.random.default_rng(seed + 1)
-    angle = 2 * np.pi * np.arange(areas) / 6 + 0.3
-    centres = np.column_stack([np.cos(angle), np.sin(angle)]) * 10.5
-    discs = []
-    for centre in centres:
-        distance = np.linalg.norm(xy - centre, axis=1)
-        discs.append(distance <= np.quantile(distance, share))
-    wrong = np.where(np.any(discs, axis=0), rng.random(n) < hot, rng.random(n) < base)
-    preds = labels.copy()
-    preds[wrong] = np.where(labels[wrong] == "c0", "c1", "c0")
-    return xy, labels, preds, discs
 
 
 def from_store(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -159,6 +135,36 @@ def planted_recall(n: int, seeds: int, share: float = 0.03) -> dict:
             "seconds_median": round(float(np.median(seconds)), 2)}
 
 
+def stability(name: str, xy: np.ndarray, labels: np.ndarray, preds: np.ndarray, seeds: int = 3) -> dict:
+    """Regions found on a random 10 % of the rows against those found on all rows: each sample
+    region is matched to the full-data region that holds most of its rows, and the two compared
+    by their member rows among *all* rows (the sample region's outline applied to every row).
+    Goal: Jaccard >= 0.5 for every matched pair."""
+    full = confusion_regions(xy, labels, preds=preds)
+    member_full = region_membership(xy, full)
+    jaccards, unmatched, counts = [], 0, []
+    for seed in range(seeds):
+        rows = np.random.default_rng(seed).choice(len(xy), size=len(xy) // 10, replace=False)
+        small = confusion_regions(xy[rows], labels[rows], preds=preds[rows])
+        counts.append(len(small))
+        member_small = region_membership(xy, small)
+        for region_id in small["region_id"]:
+            inside = member_small == region_id
+            overlap = np.bincount(member_full[inside], minlength=len(full) + 1)[1:]
+            if not overlap.any():
+                unmatched += 1
+                jaccards.append(0.0)
+                continue
+            best = member_full == overlap.argmax() + 1
+            jaccards.append(float((inside & best).sum() / (inside | best).sum()))
+    print(f"\n== stability, {name}: {len(full)} regions on all {len(xy):,} rows; on 10 % samples ({seeds} seeds) "
+          f"{counts} regions, Jaccard with the matched full region min {min(jaccards, default=float('nan')):.2f}, "
+          f"median {np.median(jaccards) if jaccards else float('nan'):.2f} ({unmatched} unmatched; goal >= 0.5)")
+    return {"input": f"stability {name}", "n": len(xy), "seeds": seeds, "full_regions": len(full),
+            "sample_regions": counts, "jaccard_min": min(jaccards, default=None),
+            "jaccard_median": float(np.median(jaccards)) if jaccards else None, "unmatched": unmatched}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--demo", type=Path, default=Path("demo_out/after"))
@@ -171,11 +177,15 @@ def main() -> None:
     rows = []
     for name, path in (("demo after fine-tuning", args.demo), ("six supersenses", args.six)):
         if path is not None and path.exists():
-            rows.append(measure(name, *from_store(path), args.old_src))
+            data = from_store(path)
+            rows.append(measure(name, *data, args.old_src))
+            if len(data[0]) >= 10_000:  # a 10 % sample of the demo's 600 rows is 60 points: nothing to find
+                rows.append(stability(name, *data))
         else:
             print(f"\n== {name}: skipped ({path} not found)")
     xy, labels, preds, _ = planted(25_000, 0)
     rows.append(measure("planted discs 25k (seed 0)", xy, labels, preds, args.old_src))
+    rows.append(stability("planted discs 25k (seed 0)", xy, labels, preds))
     rows.append(planted_recall(25_000, args.seeds))
     rows.append(planted_recall(600, args.seeds))
     rows.append(planted_recall(600, args.seeds, share=0.06))

@@ -218,11 +218,8 @@ def analyze(
         wrong = (frame["pred"].astype(str).to_numpy() != labels) if with_preds else agreement < 0.5
         coverage = region_coverage(xy, wrong, regions)
         summary["n_regions"] = coverage["n_regions"]
-        summary["regions_share_errors"] = coverage["share_errors"]
-        summary["regions_share_points"] = coverage["share_points"]
-        summary["regions_share_area"] = coverage["share_area"]
-        summary["regions_overall_rate"] = coverage["overall_rate"]
-        summary["regions_note"] = coverage["note"]
+        summary.update({f"regions_{key}": coverage[key]
+                        for key in ("share_errors", "share_points", "share_area", "overall_rate", "note")})
     else:
         logger.info("%s has no map of %s: map measures and regions skipped (run clsmap project)", opened.path, column)
     if per_class_cls is not None:
@@ -244,12 +241,9 @@ def analyze(
         issues = issues.sort_values("rank").reset_index(drop=True)  # flagged rows first: they are the top ranks
         summary["probs_source"] = probs
         summary["n_flagged"] = int(issues["flagged"].sum())
-        summary["flags_accuracy"] = decision["accuracy"]
-        summary["flags_chance"] = decision["chance"]
-        summary["flags_needed"] = decision["needed"]
-        summary["flags_estimated"] = decision["n_estimated"]
-        summary["flags_weight"] = decision["weight"]
-        summary["flags_note"] = decision["note"]
+        summary.update({f"flags_{key}": decision[name] for key, name in (
+            ("accuracy", "accuracy"), ("chance", "chance"), ("needed", "needed"), ("estimated", "n_estimated"),
+            ("weight", "weight"), ("note", "note"))})
         if decision["note"]:
             logger.warning("%s: %s", column, decision["note"])
 

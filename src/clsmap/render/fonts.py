@@ -153,8 +153,6 @@ def web_font(*utf8: bytes) -> WebFont | None:
     codes = cjk_code_points(*utf8)
     if not _in(codes, _NEEDS).any():
         return None
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
     from fontTools.ttLib.woff2 import haveBrotli
 
     path = _font_file()
@@ -162,9 +160,19 @@ def web_font(*utf8: bytes) -> WebFont | None:
         _say_once("the texts contain Korean/CJK characters but no font to embed was found, so they may show as "
                   "boxes where the system has no CJK font: pip install 'clsmap[cjk]'")
         return None
+    return _subset(path, tuple(codes.tolist()))
+
+
+@lru_cache(maxsize=8)
+def _subset(path: Path, codes: tuple[int, ...]) -> WebFont:
+    """The embedded face for ``codes``, once per process for a font file and set of characters: the map
+    and the report of one store ask for the same subset, and it takes a second or more."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
     started = time.perf_counter()
     font = TTFont(path, fontNumber=_KR_FACE if path.suffix.lower() == ".ttc" else -1, lazy=True)
-    covered = sorted(set(codes.tolist()) & set(font.getBestCmap()))
+    covered = sorted(set(codes) & set(font.getBestCmap()))
     options = subset.Options()
     options.flavor = "woff2"
     options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # with the copyright and the licence (OFL)
