@@ -305,6 +305,14 @@ def test_korean_dynamics_form_and_render(tmp_path):
     assert "font-src data:" in page and _page_meta(page)["classes"] == classes
     report = write_dynamics_report(store, analysis, tmp_path / "report.html").read_text(encoding="utf-8")
     assert "font-src data:" in report and "동물에 관한 문장" in report
+    # the animation as MP4 too (the video extra): every snapshot held for 3 frame times, 1 frame between
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    from clsmap.render.animation import write_animation
+
+    written = write_animation(store, analysis, tmp_path / "anim", mp4=True, tweens=1, dpi=40)
+    assert [p.name for p in written] == ["anim.gif", "anim.mp4"]
+    frames, _ = imageio_ffmpeg.count_frames_and_secs(str(written[1]))
+    assert frames == 3 * len(steps) + (len(steps) - 1)
 
 
 # --------------------------------------------------------------------------- the player in chromium
