@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> None:
         if args.max_text_chars < 0:
             raise ClsmapError(f"--max-text-chars {args.max_text_chars}: give a positive number, or 0 to keep whole")
         summary = write_dynamics(args.run, args.out, seed=args.seed, max_text_chars=args.max_text_chars or None,
-                                 theme=args.theme, gif=not args.no_animation)
+                                 theme=args.theme, gif=not args.no_animation, max_rows=args.max_rows)
         for row in _curve_lines(summary["curves"]):
             logger.info("%s", row)
         logger.info("alignment kept: %s; player: %s", summary["alignment"]["kept"], summary["player"])

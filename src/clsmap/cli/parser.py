@@ -205,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-text-chars", type=int, default=200,
                    help="cut texts longer than this many characters in the player (default: 200; 0: keep whole)")
     p.add_argument("--theme", default="auto", choices=["auto", "light", "dark"], help="initial theme of the player")
+    p.add_argument("--max-rows", type=int, default=20_000,
+                   help="the most texts of a snapshot mapped (a random sample above; curves and cartography use all)")
     p.add_argument("--no-animation", action="store_true", help="skip the GIF/MP4")
 
     p = add("demo", "fine-tune all-MiniLM-L6-v2 on shipped WordNet data; map before and after", "clsmap demo -o demo")

@@ -43,13 +43,14 @@ def open_dynamics(run: str | Path | Store) -> Store:
 
 def write_dynamics(run: str | Path | Store, out: str | Path, *, seed: int = 0, method: str = "pacmap",
                    max_text_chars: int | None = 200, theme: str = "auto", gif: bool = True, mp4: bool | None = None,
-                   analysis: DynamicsAnalysis | None = None) -> dict[str, Any]:
+                   max_rows: int | None = 20_000, analysis: DynamicsAnalysis | None = None) -> dict[str, Any]:
     """Analyse the training dynamics of ``run`` and write ``OUT/player.html``, ``OUT/report.html``,
     ``OUT/dynamics.gif`` (and ``.mp4`` with the ``video`` extra) and ``OUT/dynamics.json``; returns that
-    summary."""
+    summary. ``max_rows``: the most texts of each snapshot mapped (a random sample above; the curves and the
+    cartography use every text)."""
     store = open_dynamics(run)
     out = Path(out)
-    analysis = analysis or analyze_dynamics(store, seed=seed, method=method)
+    analysis = analysis or analyze_dynamics(store, seed=seed, method=method, max_rows=max_rows)
     player = write_player(store, analysis, out / "player.html", max_text_chars=max_text_chars, theme=theme)
     animation = write_animation(store, analysis, out / "dynamics", mp4=mp4) if gif else []
     report = write_dynamics_report(store, analysis, out / "report.html")
