@@ -200,12 +200,10 @@ def dynamics_view(dynamics_run, tmp_path_factory):
 
     result, _ = dynamics_run
     out = tmp_path_factory.mktemp("dynamics_view")
-    return write_dynamics(result.path, out, mp4=False), out
+    return write_dynamics(result.path, out, gif=False), out
 
 
-def test_dynamics_writes_player_animation_and_summary(dynamics_run, dynamics_view):
-    from PIL import Image
-
+def test_dynamics_writes_player_report_and_summary(dynamics_run, dynamics_view):
     from clsmap.analysis.dynamics import formation_steps
 
     result, _ = dynamics_run
@@ -231,9 +229,7 @@ def test_dynamics_writes_player_animation_and_summary(dynamics_run, dynamics_vie
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "Where the space formed" in page and "hard-to-learn texts:" in page
     assert all(row["id"] in page for row in summary["hard_to_learn"])
-    # the animation: every snapshot held, and frames between
-    gif = Image.open(out / "dynamics.gif")
-    assert gif.n_frames == count + 4 * (count - 1) and abs(gif.info["duration"] - 375) <= 10  # 3 frames at 8 fps
+    assert summary["animation"] == []  # gif=False (the animation is tested on the Korean run)
     # formation: the first step at which a class's purity reached the threshold
     per_class = pd.DataFrame({"step": [0, 2, 4, 0, 2, 4], "label": list("aaabbb"),
                               "knn_purity": [0.5, 0.85, 0.7, 0.1, 0.2, 0.3]})
@@ -255,34 +251,16 @@ def test_held_out_texts_join_every_snapshot(tiny_bert, tmp_path):
                      map_held_out=train.head(3), progress=False)
 
 
-def test_large_probe_sets_are_mapped_on_a_sample(dynamics_run):
-    from clsmap.analysis import analyze_dynamics
-    from clsmap.render.player import player_html
-
-    result, _ = dynamics_run
-    store = open_store(result.dynamics["path"])
-    before = store.projection_path().stat().st_mtime_ns if store.projection_path().exists() else None
-    analysis = analyze_dynamics(store, max_rows=20)
-    count = len(store.dynamics["snapshots"])
-    assert analysis.maps.shape == (count, 20, 2) and analysis.summary["mapped_rows"] == 20
-    frame = analysis.mapped_frame(store)
-    assert len(frame) == 20 * count and (frame["id"].to_numpy().reshape(count, 20) == frame["id"][:20].to_numpy()).all()
-    assert len(analysis.curves) == count and analysis.summary["probe_rows"] == 35  # the curves use every row
-    after = store.projection_path().stat().st_mtime_ns if store.projection_path().exists() else None
-    assert after == before  # the store's projection (of every row) is left as it was
-    meta = _page_meta(player_html(store, analysis))
-    assert meta["n"] == 20 and {c["name"]: c["length"] for c in meta["columns"]}["x"] == 20 * count
+KOREAN = ["동물", "음식", "메일"]
 
 
-def test_korean_dynamics_form_and_render(tmp_path):
-    """A synthetic run in Korean whose classes separate step by step: formation steps, cartography, and the
-    player and report embed the Korean font."""
-    from clsmap.analysis import analyze_dynamics
-    from clsmap.render.dynamics_report import write_dynamics_report
-    from clsmap.render.player import player_html
+@pytest.fixture(scope="module")
+def korean_store(tmp_path_factory):
+    """A synthetic dynamics store in Korean (no training): 150 texts, half held out, four snapshots in which
+    the classes separate."""
     from clsmap.store import synthetic_dynamics_store
 
-    classes = ["동물", "음식", "메일"]
+    classes = KOREAN
     rng = np.random.default_rng(0)
     n, steps = 150, [0, 5, 10, 15]
     y = np.arange(n) % 3
@@ -292,8 +270,18 @@ def test_korean_dynamics_form_and_render(tmp_path):
     logits = np.stack([np.eye(3)[y] * 2.5 * k + rng.normal(size=(n, 3)) for k in range(len(steps))])
     texts = [f"{classes[c]}에 관한 문장 {i}번" for i, c in enumerate(y)]
     splits = ["test" if i % 2 == 0 else "train" for i in range(n)]
-    store = synthetic_dynamics_store(tmp_path / "dyn", vectors, logits, texts, [classes[c] for c in y], splits,
-                                     classes=classes, steps=steps, steps_per_epoch=5)
+    return synthetic_dynamics_store(tmp_path_factory.mktemp("korean") / "dyn", vectors, logits, texts,
+                                    [classes[c] for c in y], splits, classes=classes, steps=steps, steps_per_epoch=5)
+
+
+def test_korean_dynamics_form_and_render(korean_store, tmp_path):
+    """A synthetic run in Korean whose classes separate step by step: formation steps, cartography, and the
+    player and report embed the Korean font."""
+    from clsmap.analysis import analyze_dynamics
+    from clsmap.render.dynamics_report import write_dynamics_report
+    from clsmap.render.player import player_html
+
+    store, classes, steps = korean_store, KOREAN, store_steps(korean_store)
     analysis = analyze_dynamics(store)
     # mixed at step 0, separated later: every class forms after the start
     assert set(analysis.formation) == set(classes)
@@ -307,12 +295,34 @@ def test_korean_dynamics_form_and_render(tmp_path):
     assert "font-src data:" in report and "동물에 관한 문장" in report
     # the animation as MP4 too (the video extra): every snapshot held for 3 frame times, 1 frame between
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    from PIL import Image
+
     from clsmap.render.animation import write_animation
 
     written = write_animation(store, analysis, tmp_path / "anim", mp4=True, tweens=1, dpi=40)
     assert [p.name for p in written] == ["anim.gif", "anim.mp4"]
+    gif = Image.open(written[0])  # every snapshot held (3 frame times at 8 fps), one frame between
+    assert gif.n_frames == len(steps) + (len(steps) - 1) and abs(gif.info["duration"] - 375) <= 10
     frames, _ = imageio_ffmpeg.count_frames_and_secs(str(written[1]))
     assert frames == 3 * len(steps) + (len(steps) - 1)
+
+
+def test_large_probe_sets_are_mapped_on_a_sample(korean_store):
+    from clsmap.analysis import analyze_dynamics
+    from clsmap.render.player import player_html
+
+    store = korean_store
+    before = store.projection_path().stat().st_mtime_ns if store.projection_path().exists() else None
+    analysis = analyze_dynamics(store, max_rows=40)
+    count = len(store.dynamics["snapshots"])
+    assert analysis.maps.shape == (count, 40, 2) and analysis.summary["mapped_rows"] == 40
+    frame = analysis.mapped_frame(store)
+    assert len(frame) == 40 * count and (frame["id"].to_numpy().reshape(count, 40) == frame["id"][:40].to_numpy()).all()
+    assert len(analysis.curves) == count and analysis.summary["probe_rows"] == 150  # the curves use every row
+    after = store.projection_path().stat().st_mtime_ns if store.projection_path().exists() else None
+    assert after == before  # the store's projection (of every row) is left as it was
+    meta = _page_meta(player_html(store, analysis))
+    assert meta["n"] == 40 and {c["name"]: c["length"] for c in meta["columns"]}["x"] == 40 * count
 
 
 # --------------------------------------------------------------------------- the player in chromium
@@ -386,3 +396,7 @@ def test_player_cartography_and_map_select_the_same_texts(player):
     _drag(player, [(box["x"] + 5, box["y"] + 5), (box["x"] + box["width"] - 5, box["y"] + box["height"] - 5)])
     player.wait_for_function("() => window.clsmap.selection().length === 35", timeout=5000)
     assert player.evaluate(f"() => {api}.carto.selection()") == sorted(train_rows)
+
+
+def store_steps(store) -> list[int]:
+    return [s["step"] for s in store.dynamics["snapshots"]]
