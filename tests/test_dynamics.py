@@ -7,6 +7,8 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import clsmap
 from clsmap.store import open_store
@@ -140,6 +142,27 @@ def test_cartography_matches_the_logged_probabilities(dynamics_run):
     assert carto.loc[amb, "variability"].min() >= carto.loc[~amb, "variability"].max()
     hard, easy = carto["group"] == "hard-to-learn", carto["group"] == "easy-to-learn"
     assert carto.loc[hard, "confidence"].max() < carto.loc[easy, "confidence"].min()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 6), st.integers(2, 5), st.integers(0, 2**31 - 1))
+def test_cartography_invariants(n, snapshots, classes, seed):
+    from clsmap.analysis.cartography import cartography
+
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(classes), size=(snapshots, n))
+    labels = rng.integers(0, classes, n)
+    carto = cartography(labels, probs)
+    gold = probs[:, np.arange(n), labels]
+    assert np.allclose(carto["confidence"], gold.mean(axis=0)) and np.allclose(carto["variability"], gold.std(axis=0))
+    assert carto["variability"].between(0, 0.5).all() and carto["correctness"].between(0, 1).all()
+    take = int(round(n / 3))
+    groups = carto["group"]
+    assert (groups == "ambiguous").sum() == take
+    assert (groups == "hard-to-learn").sum() <= take and (groups == "easy-to-learn").sum() <= take
+    if take and (groups != "ambiguous").any():
+        assert carto.loc[groups == "ambiguous", "variability"].min() >= carto.loc[groups != "ambiguous",
+                                                                                   "variability"].max()
 
 
 # --------------------------------------------------------------------------- aligned maps
