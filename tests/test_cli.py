@@ -151,3 +151,12 @@ def test_train_then_map_the_result(tiny_bert_encoder, labeled_csv, tmp_path):
     assert store.frame.loc[store.frame["split"] == "validation", "id"].tolist() == sorted(record["val_ids"], key=int)
     # the refusal to overwrite a trained model
     assert main(["-q", "train", str(tiny_bert_encoder), data, "-o", str(model_dir)]) == 2
+
+
+def test_dynamics_options_give_one_line_errors(tiny_bert, labeled_csv, tmp_path, capsys):
+    data = str(labeled_csv(10))
+    for value in ("0", "every", "-3"):
+        assert "--map-every" in _one_error_line(capsys, "train", str(tiny_bert), data, "-o", str(tmp_path / "m"),
+                                                "--map-every", value)
+    assert "no training dynamics here" in _one_error_line(capsys, "dynamics", str(tmp_path), "-o", str(tmp_path / "v"))
+    assert not (tmp_path / "m").exists() and not (tmp_path / "v").exists()

@@ -27,7 +27,7 @@ SOURCES = VIEWER / "src"
 BUNDLE = ROOT / "src" / "clsmap" / "render" / "assets" / "viewer.js"
 WIDGET_BUNDLE = BUNDLE.with_name("widget.js")
 #: the modules that touch neither the DOM nor regl (and so are unit-tested on a blank page)
-PURE = ["decode.js", "rows.js", "points.js", "modes.js", "csv.js", "search.js", "neighbours.js"]
+PURE = ["decode.js", "rows.js", "points.js", "modes.js", "csv.js", "search.js", "neighbours.js", "steps.js"]
 
 needs_browser = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
 
@@ -303,8 +303,10 @@ def test_modes_available_legend_order_toggle_and_isolate(js):
 def test_rings_points_rows_and_filter(js):
     got = js.evaluate("""async () => {
       const p = await import('/points.js');
-      const ring = p.ringLayout(new Int8Array([1, 0, -1, 0, 1]));
-      const buffers = p.pointBuffers(ring, new Float32Array([0, 1, 2, 3, 4]), new Float32Array([10, 11, 12, 13, 14]));
+      const correct = new Int8Array([1, 0, -1, 0, 1]);
+      const ring = p.ringLayout(correct);
+      const buffers = p.pointBuffers(ring, new Float32Array([0, 1, 2, 3, 4]), new Float32Array([10, 11, 12, 13, 14]),
+                                     correct);
       const spec = {
         colours: ['#a', '#b', '#c'], colour: new Int32Array([2, 0, 1, 1, 2]), group: new Int32Array([0, 1, 2, 0, 0]),
       };
@@ -376,6 +378,47 @@ def test_a_pages_own_colour_modes(js):
     assert got["keys"] == ["label", "changed"]
     assert got["names"] == ["fixed", "broken", "(none)"] and got["colours"] == ["#00ff00", "#ff0000", "#cccccc"]
     assert got["group"] == [0, 1, 2, 1] and got["counts"] == [1, 2, 1] and got["name"] == "changed"
+
+
+@needs_browser
+def test_player_steps_rings_and_curves(js):
+    """The training dynamics player's pure parts: views of one step, rings of the rows ever wrong (hidden where
+    right at this step), the split filter, the curves' geometry."""
+    got = js.evaluate("""async () => {
+      const s = await import('/steps.js');
+      const p = await import('/points.js');
+      const n = 3;
+      const all = {
+        x: new Float32Array([0, 1, 2, 10, 11, 12]), y: new Float32Array([5, 6, 7, 15, 16, 17]),
+        pred: new Int8Array([0, 1, 1, 0, 0, 1]), conf: new Float32Array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]),
+        correct: new Int8Array([1, 0, 1, 1, 1, 0]),
+      };
+      const second = s.stepView(all, n, 1);
+      const ever = s.everWrong(all.correct, n);
+      const ring = p.ringLayout(second.correct, null, ever);
+      const buffers = p.pointBuffers(ring, second.x, second.y, second.correct, new Uint8Array([0, 1, 0]));
+      const scale = s.curveScale([0, 5, 10], 100, 50, 0);
+      return {
+        x: Array.from(second.x), pred: Array.from(second.pred), ever: Array.from(ever), wrong: ring.wrongRows,
+        valueB: Array.from(buffers.valueB), xs: Array.from(buffers.xs),
+        train: Array.from(s.splitFilter(new Uint8Array([1, 0, 1]), 'train')),
+        held: Array.from(s.splitFilter(new Uint8Array([1, 0, 1]), 'validation')),
+        everyone: s.splitFilter(new Uint8Array([1, 0, 1]), 'all'),
+        points: s.curvePoints([0, 5, 10], [0, null, 1], scale),
+        nearest: [s.nearestStep([0, 5, 10], scale, 20), s.nearestStep([0, 5, 10], scale, 80)],
+        kept: p.keptPoints(ring, { group: new Int32Array([0, 0, 0]) }, new Set(), new Set(), () => -1,
+                           new Uint8Array([1, 0, 1])),
+      };
+    }""")
+    assert got["x"] == [10, 11, 12] and got["pred"] == [0, 0, 1]
+    assert got["ever"] == [0, 1, 1] and got["wrong"] == [1, 2]  # rows wrong at some step have a ring
+    assert got["valueB"] == [3, 1, 0, 4, 0]  # row 1 is right at this step: its ring is hidden; row 2's shows; row 1
+    # is held out: drawn larger
+    assert got["xs"] == [11, 12, 10, 11, 12]
+    assert got["train"] == [1, 0, 1] and got["held"] == [0, 1, 0] and got["everyone"] is None
+    assert got["points"] == "0.0,50.0 100.0,0.0"  # the missing value is skipped
+    assert got["nearest"] == [0, 2]
+    assert got["kept"] == [1, 2, 4]  # row 1 (and its ring) filtered out; row 2's ring kept
 
 
 # ---------------------------------------------------------------- CSV

@@ -9,6 +9,9 @@ Both stores hold two splits: the texts the model is fine-tuned on (``train``) an
 (``held-out``), drawn apart on every map; the numbers of the summary are those of the held-out split.
 ``compare.html`` puts the two spaces side by side (:func:`clsmap.compare`), linked, with what
 fine-tuning changed per class.
+Training records snapshots of the [CLS] space four times an epoch (300 training texts and the
+held-out ones), and ``OUT/dynamics`` holds their player, report and animation
+(:func:`clsmap.render.write_dynamics`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from .analysis import analyze, compare
 from .extraction import extract
 from .io import read_dataset
 from .projection import project
-from .render import plot, plot_compare, plot_layer_curves, report, write_compare, write_map
+from .render import plot, plot_compare, plot_layer_curves, report, write_compare, write_dynamics, write_map
 from .store.files import write_json_atomic
 from .store.reader import read_manifest
 from .training import TRAIN_RECORD, split_indices, train
@@ -35,6 +38,9 @@ from .training import TRAIN_RECORD, split_indices, train
 __all__ = ["run_demo", "demo_data_path"]
 
 logger = logging.getLogger(__name__)
+
+#: training texts recorded in the snapshots of the training dynamics, beside the held-out ones
+DYNAMICS_TRAIN_ROWS = 300
 
 
 def demo_data_path() -> Path:
@@ -92,11 +98,15 @@ def run_demo(
         {**{i: "train" for i in train_data.ids}, **{i: "held-out" for i in held_out.ids}}, tag="demo")
 
     model_dir = out / "model"
-    params = {"base_model": base, "epochs": epochs, "seed": seed, "dataset_sha256": train_data.fingerprint}
+    # snapshots of the [CLS] space four times an epoch, of 300 training texts and the held-out ones
+    map_every = max(1, -(-len(train_data) // 32) // 4)
+    params = {"base_model": base, "epochs": epochs, "seed": seed, "dataset_sha256": train_data.fingerprint,
+              "map_every": map_every, "map_train_rows": DYNAMICS_TRAIN_ROWS}
     record = _cached(model_dir, params)
-    if record is None:
+    if record is None or not (model_dir / "dynamics" / "clsmap.json").exists():
         result = train(base, train_data, model_dir, epochs=epochs, batch_size=32, max_length=64,
-                       validation=0.0, seed=seed, dtype=dtype, overwrite=True, progress=progress)
+                       validation=0.0, seed=seed, dtype=dtype, overwrite=True, progress=progress,
+                       map_every=map_every, map_train_rows=DYNAMICS_TRAIN_ROWS, map_held_out=held_out)
         train_seconds = result.seconds
     else:
         logger.info("using the fine-tuned model cached in %s", model_dir)
@@ -129,6 +139,7 @@ def run_demo(
         out / "demo",
         titles=["before fine-tuning: all-MiniLM-L6-v2 [CLS]", "after fine-tuning"],
     )
+    dynamics = write_dynamics(model_dir, out / "dynamics", seed=seed)
     before, after = (analyses[name].splits.set_index("split").loc["held-out"] for name in ("before", "after"))
     summary = {
         "figure": [str(p) for p in figure],
@@ -153,6 +164,8 @@ def run_demo(
         "report": {name: str(path) for name, path in reports.items()},
         "layers_figure": str(out / "layers.png"),
         "train_seconds": train_seconds,
+        "dynamics": {key: dynamics[key] for key in ("player", "report", "animation", "formation", "alignment",
+                                                     "curves", "cartography")},
         "total_seconds": round(time.perf_counter() - started, 1),
         "output": str(out),
     }

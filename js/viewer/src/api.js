@@ -4,7 +4,7 @@
 import { legendEntries } from './modes.js';
 import { marks, T0 } from './timing.js';
 
-export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode, hovered, regions, near, shown, linked }) => {
+export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode, hovered, regions, near, shown, linked, player }) => {
   window.clsmap = {
     ready: true,
     firstFrameMs: performance.now(),
@@ -38,5 +38,9 @@ export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode,
     splits: () => state.splitNames || [],
     splitOf: (row) => data.splitOf(row),
     hiddenSplits: () => [...state.hiddenSplits].map((k) => state.splitNames[k]),
+    // the training dynamics player (null on a map): steps(), step(), setStep(k), play(), pause(), playing(),
+    // idle() (a promise, resolved once the last step change is drawn), carto (the cartography scatter:
+    // n, selection() rows, screenPosition(row))
+    player,
   };
 };

@@ -2,7 +2,7 @@
 import KDBush from 'kdbush';
 import createScatterplot from 'regl-scatterplot';
 import { ringColour } from './modes.js';
-import { colourValues, keptPoints, pointBuffers } from './points.js';
+import { colourValues, keptPoints, pointBuffers, pointSizes } from './points.js';
 
 export const background = (theme) => (theme === 'dark' ? '#15181c' : '#ffffff');
 
@@ -12,7 +12,7 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
   const n = meta.n;
   const scatterplot = createScatterplot({
     canvas,
-    pointSize: [pointSize, pointSize + Math.max(2.5, pointSize * 0.45), Math.max(1, pointSize * 0.45)],
+    pointSize: pointSizes(pointSize),
     sizeBy: 'valueB',
     colorBy: 'valueA',
     opacity: n > 200000 ? 0.75 : 0.9,
@@ -30,15 +30,27 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
     annotationLineWidth: 2,
   });
 
-  const { xs, ys, valueB } = pointBuffers(ring, cols.x, cols.y);
-  // the spatial index (hover, lasso) is built once from the typed arrays and reused by every redraw
-  const kd = new KDBush(xs.length, 16, Float32Array);
-  for (let i = 0; i < xs.length; i += 1) kd.add(xs[i], ys[i]);
-  kd.finish();
-  const spatialIndex = kd.data;
+  // the spatial index (hover, lasso) is built from the typed arrays and reused by every redraw; the
+  // player builds it again when the positions change (rebuild)
+  let xs;
+  let ys;
+  let valueB;
+  let spatialIndex;
+  const rebuild = () => {
+    // the player draws held-out rows larger (cols.train: 1 train, 0 held out) and hides the rings of
+    // rows right at the step drawn
+    const big = cols.train ? Uint8Array.from(cols.train, (s) => 1 - s) : null;
+    ({ xs, ys, valueB } = pointBuffers(ring, cols.x, cols.y, cols.correct, big));
+    const kd = new KDBush(xs.length, 16, Float32Array);
+    for (let i = 0; i < xs.length; i += 1) kd.add(xs[i], ys[i]);
+    kd.finish();
+    spatialIndex = kd.data;
+  };
+  rebuild();
 
-  // draw the points in the colours of `spec` (modes.modeSpec) and the theme
-  const redraw = async (spec, theme) => {
+  // draw the points in the colours of `spec` (modes.modeSpec) and the theme; with `transition` (ms)
+  // the points move from where they were (the player's steps), keeping the selection
+  const redraw = async (spec, theme, transition = 0) => {
     const valueA = colourValues(ring, spec);
     const pointColours = () => spec.colours.concat([ringColour(meta.colors, theme), background(theme)]);
     scatterplot.set({
@@ -47,15 +59,17 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
       pointColorHover: pointColours(),
       backgroundColor: background(theme),
     });
-    await scatterplot.draw(
-      { x: xs, y: ys, valueA, valueB },
-      { zDataType: 'categorical', wDataType: 'categorical', preventFilterReset: true, spatialIndex },
-    );
+    const options = { zDataType: 'categorical', wDataType: 'categorical', preventFilterReset: true, spatialIndex };
+    if (transition > 0) {
+      Object.assign(options, { transition: true, transitionDuration: transition, transitionEasing: 'cubicInOut',
+        select: scatterplot.get('selectedPoints') });
+    }
+    await scatterplot.draw({ x: xs, y: ys, valueA, valueB }, options);
   };
 
-  // show only the points of the groups (and splits) that are not hidden
-  const filter = (spec, hidden, hiddenSplits) => {
-    const keep = keptPoints(ring, spec, hidden, hiddenSplits, (r) => (cols.split ? cols.split[r] : -1));
+  // show only the points of the groups (and splits) that are not hidden, and of the rows allowed (if given)
+  const filter = (spec, hidden, hiddenSplits = new Set(), allowed = null) => {
+    const keep = keptPoints(ring, spec, hidden, hiddenSplits, (r) => (cols.split ? cols.split[r] : -1), allowed);
     if (keep === null) scatterplot.unfilter();
     else scatterplot.filter(keep);
   };
@@ -77,5 +91,5 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
     return { drawn, nudge };
   };
 
-  return { scatterplot, redraw, filter, firstFrame };
+  return { scatterplot, redraw, filter, firstFrame, rebuild };
 };

@@ -12,7 +12,7 @@ export const setupLegend = ({ meta, state, plot }) => {
     const words = Object.prototype.hasOwnProperty.call(byClass, name) && Array.isArray(byClass[name]) ? byClass[name] : [];
     return words.length ? `keywords: ${words.join(' · ')}\n${HINT}` : HINT;
   };
-  const applyFilter = () => plot.filter(state.spec, state.hidden, state.hiddenSplits);
+  const applyFilter = () => plot.filter(state.spec, state.hidden, state.hiddenSplits, state.allowed || null);
 
   const render = () => {
     const { spec } = state;

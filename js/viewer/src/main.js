@@ -23,6 +23,8 @@ import { setupSelection } from './selection.js';
 import { setupSplits } from './splits.js';
 import { setupLink } from './link.js';
 import { startCompare } from './compare.js';
+import { setupPlayer } from './player.js';
+import { STEP_COLUMNS, everWrong, stepView } from './steps.js';
 
 // the page's own data, in its <script> elements; themeHost carries data-theme
 const pageInput = () => ({
@@ -36,8 +38,15 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   mark('script');
   const cols = await decodePayload(meta, packed, mark);
   mark('decoded');
+  // the training dynamics player: positions, predictions and correctness per step; the last step first
+  let all = null;
+  if (meta.player) {
+    all = {};
+    for (const c of STEP_COLUMNS) all[c] = cols[c];
+    Object.assign(cols, stepView(all, meta.n, meta.player.snapshots.length - 1));
+  }
   const data = rowAccessors(meta, cols);
-  const ring = ringLayout(cols.correct, cols.split);
+  const ring = ringLayout(cols.correct, cols.split, all ? everWrong(all.correct, meta.n) : null);
   const available = availableModes(meta);
   const state = {
     mode: available.length ? available[0].key : 'none',
@@ -68,14 +77,14 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
     state.spec = specOf(mode);
     markMode(mode);
     await plot.redraw(state.spec, state.theme);
-    plot.scatterplot.unfilter();
+    legend.applyFilter();  // nothing hidden now (the player's train / held-out filter stays)
     legend.render();
   };
   setupModeButtons(available, setMode);
   const detail = setupDetail(app);
   const nearPanel = setupNeighbours({ ...app, near, showDetail: detail.showDetail });
   detail.listen((r) => (r < 0 ? nearPanel.hide() : nearPanel.show(r)));
-  setupSelection({ ...app, showDetail: detail.showDetail });
+  const selection = setupSelection({ ...app, showDetail: detail.showDetail });
   setupSearch(app);
   const regions = setupRegions({ ...app, onDescribe: nearPanel.hide });
   setupTools(plot.scatterplot, async () => {
@@ -88,7 +97,15 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
     legend.applyFilter();
     legend.render();
     regions.drawLabels();
+    if (player) player.setTheme(state.theme);
   });
+  const player = meta.player ? setupPlayer({ ...app, cols, all, legend }, async (transition) => {
+    state.spec = specOf(state.mode);
+    await plot.redraw(state.spec, state.theme, transition);
+    legend.applyFilter();
+    legend.render();
+    selection.render();
+  }) : null;
 
   // ---------------- first draw
   state.spec = specOf(state.mode);
@@ -104,10 +121,11 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   await frame.drawn;
   mark('frame');
   $('loading').hidden = true;
+  if (player) await player.first();
 
   const link = setupLink({ ...app, setMode });
   exposeApi({ ...app, available, setMode, hovered: detail.hovered, regions: regions.regions, near,
-    shown: nearPanel.focus, linked: link.linked });
+    shown: nearPanel.focus, linked: link.linked, player: player ? player.api : null });
   return app;
 };
 

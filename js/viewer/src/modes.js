@@ -8,12 +8,16 @@ export const MODES = [
   { key: 'correct', name: 'correct / wrong', needs: 'both' },
   { key: 'confidence', name: 'confidence', needs: 'predictions' },
   { key: 'confusion', name: 'confusion pair', needs: 'both' },
+  { key: 'split', name: 'train / held-out', needs: 'player' },
+  { key: 'cartography', name: 'cartography', needs: 'cartography' },
 ];
 export const CONF_GROUPS = 10;
 
 // the built-in modes the data allow, then the page's own (meta.extra_modes: a compare page's
 // "changed", "pred A", ...: categorical codes in the payload column mode_<key>)
 export const availableModes = (meta) => MODES.filter((m) => {
+  if (m.needs === 'player') return Boolean(meta.player);
+  if (m.needs === 'cartography') return Boolean(meta.player && meta.player.has_cartography);
   if (m.needs === 'labels') return meta.has_labels;
   if (m.needs === 'predictions') return meta.has_predictions;
   return meta.has_labels && meta.has_predictions;
@@ -97,6 +101,21 @@ export const modeSpec = (mode, meta, cols, theme) => {
       const g = cols.correct[i] === 0 ? pairIndex.get(cols.label[i] * P + cols.pred[i]) : 0;
       group[i] = g;
       colour[i] = g;
+    }
+  } else if (mode === 'split') {
+    names = ['train', 'held-out'];
+    colours = [theme === 'dark' ? C.points_dark : C.points_light, C.held_out];
+    for (let i = 0; i < n; i += 1) {
+      group[i] = cols.train[i] === 1 ? 0 : 1;
+      colour[i] = group[i];
+    }
+  } else if (mode === 'cartography') {
+    // the training rows' cartography group; held-out rows have none
+    names = meta.player.groups.concat(['held-out']);
+    colours = meta.player.group_colours.concat([grey]);
+    for (let i = 0; i < n; i += 1) {
+      group[i] = cols.cgroup[i] < 0 ? names.length - 1 : cols.cgroup[i];
+      colour[i] = group[i];
     }
   } else {
     names = ['points'];

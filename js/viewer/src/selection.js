@@ -86,4 +86,5 @@ export const setupSelection = ({ meta, data, state, plot, ring, showDetail }) =>
     state.selection = [];
     render();
   });
+  return { render };
 };

@@ -7,11 +7,16 @@
 - :mod:`~clsmap.analysis.keywords`: the distinguishing terms of each class and region (c-TF-IDF);
 - :mod:`~clsmap.analysis.layers`: per-layer curves and Procrustes-aligned per-layer maps;
 - :mod:`~clsmap.analysis.splits`: every measure per split (train against held-out);
+- :mod:`~clsmap.analysis.cartography`: how hard each training text was to learn (dataset cartography);
+- :mod:`~clsmap.analysis.alignment` and :mod:`~clsmap.analysis.dynamics`: a training run's snapshots: aligned
+  maps, per-step curves, where the space formed (:func:`analyze_dynamics`);
 - :func:`analyze`: all of it for one store;
 - :mod:`~clsmap.analysis.compare` (with :mod:`~clsmap.analysis.changes`): two stores of the same texts
   side by side (:func:`compare`).
 """
 
+from .cartography import cartography, store_cartography
+from .dynamics import DynamicsAnalysis, analyze_dynamics
 from .changes import CHANGE_KINDS, change_kinds, neighbour_change
 from .compare import Comparison, compare
 from .keywords import class_keywords, read_keywords, tokenize, write_keywords
@@ -39,8 +44,11 @@ __all__ = [
     "Analysis",
     "CHANGE_KINDS",
     "Comparison",
+    "DynamicsAnalysis",
     "aligned_layer_maps",
     "analyze",
+    "analyze_dynamics",
+    "cartography",
     "change_kinds",
     "class_keywords",
     "classification_metrics",
@@ -67,6 +75,7 @@ __all__ = [
     "silhouette_per_class",
     "split_metrics",
     "tokenize",
+    "store_cartography",
     "trustworthiness",
     "write_keywords",
     "write_regions",

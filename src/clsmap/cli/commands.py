@@ -35,6 +35,18 @@ def _layer(value: str | None) -> int | str | None:
         raise ClsmapError(f"--layer {value!r}: give an integer index (e.g. -1) or 'all'") from None
 
 
+def _map_every(value: str | None) -> int | str | None:
+    if value is None or value == "epoch":
+        return value
+    try:
+        steps = int(value)
+    except ValueError:
+        steps = 0
+    if steps < 1:
+        raise ClsmapError(f"--map-every {value!r}: give a number of steps (>= 1) or 'epoch'")
+    return steps
+
+
 def _do_extract(args: argparse.Namespace) -> Any:
     from ..extraction import extract
 
@@ -139,12 +151,27 @@ def run(args: argparse.Namespace) -> None:
             learning_rate=args.learning_rate, max_length=args.max_length, validation=args.validation,
             seed=args.seed, device=args.device, dtype=args.dtype, overwrite=args.overwrite,
             trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle,
+            map_every=_map_every(args.map_every), map_train_rows=args.map_train_rows,
+            keep_checkpoints=args.keep_checkpoints,
         )
         acc = "n/a" if result.val_accuracy is None else f"{result.val_accuracy:.3f} (epoch {result.best_epoch})"
         logger.info("validation accuracy %s; model saved to %s", acc, result.path)
+        if result.dynamics:
+            logger.info("training dynamics: %s; draw them with: clsmap dynamics %s -o %s",
+                        result.dynamics["path"], result.path, result.path / "dynamics_view")
         if result.warnings:
             logger.warning("the saved model has not learned to classify: see the warnings above and %s",
                            result.path / "clsmap_train.json")
+    elif args.command == "dynamics":
+        from ..render import write_dynamics
+
+        if args.max_text_chars < 0:
+            raise ClsmapError(f"--max-text-chars {args.max_text_chars}: give a positive number, or 0 to keep whole")
+        summary = write_dynamics(args.run, args.out, seed=args.seed, max_text_chars=args.max_text_chars or None,
+                                 theme=args.theme, gif=not args.no_animation, max_rows=args.max_rows)
+        for row in _curve_lines(summary["curves"]):
+            logger.info("%s", row)
+        logger.info("alignment kept: %s; player: %s", summary["alignment"]["kept"], summary["player"])
     elif args.command == "demo":
         from ..demo import run_demo
 
@@ -163,6 +190,20 @@ def run(args: argparse.Namespace) -> None:
                         " ".join(f"{v:.2f}" for v in curve["knn_purity"]),
                         " ".join(f"{v:.2f}" for v in curve["linear_probe_accuracy"]))
         logger.info("report: %s", summary["report"]["after"])
+        dynamics = summary["dynamics"]
+        for row in _curve_lines(dynamics["curves"]):
+            logger.info("training dynamics, %s", row)
+        logger.info("training dynamics: player %s, report %s", dynamics["player"], dynamics["report"])
+
+
+def _curve_lines(curves: dict[str, list[Any]]) -> list[str]:
+    """One log line per snapshot: step, epoch and the curves."""
+    def fmt(value: Any) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    return [f"step {s} (epoch {e:.2f}): accuracy {fmt(a)}, 10-NN purity {fmt(p)}, probe {fmt(q)}, silhouette {fmt(h)}"
+            for s, e, a, p, q, h in zip(curves["step"], curves["epoch"], curves["accuracy"], curves["knn_purity"],
+                                        curves["linear_probe_accuracy"], curves["silhouette"], strict=True)]
 
 
 def _plain(value: Any) -> str:

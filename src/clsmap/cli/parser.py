@@ -37,6 +37,8 @@ examples:
   clsmap export out --to atlas -o atlas.parquet      the rows for Embedding Atlas (or projector, parquet)
   clsmap compare before after -o compare.html        two stores of the same texts, linked side by side
   clsmap train bert-base-uncased train.csv -o my-classifier --epochs 3
+  clsmap train ./base train.csv -o clf --map-every epoch   also record the [CLS] space's snapshots
+  clsmap dynamics clf -o clf_dynamics                      its player, animation, curves and cartography
 """
 
 
@@ -224,6 +226,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allow a model to run code from its repository (only for models you trust)")
     p.add_argument("--allow-pickle", action="store_true", help="allow pickle weights (pytorch_model.bin)")
     p.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
+    g = p.add_argument_group("training dynamics (clsmap dynamics OUT draws them)")
+    g.add_argument("--map-every", metavar="N|epoch",
+                   help="record the [CLS] vectors and logits of a probe set (the validation rows and up to "
+                        "--map-train-rows training rows) before training and every N steps, or every epoch, "
+                        "into OUT/dynamics (default: off)")
+    g.add_argument("--map-train-rows", type=int,
+                   help="training rows in the probe set, besides the validation rows (default: 1000, and at most "
+                        "a quarter of the training rows)")
+    g.add_argument("--keep-checkpoints", action="store_true",
+                   help="also save the weights at every snapshot in OUT/checkpoints/step-N")
+
+    p = add("dynamics", "map a training run's dynamics: aligned maps per step, curves, cartography, player, GIF",
+            "clsmap dynamics my-classifier -o dynamics_view")
+    p.add_argument("run", help="training output folder recorded with clsmap train --map-every (or its dynamics store)")
+    p.add_argument("-o", "--out", required=True, help="folder for player.html, dynamics.gif (.mp4) and dynamics.json")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the maps and the probes (default: 0)")
+    p.add_argument("--max-text-chars", type=int, default=200,
+                   help="cut texts longer than this many characters in the player (default: 200; 0: keep whole)")
+    p.add_argument("--theme", default="auto", choices=["auto", "light", "dark"], help="initial theme of the player")
+    p.add_argument("--max-rows", type=int, default=20_000,
+                   help="the most texts of a snapshot mapped (a random sample above; curves and cartography use all)")
+    p.add_argument("--no-animation", action="store_true", help="skip the GIF/MP4")
 
     p = add("demo", "fine-tune all-MiniLM-L6-v2 on shipped WordNet data; map before and after", "clsmap demo -o demo")
     p.add_argument("-o", "--out", default="clsmap-demo", help="output folder (default: ./clsmap-demo)")

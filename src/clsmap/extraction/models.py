@@ -21,6 +21,7 @@ from .._validation import check_choice
 
 __all__ = [
     "LoadedModel", "load_model", "resolve_device", "resolve_dtype", "cpu_has_native_bf16", "pad_batch", "autocast_for",
+    "config_hash",
 ]
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,8 @@ def resolve_dtype(dtype: DType, device: str, *, func: str = "extract") -> str:
     return "float32"
 
 
-def _config_hash(config: Any) -> str:
+def config_hash(config: Any) -> str:
+    """sha256 of the config's non-default values: what the store records to tell models apart."""
     payload = json.dumps(config.to_diff_dict(), sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -197,7 +199,7 @@ def load_model(
         model=model,
         tokenizer=tokenizer,
         name_or_path=source,
-        config_hash=_config_hash(config),
+        config_hash=config_hash(config),
         classes=classes,
         named_classes=named,
     )

@@ -43,7 +43,9 @@ class Reducer:
         self.seed = seed
 
     def get_params(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
+        """The parameters (an array parameter, such as an initial layout, as its shape)."""
+        return {k: (list(v.shape) if isinstance(v, np.ndarray) else v)
+                for k, v in vars(self).items() if not k.endswith("_")}
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float32)
@@ -75,11 +77,15 @@ class PaCMAP(Reducer):
     name = "pacmap"
 
     def __init__(self, *, n_neighbors: int | None = None, mn_ratio: float = 0.5, fp_ratio: float = 2.0,
-                 seed: int | None = 0) -> None:
+                 init: np.ndarray | None = None, seed: int | None = 0) -> None:
         super().__init__(seed=seed)
         self.n_neighbors = n_neighbors
         self.mn_ratio = mn_ratio
         self.fp_ratio = fp_ratio
+        #: an (n, 2) layout to refine (e.g. the map of the previous training snapshot) instead of starting
+        #: from PCA: only PaCMAP's last phase runs (neighbours and far pairs; no mid-near phase), so the
+        #: layout keeps its global arrangement and points move where their neighbourhoods changed
+        self.init = init
 
     def _fit_transform(self, X: np.ndarray) -> np.ndarray:
         import pacmap
@@ -94,9 +100,15 @@ class PaCMAP(Reducer):
         reducer = pacmap.PaCMAP(
             n_components=2, n_neighbors=neighbors, MN_ratio=self.mn_ratio, FP_ratio=self.fp_ratio,
             random_state=self.seed, apply_pca=X.shape[1] > 100 and n > 100,
+            num_iters=(100, 100, 250) if self.init is None else (0, 0, 250),
         )
+        init: Any = "pca"
+        if self.init is not None:
+            init = np.asarray(self.init, dtype=np.float32)
+            if init.shape != (n, 2):
+                raise ClsmapError(f"pacmap: init must be an ({n}, 2) array, got shape {init.shape}")
         try:
-            return reducer.fit_transform(X, init="pca")
+            return reducer.fit_transform(X, init=init)
         finally:
             _restore_faiss_threads()
 

@@ -9,11 +9,15 @@
 - :mod:`~clsmap.render.report`: the offline HTML report (its sections made of :mod:`~clsmap.render.blocks`);
 - :mod:`~clsmap.render.compare`: two stores side by side, one offline page of linked maps;
 - :mod:`~clsmap.render.exports`: the rows for other tools (Embedding Atlas, TensorBoard's Projector, flat Parquet);
+- :mod:`~clsmap.render.report`: the offline HTML report;
+- :mod:`~clsmap.render.dynamics`: a training run's dynamics: the player (:mod:`~clsmap.render.player`, the
+  same viewer with a step slider and the cartography view) and the animation (:mod:`~clsmap.render.animation`);
 - :mod:`~clsmap.render.templates`: the one place where HTML is made (Jinja2, autoescaped).
 """
 
 from .compare import compare_html, write_compare
 from .exports import export
+from .dynamics import write_dynamics
 from .figures import map_figure, plot, plot_compare, plot_layer_curves
 from .map import map_html, write_map
 from .model import RenderModel, Title, render_model
@@ -21,4 +25,5 @@ from .notebook import MapView, show
 from .report import report
 
 __all__ = ["MapView", "RenderModel", "Title", "compare_html", "export", "map_figure", "map_html", "plot",
-           "plot_compare", "plot_layer_curves", "render_model", "report", "show", "write_compare", "write_map"]
+           "plot_compare", "plot_layer_curves", "render_model", "report", "show", "write_compare", "write_dynamics",
+           "write_map"]

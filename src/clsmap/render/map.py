@@ -263,14 +263,21 @@ def map_parts(
                                              "levels": SIMILARITY_LEVELS},
     }
     page_title = title or f"clsmap · {heading.model} · {n:,} points"
-    # every character the page can show: the texts as cut, the ids, the names and titles in meta, the banner
-    font = web_font(text_blob, id_blob, json.dumps(meta, ensure_ascii=False).encode("utf-8"),
-                    "\n".join([page_title, *model.warnings]).encode("utf-8"))
-    return MapParts(meta=meta, packed=packed, page_title=page_title, warnings=list(model.warnings), font=font)
+    return page_parts(meta, packed, page_title=page_title, warnings=list(model.warnings), blobs=(text_blob, id_blob))
 
 
-def map_page(parts: MapParts) -> str:
-    """One self-contained HTML document of the map ``parts`` (the viewer's bundle inline, under a CSP)."""
+def page_parts(meta: dict[str, Any], packed: bytes, *, page_title: str, warnings: list[str],
+               blobs: tuple[bytes, ...]) -> MapParts:
+    """A page's :class:`MapParts`, with a CJK font subset holding every character the page can show
+    (``blobs``: the texts as cut and the ids; the names and titles in ``meta``; the banner)."""
+    font = web_font(*blobs, json.dumps(meta, ensure_ascii=False).encode("utf-8"),
+                    "\n".join([page_title, *warnings]).encode("utf-8"))
+    return MapParts(meta=meta, packed=packed, page_title=page_title, warnings=warnings, font=font)
+
+
+def map_page(parts: MapParts, *, player: bool = False) -> str:
+    """One self-contained HTML document of the map ``parts`` (the viewer's bundle inline, under a CSP);
+    ``player``: with the training dynamics player's controls (:mod:`clsmap.render.player`)."""
     script = asset("viewer.js")
     for bad in ("</script", "<!--"):
         if bad in script.lower():  # pragma: no cover - checked when the asset is built
@@ -284,6 +291,7 @@ def map_page(parts: MapParts) -> str:
         script=Markup(script),
         warnings=parts.warnings,
         font_face=None if parts.font is None else Markup(parts.font.css),
+        player=player,
     )
 
 

@@ -43,6 +43,12 @@ COLOURS = {
     "broken": "#d73027",
     "still wrong": "#7b3294",
     "still right": "#b8c4cc",
+    # dataset cartography's groups (the training dynamics player, its figure), and the held-out rows
+    "easy-to-learn": "#2a9d8f",
+    "ambiguous": "#f4a261",
+    "hard-to-learn": "#c1121f",
+    "no group": "#9aa0a6",
+    "held_out": "#7b2cbf",
 }
 #: the confidence ramp of the interactive map
 CONFIDENCE_BINS = 64

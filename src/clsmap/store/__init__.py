@@ -11,7 +11,7 @@
 
 from .reader import Store, open_store, read_manifest
 from .schema import MANIFEST, NEIGHBOURS, PROJECTIONS, SCHEMA_VERSION, VECTORS, Manifest
-from .synthetic import synthetic_store
+from .synthetic import synthetic_dynamics_store, synthetic_store
 from .writer import StoreWriter, write_neighbours, write_projection
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "VECTORS",
     "open_store",
     "read_manifest",
+    "synthetic_dynamics_store",
     "synthetic_store",
     "write_neighbours",
     "write_projection",

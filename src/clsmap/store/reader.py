@@ -38,6 +38,7 @@ from .schema import (
     PROJECTIONS,
     SCALAR_COLUMNS,
     SCHEMA_VERSION,
+    SNAPSHOT_COLUMNS,
     VECTORS,
     Manifest,
     vectors_to_numpy,
@@ -92,8 +93,9 @@ class Store:
 
     ``meta`` is the manifest as a dict (``manifest`` the same as a
     :class:`~clsmap.store.schema.Manifest`). ``frame`` holds every column but the vectors, in input
-    order. ``vectors`` is the default vector column (the last layer, or the only one) as a float32
-    array of shape (n, d); :meth:`vectors_of` reads another column. ``projection`` is the 2-D map of
+    order (in a dynamics store, snapshot after snapshot, with the snapshot columns). ``vectors`` is
+    the default vector column (the last layer, or the only one) as a float32 array of shape (n, d);
+    :meth:`vectors_of` reads another column. ``projection`` is the 2-D map of
     the default column (a DataFrame with ``x`` and ``y`` aligned with ``frame``), or ``None``. The
     frame and the vectors are read from disk when first used, so opening a large store costs nothing.
     """
@@ -130,6 +132,11 @@ class Store:
                        for k, v in rows if v is not None)
         return (f"<div><b>clsmap store</b> <code>{html.escape(str(self.path))}</code><table>{body}</table>"
                 "<small>clsmap.show(store) draws the interactive map</small></div>")
+
+    @property
+    def dynamics(self) -> dict[str, Any] | None:
+        """What a dynamics store records about its training run and snapshots; ``None`` elsewhere."""
+        return self.meta.get("dynamics")
 
     @property
     def vector_columns(self) -> list[str]:
@@ -337,8 +344,10 @@ def _read_frame(folder: Path) -> pd.DataFrame:
 
     scalar_columns = list(SCALAR_COLUMNS)
     parts = part_files(folder)
-    # a store of schema 1.0 has no split column: its rows belong to no split
+    # a store of schema 1.0 has no split column: its rows belong to no split; a dynamics store has the
+    # snapshot columns too
     present = set(pq.read_schema(parts[0]).names) if parts else set(scalar_columns)
+    scalar_columns += [c for c in SNAPSHOT_COLUMNS if c in present]
     table = _read_parts(folder, columns=[c for c in scalar_columns if c in present])
     frame = pd.DataFrame(columns=scalar_columns) if table is None else table.to_pandas()
     for missing in (c for c in scalar_columns if c not in frame.columns):

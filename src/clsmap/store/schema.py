@@ -27,6 +27,13 @@ rows in the vector space of ``column`` (cosine), nearest first: ``id`` (string, 
 ``neighbours`` (``fixed_size_list<int32, k>``, row positions) and ``similarity``
 (``fixed_size_list<float32, k>``, cosine similarity), aligned with the rows; its metadata says
 ``column``, ``k``, ``metric`` and ``n_rows``.
+
+A dynamics store (snapshots of a probe set recorded during training, ``clsmap train --map-every``)
+has the same columns, one part per snapshot, and three more (:data:`SNAPSHOT_COLUMNS`): ``snapshot``
+(int32, its index), ``step`` (int64, optimisation steps done) and ``epoch`` (float32, epochs done:
+``step`` / steps per epoch); its ``split`` says ``train``, ``validation`` or ``test`` (texts kept out of
+training). Its ``row`` numbers the rows of the whole store (snapshot after snapshot); ``id`` names the
+text, the same in every snapshot. The manifest's ``dynamics`` describes the run and its snapshots.
 """
 
 from __future__ import annotations
@@ -44,11 +51,12 @@ from .._version import __version__
 __all__ = [
     "SCHEMA_VERSION", "MANIFEST", "VECTORS", "PROJECTIONS", "NEIGHBOURS", "ANALYSIS", "META_KEY", "INPUT_COLUMNS",
     "SCALAR_COLUMNS", "RESUME_KEYS", "Manifest", "input_table", "part_table", "projection_table",
-    "neighbour_table", "vector_array", "vectors_to_numpy", "part_rows_for", "part_name",
+    "neighbour_table", "vector_array", "vectors_to_numpy", "part_rows_for", "part_name", "SNAPSHOT_COLUMNS",
+    "snapshot_table",
 ]
 
 #: Version of the store layout; readers refuse a store with a newer major version.
-SCHEMA_VERSION = "1.1"  # 1.1: the ``split`` column (stores of 1.0 read as having no splits)
+SCHEMA_VERSION = "1.1"  # 1.1: the ``split`` column, dynamics stores (SNAPSHOT_COLUMNS, Manifest.dynamics); 1.0 reads
 MANIFEST = "clsmap.json"
 VECTORS = "vectors"
 PROJECTIONS = "projections"
@@ -63,6 +71,8 @@ INPUT_COLUMNS = ("row", "id", "text", "label", "split")
 OUTPUT_COLUMNS = ("pred", "pred_id", "confidence", "correct", "prob", "logits")
 #: every column but the vectors
 SCALAR_COLUMNS = INPUT_COLUMNS + OUTPUT_COLUMNS
+#: what a dynamics store adds to every row: which snapshot, after how many steps and epochs, which split
+SNAPSHOT_COLUMNS = ("snapshot", "step", "epoch")
 
 #: Manifest keys that must match for a re-run to resume an existing store.
 RESUME_KEYS = ("model", "extraction", "dataset", "part_rows", "n_rows")
@@ -107,13 +117,18 @@ class Manifest:
     created: str | None = None
     finished: str | None = None
     complete: bool = False
+    #: only in a dynamics store: ``base_model``, ``map_every``, ``steps_per_epoch``, ``probe`` (rows per
+    #: split) and ``snapshots`` (``snapshot``, ``step``, ``epoch`` of each)
+    dynamics: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form: every field, ``finished`` only once the store is, and ``extra`` merged in."""
+        """The JSON form: every field, ``finished`` only once the store is, ``dynamics`` only in a
+        dynamics store, and ``extra`` merged in."""
         record = {k: v for k, v in asdict(self).items() if k != "extra"}
-        if record["finished"] is None:
-            del record["finished"]
+        for optional in ("finished", "dynamics"):
+            if record[optional] is None:
+                del record[optional]
         return {**self.extra, **record}
 
     def file_metadata(self) -> bytes:
@@ -247,6 +262,27 @@ def part_table(
     for name, matrix in vectors.items():
         columns[name] = vector_array(matrix)
     return pa.table(columns)
+
+
+def snapshot_table(part: Any, *, snapshot: int, step: int, epoch: float, splits: Sequence[str]) -> Any:
+    """A store ``part`` (a :func:`part_table`) as the part of snapshot ``snapshot`` of a dynamics store:
+    ``row`` numbered on from ``snapshot * len(part)``, ``split`` set to ``splits``, and the
+    :data:`SNAPSHOT_COLUMNS` added."""
+    import pyarrow as pa
+
+    n = part.num_rows
+    if len(splits) != n:
+        raise ValueError(f"snapshot_table: {n} rows but {len(splits)} splits")
+    part = part.set_column(0, "row", pa.array(np.arange(snapshot * n, (snapshot + 1) * n, dtype=np.int64)))
+    at = part.schema.get_field_index("split")
+    part = part.set_column(at, "split", pa.array(list(splits), type=pa.string()))
+    for name, array in (
+        ("snapshot", pa.array(np.full(n, snapshot, dtype=np.int32))),
+        ("step", pa.array(np.full(n, step, dtype=np.int64))),
+        ("epoch", pa.array(np.full(n, epoch, dtype=np.float32))),
+    ):
+        part = part.append_column(name, array)
+    return part
 
 
 def projection_table(ids: Sequence[str], xy: np.ndarray) -> Any:

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from .reader import Store, open_store
-from .schema import Manifest, input_table, part_table
+from .schema import Manifest, input_table, part_table, snapshot_table
 from .writer import StoreWriter, write_projection
 
-__all__ = ["synthetic_store"]
+__all__ = ["synthetic_store", "synthetic_dynamics_store"]
 
 
 def synthetic_store(
@@ -62,4 +62,46 @@ def synthetic_store(
     writer.finish()
     write_projection(folder, "vector", ids, xy,
                      metadata={"method": method, "params": {}, "column": "vector", "n_rows": n})
+    return open_store(folder)
+
+
+def synthetic_dynamics_store(
+    folder: str | Path,
+    vectors: np.ndarray,
+    logits: np.ndarray,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    splits: Sequence[str],
+    *,
+    classes: Sequence[str],
+    steps: Sequence[int],
+    steps_per_epoch: int,
+    ids: Sequence[str] | None = None,
+    model: str = "synthetic-model",
+) -> Store:
+    """Write a complete dynamics store (what ``clsmap train --map-every`` records) from given snapshots:
+    ``vectors`` (snapshots, n, d) and ``logits`` (snapshots, n, classes) of the same n rows at ``steps``."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    logits = np.asarray(logits, dtype=np.float32)
+    count, n = vectors.shape[:2]
+    ids = [str(i) for i in range(n)] if ids is None else [str(i) for i in ids]
+    classes = list(classes)
+    label_index = np.array([classes.index(label) for label in labels], dtype=np.int64)
+    manifest = Manifest(
+        n_rows=n * count, part_rows=n, vector_columns=["vector"], default_vector="vector",
+        model={"name_or_path": model, "architecture": "synthetic", "hidden_size": int(vectors.shape[2])},
+        extraction={"layer": -1, "module": None, "pooling": "cls", "max_length": 0, "dtype": "float32"},
+        dataset={"source": "synthetic", "sha256": str(n)}, classes=classes,
+        dynamics={"base_model": model, "map_every": "synthetic", "steps_per_epoch": steps_per_epoch,
+                  "probe": {name: list(splits).count(name) for name in ("validation", "test", "train")},
+                  "snapshots": [{"snapshot": k, "step": int(s), "epoch": round(s / steps_per_epoch, 6)}
+                                for k, s in enumerate(steps)], "checkpoints": None},
+    )
+    writer = StoreWriter(folder, manifest, overwrite=True)
+    inputs = input_table(np.arange(n), ids, list(texts), list(labels))
+    for k, step in enumerate(steps):
+        part = part_table(inputs, {"vector": vectors[k]}, logits=logits[k], classes=classes, label_index=label_index)
+        writer.write_part(k, snapshot_table(part, snapshot=k, step=int(step), epoch=step / steps_per_epoch,
+                                            splits=list(splits)))
+    writer.finish()
     return open_store(folder)

@@ -10,6 +10,9 @@ Before training, the same split gives two baselines (:mod:`.baselines`): the maj
 bag-of-words model. Every epoch's log line puts the validation accuracy beside them; the weights of
 the best epoch (by validation accuracy) are the ones saved. A model that predicts one class, or does
 no better than the majority class, gets a warning (:mod:`.checks`) in the log and in the record.
+
+With ``map_every``, snapshots of a fixed probe set's [CLS] vectors and logits are recorded during
+training into a dynamics store, ``OUT/dynamics`` (:mod:`.dynamics`).
 """
 
 from __future__ import annotations
@@ -32,10 +35,14 @@ from ..io.splits import TRAIN_RECORD
 from ..store.files import write_json_atomic
 from .baselines import bag_of_words_baseline, majority_baseline
 from .checks import prediction_warnings
+from .dynamics import MapEvery, SnapshotRecorder, probe_rows, snapshot_steps
 
 __all__ = ["train", "TrainResult", "TRAIN_RECORD", "split_indices"]
 
 logger = logging.getLogger(__name__)
+
+#: training rows in the snapshots' probe set by default (and at most a quarter of the training rows)
+DEFAULT_MAP_TRAIN_ROWS = 1000
 
 
 @dataclass
@@ -59,6 +66,8 @@ class TrainResult:
     best_epoch: int | None = None
     baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: with ``map_every``: ``path`` of the dynamics store, ``snapshots``, ``seconds`` spent recording
+    dynamics: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         record = asdict(self)
@@ -113,12 +122,25 @@ def train(
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
     progress: bool | None = None,
+    map_every: MapEvery | None = None,
+    map_train_rows: int | None = None,
+    keep_checkpoints: bool = False,
+    map_held_out: str | Path | LabeledTexts | Any | None = None,
 ) -> TrainResult:
     """Fine-tune ``model`` (a base or classifier checkpoint) on labeled ``data``; save to ``out``.
 
     ``validation`` is the held-out fraction (stratified by label). Returns a
     :class:`TrainResult`; the folder ``out`` holds the model, its tokenizer and
     ``clsmap_train.json``.
+
+    ``map_every`` (a number of steps, or ``"epoch"``) records snapshots of the [CLS] space into the
+    dynamics store ``out/dynamics``: the validation rows and up to ``map_train_rows`` training rows
+    (default: 1,000, and at most a quarter of the training rows, which keeps the cost near a fifth of
+    the training time),
+    before training and after every ``map_every`` steps (:mod:`clsmap.training.dynamics`);
+    ``keep_checkpoints`` also saves the weights of every snapshot in ``out/checkpoints``;
+    ``map_held_out`` (labeled texts not in ``data``, e.g. a test set) adds them to every snapshot as
+    held-out rows of split ``test``.
     """
     import torch
     from tqdm.auto import tqdm
@@ -129,6 +151,13 @@ def train(
     check_positive_int(max_length, param="max_length", func="train", minimum=2)
     if not 0 <= validation < 1:
         raise ValueError(f"The 'validation' parameter of train must be in [0, 1). Got {validation!r} instead.")
+    if map_train_rows is not None:
+        check_positive_int(map_train_rows, param="map_train_rows", func="train", minimum=0)
+    if map_every is not None:
+        snapshot_steps(map_every, steps_per_epoch=1, epochs=1)  # checks the value before anything runs
+    elif keep_checkpoints or map_held_out is not None:
+        raise ValueError("The 'keep_checkpoints' and 'map_held_out' parameters of train apply to the snapshots; "
+                         "give map_every (--map-every N|epoch) too.")
     texts = read_dataset(data, text_column=text_column, label_column=label_column)
     if texts.labels is None:
         raise ClsmapError(f"{texts.source}: training needs a label column; name it with --label-column")
@@ -180,31 +209,59 @@ def train(
                 model, len(train_idx), len(val_idx), len(classes), run_device, run_dtype)
     baselines = _baselines(texts.texts, y, train_idx, val_idx, classes, seed=seed)
     best = _Best()
-    for epoch in range(1, epochs + 1):
-        net.train()
-        batches = _bucketed_batches(lengths[train_idx], batch_size, rng)
-        losses = []
-        with tqdm(batches, desc=f"train epoch {epoch}/{epochs}", unit="batch", disable=not show,
-                  dynamic_ncols=True) as bar:
-            for batch in bar:
-                rows = train_idx[batch]
-                with autocast:
-                    out_ = net(**batch_inputs(rows), labels=torch.as_tensor(y[rows], device=run_device))
-                out_.loss.backward()
-                torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                losses.append(out_.loss.detach().item())
-                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-        record: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses))}
-        if len(val_idx):
-            pred = _predict(net, val_idx, lengths, batch_inputs, autocast, batch_size * 2)
-            record["val_accuracy"] = float(np.mean(pred == y[val_idx]))
-            record["val_classes_predicted"] = int(len(np.unique(pred)))
-            best.offer(epoch, record["val_accuracy"], pred, net)
-        history.append(record)
-        logger.info("%s", _epoch_line(record, epochs, baselines))
+    recorder = None
+    if map_every is not None:
+        if map_train_rows is None:
+            map_train_rows = min(DEFAULT_MAP_TRAIN_ROWS, len(train_idx) // 4)
+        probe, splits = probe_rows(train_idx, val_idx, map_train_rows, seed=seed)
+        if not len(probe):
+            raise ValueError("map_every needs a probe set: give validation above 0 or map_train_rows above 0")
+        steps_per_epoch = math.ceil(len(train_idx) / batch_size)
+        recorder = SnapshotRecorder(
+            net, tokenizer, texts, probe, splits, out=out, classes=classes, max_length=max_length, dtype=run_dtype,
+            steps=snapshot_steps(map_every, steps_per_epoch=steps_per_epoch, epochs=epochs),
+            steps_per_epoch=steps_per_epoch, map_every=map_every, base_model=str(model),
+            keep_checkpoints=keep_checkpoints, held_out=None if map_held_out is None else read_dataset(
+                map_held_out, text_column=text_column, label_column=label_column),
+        )
+    step = 0
+    try:
+        if recorder is not None:
+            recorder.record(0)
+        for epoch in range(1, epochs + 1):
+            net.train()
+            batches = _bucketed_batches(lengths[train_idx], batch_size, rng)
+            losses = []
+            with tqdm(batches, desc=f"train epoch {epoch}/{epochs}", unit="batch", disable=not show,
+                      dynamic_ncols=True) as bar:
+                for batch in bar:
+                    rows = train_idx[batch]
+                    with autocast:
+                        out_ = net(**batch_inputs(rows), labels=torch.as_tensor(y[rows], device=run_device))
+                    out_.loss.backward()
+                    torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    losses.append(out_.loss.detach().item())
+                    bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+                    step += 1
+                    if recorder is not None and recorder.due(step):
+                        recorder.record(step)
+            record: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses))}
+            if len(val_idx):
+                pred = recorder.validation_predictions(step) if recorder is not None else None
+                if pred is None:
+                    pred = _predict(net, val_idx, lengths, batch_inputs, autocast, batch_size * 2)
+                record["val_accuracy"] = float(np.mean(pred == y[val_idx]))
+                record["val_classes_predicted"] = int(len(np.unique(pred)))
+                best.offer(epoch, record["val_accuracy"], pred, net)
+            history.append(record)
+            logger.info("%s", _epoch_line(record, epochs, baselines))
+        dynamics = recorder.finish() if recorder is not None else None
+    finally:
+        if recorder is not None:
+            recorder.close()
 
     warnings: list[str] = []
     if best.epoch is not None:
@@ -234,10 +291,12 @@ def train(
             "learning_rate": learning_rate, "weight_decay": weight_decay, "warmup_ratio": warmup_ratio,
             "max_length": max_length, "validation": validation, "seed": seed, "dtype": run_dtype,
             "dataset_sha256": texts.fingerprint, "clsmap_version": __version__,
+            **({"map_every": map_every, "map_train_rows": map_train_rows} if map_every is not None else {}),
         },
         best_epoch=best.epoch if best.epoch is not None else epochs,
         baselines=baselines,
         warnings=warnings,
+        dynamics=dynamics,
     )
     write_json_atomic(out / TRAIN_RECORD, result.to_json(), indent=2)
     logger.info("saved the fine-tuned model to %s", out)
