@@ -117,7 +117,8 @@ def _is_browser_skip(report) -> bool:
     reason = _skip_reason(report)
     missing = missing_reason()
     # marked (the browser fixture) or skipped for the reason launch() gives (a test that calls it itself)
-    return "browser" in report.keywords or (missing is not None and missing in reason)
+    # a collection report (a module-level skip) has no keywords
+    return "browser" in getattr(report, "keywords", {}) or (missing is not None and missing in reason)
 
 
 @pytest.hookimpl(wrapper=True)

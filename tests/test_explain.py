@@ -275,7 +275,9 @@ def test_keywords_caption_the_regions_and_the_legend(browser, explain_store, exp
     titles = page.eval_on_selector_all(".legend-item", "(items) => items.map((i) => i.title)")
     class_words = result.keywords[result.keywords["kind"] == "class"]
     assert len(class_words) and any(t.startswith("keywords: ") for t in titles)
+    before = page.locator("#legend-title").text_content()
     page.locator("#modes button[data-mode=correct]").click()  # not a class mode: no keywords
+    page.wait_for_function("(before) => document.querySelector('#legend-title').textContent !== before", arg=before)
     titles = page.eval_on_selector_all(".legend-item", "(items) => items.map((i) => i.title)")
     assert not any(t.startswith("keywords: ") for t in titles)
     assert page.errors == []

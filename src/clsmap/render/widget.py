@@ -59,8 +59,8 @@ class MapWidget(anywidget.AnyWidget):
         self._rows: pd.DataFrame | None = None
         self._row_of: dict[str, int] = {str(i): k for k, i in enumerate(store.frame["id"])}
         super().__init__(
-            _style=render("map.css", font_face=face, warnings=parts.warnings),
-            _body=render("map_body.html", warnings=parts.warnings),
+            _style=render("map.css", font_face=face, warnings=parts.warnings, player=False),
+            _body=render("map_body.html", warnings=parts.warnings, player=False),
             _font_css="" if parts.font is None else parts.font.css,
             _meta=parts.meta,
             _payload=parts.packed,
