@@ -153,6 +153,43 @@ def test_knn_backends_agree():
         assert not (a == np.arange(len(X))[:, None]).any()
 
 
+def _true_recall(found: np.ndarray, exact: np.ndarray) -> float:
+    return float(np.mean([np.intersect1d(a, b).size for a, b in zip(found, exact, strict=True)]) / exact.shape[1])
+
+
+def test_approximate_neighbours_measure_their_recall(tmp_path):
+    """The approximate graph's recall is measured on a sample, estimates the recall over every row, is
+    raised to the target by scanning more cells, and is recorded by analyze (summary and analysis.json)."""
+    pytest.importorskip("faiss")
+    import json
+
+    from clsmap.analysis import analyze, approximate_knn_graph
+    from clsmap.store import synthetic_store
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 32)).astype(np.float32)  # one cloud: neighbours fall in several k-means cells
+    labels = rng.integers(0, 3, size=len(X))
+    exact = knn_indices(X, k=10, backend="sklearn")
+    loose, _, info = approximate_knn_graph(X, k=10, target_recall=0.0, sample=600)
+    assert info["nprobe"] == 8 and info["nlist"] == min(int(4 * np.sqrt(len(X))), len(X) // 40)
+    truth = _true_recall(loose, exact)
+    assert truth < 0.99  # few cells scanned: some neighbours are missed, so the estimate is tested
+    assert abs(info["recall"] - truth) < 0.04 and info["recall_sample"] == 600
+    tight, similarity, info = approximate_knn_graph(X, k=10, target_recall=0.99, sample=600)
+    assert info["recall"] >= 0.99 and info["nprobe"] > 8 and _true_recall(tight, exact) > 0.97
+    assert not (tight == np.arange(len(X))[:, None]).any() and (np.diff(similarity, axis=1) <= 1e-6).all()
+    again = approximate_knn_graph(X, k=10, target_recall=0.99, sample=600)[0]
+    assert np.array_equal(tight, again)  # the same seed, the same graph
+
+    store = synthetic_store(tmp_path / "s", X[:, :2], [f"t{i}" for i in range(len(X))], labels=labels.astype(str),
+                            vectors=X)
+    summary = analyze(store, knn="approximate", layers=False).summary
+    assert summary["knn_backend"].startswith("faiss IVF") and 0.95 <= summary["knn_recall"] <= 1
+    assert json.loads((tmp_path / "s" / "analysis" / "analysis.json").read_text())["summary"]["knn_recall"] \
+        == summary["knn_recall"]
+    assert analyze(store, knn="sklearn", layers=False, write=False).summary["knn_recall"] == 1.0
+
+
 def test_neighbours_exclude_the_point_itself_even_with_duplicates():
     X = np.array([[0, 0], [0, 0], [1, 0], [5, 5], [5, 5.1]], dtype=np.float32)
     found = knn_indices(X, k=2, metric="euclidean")

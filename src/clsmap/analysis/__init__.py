@@ -23,8 +23,11 @@ from .keywords import class_keywords, read_keywords, tokenize, write_keywords
 from .label_issues import cleanlab_issues, label_issue_scores
 from .layers import aligned_layer_maps, layer_curves, procrustes_align
 from .metrics import (
+    APPROX_FROM,
+    approximate_knn_graph,
     classification_metrics,
     confusion_frame,
+    knn_backend,
     knn_graph,
     knn_indices,
     knn_preservation,
@@ -56,6 +59,9 @@ __all__ = [
     "cleanlab_issues",
     "confusion_frame",
     "confusion_regions",
+    "APPROX_FROM",
+    "approximate_knn_graph",
+    "knn_backend",
     "knn_graph",
     "knn_indices",
     "knn_preservation",

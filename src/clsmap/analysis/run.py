@@ -24,8 +24,11 @@ from .keywords import class_keywords, write_keywords
 from .label_issues import label_issue_scores
 from .layers import aligned_layer_maps, layer_columns, layer_curves
 from .metrics import (
+    Backend,
+    approximate_knn_graph,
     classification_metrics,
     confusion_frame,
+    knn_backend,
     knn_graph,
     knn_indices,
     neighbour_agreement,
@@ -123,6 +126,7 @@ def analyze(
     silhouette_sample: int | None = 5000,
     trust_sample: int | None = 2000,
     layers: bool = True,
+    knn: Backend = "auto",
     write: bool = True,
 ) -> Analysis:
     """Measure a store: how well the model classifies, how well the classes separate in the
@@ -134,7 +138,10 @@ def analyze(
     linear probe cross-validated on the vectors, valid for any store; ``"model"`` the model's own
     probabilities, valid only when the store's rows were held out from the model's training
     (clsmap cannot check that). ``silhouette_sample`` and ``trust_sample``: row-sample sizes of the
-    two measures that need all distances of a row (``None``: every row). ``layers``: with
+    two measures that need all distances of a row (``None``: every row). ``knn``: how the k-NN graph
+    of the vectors is searched, once, for every measure that needs it (see
+    :func:`~clsmap.analysis.metrics.knn_backend`; from 100,000 rows an approximate index whose recall@k
+    is measured on a sample: ``knn_recall`` in the summary). ``layers``: with
     ``layer_N`` columns, also the per-layer curves and aligned maps. ``write``: save
     ``analysis/regions.json``, ``analysis/keywords.json``, ``analysis/analysis.json`` and the k-NN
     graph (``neighbours/<column>.parquet``, which the interactive map shows) in the store.
@@ -144,7 +151,9 @@ def analyze(
     ``silhouette_sample``, ``linear_probe_accuracy``, ``map_knn_purity``, ``trustworthiness``,
     ``trust_sample``, ``knn_preservation``, ``probs_source``, ``n_flagged``, ``flags_accuracy``
     (accuracy of the probabilities behind the flags), ``flags_chance``, ``flags_needed``,
-    ``flags_estimated`` (estimated wrong labels), ``flags_weight``, ``flags_note`` (why nothing is
+    ``knn_backend``, ``knn_recall`` and ``knn_recall_sample`` (an approximate graph's recall@k against
+    exact neighbours, and on how many rows; ``knn_recall`` is 1.0 for an exact search), ``flags_estimated``
+    (estimated wrong labels), ``flags_weight``, ``flags_note`` (why nothing is
     flagged, or None; see :func:`~clsmap.analysis.label_issues.label_issue_scores`), ``n_regions``,
     ``regions_share_errors`` (share of misclassified rows inside a region; without predictions,
     of rows whose neighbours mostly carry other labels), ``regions_share_points``,
@@ -193,8 +202,15 @@ def analyze(
     # the original space
     steps: dict[str, float] = {}
     step = _Steps(steps, column)
+    backend = knn_backend(len(X), X.shape[1], knn)
     with step("neighbours"):
-        neighbours, similarity = knn_graph(X, k=k)
+        if backend == "approximate":
+            neighbours, similarity, info = approximate_knn_graph(X, k=k, seed=seed)
+            summary.update(knn_backend=info["backend"], knn_recall=info["recall"],
+                           knn_recall_sample=info["recall_sample"])
+        else:
+            neighbours, similarity = knn_graph(X, k=k, backend=backend)
+            summary.update(knn_backend=f"{backend} (exact)", knn_recall=1.0, knn_recall_sample=None)
     agreement = neighbour_agreement(neighbours, labels)
     per_class = (pd.DataFrame({"label": labels, "a": agreement}).groupby("label", sort=True)
                  .agg(n=("a", "size"), knn_purity=("a", "mean")).reset_index())
