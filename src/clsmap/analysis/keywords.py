@@ -19,7 +19,6 @@ are sparse matrices (scikit-learn's ``CountVectorizer``). Keywords go into the s
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from functools import lru_cache
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..store.files import write_json_atomic
+from ..store.files import read_json_object, write_json_atomic
 
 __all__ = ["tokenize", "class_keywords", "write_keywords", "read_keywords", "keyword_terms", "KEYWORDS_FILE"]
 
@@ -192,14 +191,10 @@ def read_keywords(store_path: str | Path) -> dict[str, Any] | None:
     """The keywords file of a store, or ``None`` when there is none (or it cannot be read, or is of a
     newer schema: a warning says why, and the pages are made without keywords)."""
     path = Path(store_path) / KEYWORDS_FILE
-    if not path.is_file():
+    data = read_json_object(path, without="the pages are made without keywords")
+    if data is None:
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        logger.warning("%s is unreadable (%s); the pages are made without keywords", path, exc)
-        return None
-    schema = data.get("schema") if isinstance(data, dict) else None
+    schema = data.get("schema")
     if not isinstance(schema, int) or schema > KEYWORDS_SCHEMA:
         logger.warning("%s is not a keywords file this clsmap reads (schema %r); the pages are made without keywords",
                        path, schema)

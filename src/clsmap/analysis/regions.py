@@ -30,7 +30,6 @@ schema 1 are still read).
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..store.files import write_json_atomic
+from ..store.files import read_json_object, write_json_atomic
 from .scan import Scan, make_grid, outline
 
 __all__ = ["confusion_regions", "region_membership", "region_coverage", "write_regions", "read_regions",
@@ -279,15 +278,8 @@ def read_regions(store_path: str | Path) -> dict[str, Any] | None:
     cannot be read, or is of a newer schema: a warning says why, and the maps are drawn without
     regions)."""
     path = Path(store_path) / REGIONS_FILE
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        logger.warning("%s is unreadable (%s); the maps are drawn without regions", path, exc)
-        return None
-    if not isinstance(data, dict):
-        logger.warning("%s is not a regions file (not a JSON object); the maps are drawn without regions", path)
+    data = read_json_object(path, without="the maps are drawn without regions")
+    if data is None:
         return None
     schema = data.get("schema", 1)
     if isinstance(schema, int) and schema > REGIONS_SCHEMA:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any, BinaryIO
 
 from .._errors import ClsmapError
 from .schema import META_KEY
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["write_atomic", "write_text_atomic", "write_json_atomic", "write_parquet_atomic", "writing_error",
            "read_file_meta"]
@@ -79,6 +82,22 @@ def write_parquet_atomic(table: Any, path: str | Path, *, metadata: bytes | dict
     schema_meta[META_KEY] = metadata
     table = table.replace_schema_metadata(schema_meta)
     return write_atomic(path, lambda fh: pq.write_table(table, fh, compression="zstd"))
+
+
+def read_json_object(path: Path, *, without: str) -> dict[str, Any] | None:
+    """The JSON object in ``path``; ``None`` when there is no such file, or (with a warning naming the
+    file, the reason and ``without``: what is made without it) when it cannot be read or is not an object."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        logger.warning("%s is unreadable (%s); %s", path, exc, without)
+        return None
+    if not isinstance(data, dict):
+        logger.warning("%s is not a JSON object; %s", path, without)
+        return None
+    return data
 
 
 def read_file_meta(path: str | Path) -> dict[str, Any]:
