@@ -109,8 +109,9 @@ def child(kind: str, source: str, model: str | None, out: str) -> None:
     stage("map", lambda: clsmap.write_map(store))
     stage("report", lambda: clsmap.report(store, analysis=analysis))
     rss.stop()
+    knn = {key: analysis.summary.get(key) for key in ("knn_backend", "knn_recall", "knn_recall_sample")}
     print(json.dumps({"n": len(store), "stages": stages, "analysis_steps": analysis.summary.get("step_seconds"),
-                      "peak_rss_mb": max(s["peak_rss_mb"] for s in stages.values())}))
+                      "knn": knn, "peak_rss_mb": max(s["peak_rss_mb"] for s in stages.values())}))
 
 
 def run(kind: str, source: str, model: str | None, out: Path) -> dict:
@@ -130,6 +131,10 @@ def show(name: str, row: dict) -> None:
     steps = row.get("analysis_steps") or {}
     if steps:
         print("analyze:   " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
+    knn = row.get("knn") or {}
+    if knn.get("knn_backend"):
+        sample = f" on {knn['knn_recall_sample']:,} rows" if knn.get("knn_recall_sample") else ""
+        print(f"k-NN graph: {knn['knn_backend']}, recall@10 {knn['knn_recall']:.3f}{sample}")
 
 
 def main() -> None:
