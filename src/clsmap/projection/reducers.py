@@ -102,6 +102,8 @@ class PaCMAP(Reducer):
             random_state=self.seed, apply_pca=X.shape[1] > 100 and n > 100,
             num_iters=(100, 100, 250) if self.init is None else (0, 0, 250),
         )
+        if self.seed is not None:
+            _exact_neighbour_pairs(reducer)
         init: Any = "pca"
         if self.init is not None:
             init = np.asarray(self.init, dtype=np.float32)
@@ -162,6 +164,45 @@ class PCA(Reducer):
 
 
 REDUCERS: dict[str, type[Reducer]] = {cls.name: cls for cls in (PaCMAP, UMAP, TSNE, PCA)}
+
+
+def _exact_neighbour_pairs(reducer: Any) -> None:
+    """Give a seeded ``pacmap.PaCMAP`` its nearest-neighbour pairs from an exact faiss search on every core.
+
+    Seeded, PaCMAP searches faiss's HNSW index on one thread (its build is not deterministic on
+    several); an exact flat search is deterministic and parallel. The pairs are chosen as PaCMAP's
+    ``generate_pair`` chooses them, from the same preprocessed (PCA) rows: the ``n_neighbors + 50``
+    nearest, distances scaled by each side's mean distance to its 4th-6th neighbours, the
+    ``n_neighbors`` nearest by that scale. PaCMAP then samples the mid-near and far pairs with its seed.
+    Without faiss, PaCMAP's own search runs.
+    """
+    try:
+        import faiss
+    except ImportError:
+        return
+    from pacmap import pacmap as core
+
+    stock = reducer.sample_pairs
+
+    def sample_pairs(X: np.ndarray, save_tree: bool) -> None:
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        n, k = len(X), int(reducer.n_neighbors)
+        extra = min(k + 50, n - 1)
+        if extra < 6:  # too few rows for the scale (4th-6th neighbours): PaCMAP's own search
+            stock(X, save_tree)
+            return
+        _restore_faiss_threads()
+        index = faiss.IndexFlatL2(X.shape[1])
+        index.add(X)
+        squared, found = index.search(X, extra + 1)
+        nbrs = np.ascontiguousarray(found[:, 1:], dtype=np.int32)
+        distance = np.sqrt(np.maximum(squared[:, 1:], 0)).astype(np.float32)
+        sig = np.maximum(distance[:, 3:6].mean(axis=1), 1e-10).astype(np.float32)
+        scaled = core.scale_dist(distance, sig, nbrs)
+        reducer.pair_neighbors = core.sample_neighbors_pair(X, scaled, nbrs, k)
+        stock(X, save_tree)
+
+    reducer.sample_pairs = sample_pairs
 
 
 def _restore_faiss_threads() -> None:
