@@ -1,5 +1,6 @@
 """Analysis (stage 5 of the pipeline): what the vector space and its map say, measured (pure functions + ``analyze``).
 
+- :mod:`~clsmap.analysis.knn`: the k-NN graph (exact, or approximate with its recall measured);
 - :mod:`~clsmap.analysis.metrics`: k-NN purity, silhouette, linear probe, trustworthiness, k-NN
   preservation, per-class precision/recall/F1, confusion table;
 - :mod:`~clsmap.analysis.regions`: confusion regions in the map (``analysis/regions.json``);
@@ -22,14 +23,10 @@ from .compare import Comparison, compare
 from .keywords import class_keywords, read_keywords, tokenize, write_keywords
 from .label_issues import cleanlab_issues, label_issue_scores
 from .layers import aligned_layer_maps, layer_curves, procrustes_align
+from .knn import APPROX_FROM, approximate_knn_graph, knn_backend, knn_graph, knn_indices
 from .metrics import (
-    APPROX_FROM,
-    approximate_knn_graph,
     classification_metrics,
     confusion_frame,
-    knn_backend,
-    knn_graph,
-    knn_indices,
     knn_preservation,
     knn_purity,
     knn_purity_per_class,

@@ -26,7 +26,7 @@ import numpy as np
 from .._validation import check_choice
 from ..projection.reducers import PaCMAP, make_reducer
 from .layers import procrustes_align
-from .metrics import knn_indices
+from .knn import knn_indices
 
 __all__ = ["ALIGNMENTS", "Alignment", "snapshot_maps", "displacement_stats", "compare_alignments"]
 

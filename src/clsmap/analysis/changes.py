@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import knn_indices
+from .knn import knn_indices
 
 __all__ = ["neighbour_change", "change_kinds", "CHANGE_KINDS", "region_matches", "displacement"]
 

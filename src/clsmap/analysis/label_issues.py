@@ -22,7 +22,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .metrics import Metric, knn_indices, out_of_sample_probs
+from .knn import Metric, knn_indices
+from .metrics import out_of_sample_probs
 
 __all__ = ["label_issue_scores", "estimate_issue_count", "flag_gate", "cleanlab_issues"]
 

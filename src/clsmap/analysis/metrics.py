@@ -1,27 +1,20 @@
 """Measures of how well classes separate and how faithful a 2-D map is (pure functions over arrays).
 
-Memory stays O(n * k): neighbours come from k-NN queries (scikit-learn, or faiss for large n; from
-:data:`APPROX_FROM` rows an approximate faiss index whose recall is measured on a sample), never from
-an n x n distance matrix. Functions that need more than k-NN lists
+Memory stays O(n * k): neighbours come from k-NN queries (:mod:`clsmap.analysis.knn`), never from an
+n x n distance matrix. Functions that need more than k-NN lists
 (trustworthiness, silhouette) work on a random sample of rows against the full data and say so.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from .._validation import check_choice
+from .knn import Backend, Metric, knn_indices
 
 __all__ = [
-    "APPROX_FROM",
-    "approximate_knn_graph",
-    "knn_backend",
-    "knn_graph",
-    "knn_indices",
     "neighbour_agreement",
     "knn_purity",
     "knn_purity_per_class",
@@ -36,16 +29,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Metric = Literal["cosine", "euclidean"]
-Backend = Literal["auto", "sklearn", "faiss", "approximate"]
-BACKENDS = ("auto", "sklearn", "faiss", "approximate")
-#: above this many rows, ``backend="auto"`` uses faiss (exact, faster on CPUs) when it is installed
-FAISS_FROM = 50_000
-#: from this many rows, ``backend="auto"`` searches an approximate faiss index (an exact search costs
-#: n^2 d: about 40 s at 100k 384-d rows on 2 cores, an hour at 1M) whose recall is measured
-APPROX_FROM = 100_000
-#: the recall@k that the approximate search must reach on its sample of exact searches
-TARGET_RECALL = 0.95
 #: from this many rows the probe is fitted in torch (:mod:`clsmap.analysis.probe`: same objective,
 #: whitened L-BFGS, 6.6x faster at 24,656 rows); below, scikit-learn's lbfgs takes a second or two
 TORCH_PROBE_FROM = 5_000
@@ -61,153 +44,6 @@ def _as_xy(X: np.ndarray, labels: np.ndarray | list | None, func: str) -> tuple[
     if len(X) != len(labels):
         raise ValueError(f"{func}: {len(X)} vectors but {len(labels)} labels")
     return X, labels
-
-
-def _prepare(X: np.ndarray, metric: str) -> np.ndarray:
-    """Rows scaled to unit length for cosine (then Euclidean order = cosine order)."""
-    check_choice(metric, ("cosine", "euclidean"), param="metric", func="knn_indices")
-    X = np.ascontiguousarray(X, dtype=np.float32)
-    if metric == "cosine":
-        norms = np.linalg.norm(X, axis=1, keepdims=True)
-        X = X / np.maximum(norms, 1e-12)
-    return X
-
-
-def knn_backend(n: int, d: int, backend: Backend = "auto") -> Literal["sklearn", "faiss", "approximate"]:
-    """The search ``backend="auto"`` picks for ``n`` rows of ``d`` dimensions: scikit-learn below
-    :data:`FAISS_FROM` rows (and for maps: scikit-learn's k-d tree wins in few dimensions), faiss's exact
-    flat index up to :data:`APPROX_FROM` rows, then :func:`approximate_knn_graph`; faiss only when it is
-    installed (else scikit-learn, exact)."""
-    check_choice(backend, BACKENDS, param="backend", func="knn_indices")
-    if backend != "auto":
-        return backend
-    if n < FAISS_FROM or d <= 16:
-        return "sklearn"
-    try:
-        import faiss  # noqa: F401
-    except ImportError:
-        logger.info("faiss is not installed: exact k-NN of %d rows with scikit-learn (pip install 'clsmap[faiss]' "
-                    "for a faster, approximate one)", n)
-        return "sklearn"
-    return "approximate" if n >= APPROX_FROM else "faiss"
-
-
-def knn_graph(
-    X: np.ndarray, *, k: int = 10, metric: Metric = "cosine", backend: Backend = "auto", query: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's ``k`` nearest other rows, nearest first: ``(indices, similarity)``, both (n, k).
-
-    ``similarity`` is the cosine similarity for ``metric="cosine"``, the negated Euclidean distance
-    for ``"euclidean"`` (larger is nearer either way; float32). O(n * k) memory. ``query`` (row
-    indices) restricts the rows asked about; their neighbours are still found among all rows.
-    ``backend``: see :func:`knn_backend` (``"approximate"``: :func:`approximate_knn_graph`, whose
-    measured recall is logged).
-    """
-    backend = knn_backend(len(X), np.shape(X)[1], backend)
-    if backend == "approximate" and query is None:
-        indices, similarity, _ = approximate_knn_graph(X, k=k, metric=metric)
-        return indices, similarity
-    X = _prepare(np.asarray(X), metric)
-    n = len(X)
-    if n < 2:
-        raise ValueError("knn_indices needs at least two points")
-    k = min(k, n - 1)
-    rows = np.arange(n) if query is None else np.asarray(query)
-    if backend in ("faiss", "approximate"):
-        index = _faiss().IndexFlatL2(X.shape[1])
-        index.add(X)
-        squared, found = index.search(X[rows], k + 1)
-    else:
-        from sklearn.neighbors import NearestNeighbors
-
-        index = NearestNeighbors(n_neighbors=k + 1).fit(X)
-        distance, found = index.kneighbors(X[rows], return_distance=True)
-        squared = distance ** 2
-    return _without_self(np.asarray(found, dtype=np.int64), squared, rows, k, metric)
-
-
-def _faiss():
-    from .._errors import require
-
-    return require("faiss", extra="faiss", purpose="k-NN with faiss", package="faiss-cpu")
-
-
-def _without_self(found: np.ndarray, squared: np.ndarray, rows: np.ndarray, k: int,
-                  metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k + 1`` results of each row without the row itself (or without the last entry when it is
-    absent: exact duplicates can tie with the point), as ``(indices, similarity)``."""
-    self_pos = found == rows[:, None]
-    keep = ~self_pos & (np.cumsum(~self_pos, axis=1) <= k)
-    squared = np.maximum(np.asarray(squared, dtype=np.float64)[keep].reshape(len(rows), k), 0.0)
-    # unit rows: |a - b|^2 = 2 - 2 cos(a, b)
-    similarity = 1.0 - squared / 2.0 if metric == "cosine" else -np.sqrt(squared)
-    return found[keep].reshape(len(rows), k), similarity.astype(np.float32)
-
-
-def approximate_knn_graph(
-    X: np.ndarray, *, k: int = 10, metric: Metric = "cosine", seed: int = 0, target_recall: float = TARGET_RECALL,
-    sample: int = 1000,
-) -> tuple[np.ndarray, np.ndarray, dict]:
-    """:func:`knn_graph` from an inverted-file index (faiss ``IndexIVFFlat``: the rows in ``~4 sqrt(n)``
-    k-means cells, each query scanning the nearest ``nprobe`` cells), with its recall measured.
-
-    The recall@k against an exact search is measured on ``sample`` random rows; while it is below
-    ``target_recall``, the search scans twice as many cells. Returns ``(indices, similarity, info)``,
-    ``info`` holding ``backend``, ``recall`` (on the sample), ``recall_sample``, ``nlist`` and ``nprobe``.
-    Deterministic for a ``seed`` (the k-means sample and initialisation).
-    """
-    faiss = _faiss()
-    X = _prepare(np.asarray(X), metric)
-    n, d = X.shape
-    if n < 2:
-        raise ValueError("knn_indices needs at least two points")
-    k = min(k, n - 1)
-    rng = np.random.default_rng(seed)
-    nlist = int(max(1, min(4 * np.sqrt(n), n // 40)))
-    index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist, faiss.METRIC_L2)
-    index.cp.seed = int(seed)
-    train = np.sort(rng.choice(n, size=min(n, 50 * nlist), replace=False))
-    index.train(X[train])
-    index.add(X)
-    # the exact neighbours of a sample of rows, to measure the recall against
-    probe_rows = np.sort(rng.choice(n, size=min(n, sample), replace=False))
-    flat = faiss.IndexFlatL2(d)
-    flat.add(X)
-    exact = _without_self(np.asarray(flat.search(X[probe_rows], k + 1)[1], dtype=np.int64),
-                          np.zeros((len(probe_rows), k + 1)), probe_rows, k, metric)[0]
-    del flat
-
-    def search(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        squared, found = index.search(X[rows], k + 1)
-        found = np.asarray(found, dtype=np.int64)
-        short = np.flatnonzero((found < 0).any(axis=1))  # cells held fewer than k + 1 rows: search all
-        if len(short):
-            exhaustive = faiss.IndexFlatL2(d)
-            exhaustive.add(X)
-            squared[short], found[short] = exhaustive.search(X[rows[short]], k + 1)
-        return _without_self(found, squared, rows, k, metric)
-
-    index.nprobe = min(nlist, 8)
-    while True:
-        got = search(probe_rows)[0]
-        recall = float(np.mean([np.intersect1d(a, b).size for a, b in zip(got, exact, strict=True)]) / k)
-        if recall >= target_recall or index.nprobe >= nlist:
-            break
-        index.nprobe = min(nlist, index.nprobe * 2)
-    indices, similarity = search(np.arange(n))
-    info = {"backend": "faiss IVF (approximate)", "recall": round(recall, 4), "recall_sample": int(len(probe_rows)),
-            "nlist": nlist, "nprobe": int(index.nprobe)}
-    logger.info("approximate k-NN of %d rows: recall@%d %.3f on %d rows (%d of %d cells scanned)", n, k, recall,
-                len(probe_rows), index.nprobe, nlist)
-    return indices, similarity, info
-
-
-def knn_indices(
-    X: np.ndarray, *, k: int = 10, metric: Metric = "cosine", backend: Backend = "auto", query: np.ndarray | None = None
-) -> np.ndarray:
-    """Indices (n, k) of each row's ``k`` nearest other rows, nearest first (:func:`knn_graph`
-    without the similarities)."""
-    return knn_graph(X, k=k, metric=metric, backend=backend, query=query)[0]
 
 
 def neighbour_agreement(neighbours: np.ndarray, labels: np.ndarray | list) -> np.ndarray:

@@ -23,14 +23,10 @@ from ..store.writer import write_neighbours
 from .keywords import class_keywords, write_keywords
 from .label_issues import label_issue_scores
 from .layers import aligned_layer_maps, layer_columns, layer_curves
+from .knn import Backend, approximate_knn_graph, knn_backend, knn_graph, knn_indices
 from .metrics import (
-    Backend,
-    approximate_knn_graph,
     classification_metrics,
     confusion_frame,
-    knn_backend,
-    knn_graph,
-    knn_indices,
     neighbour_agreement,
     out_of_sample_probs,
     silhouette_per_class,
@@ -140,7 +136,7 @@ def analyze(
     (clsmap cannot check that). ``silhouette_sample`` and ``trust_sample``: row-sample sizes of the
     two measures that need all distances of a row (``None``: every row). ``knn``: how the k-NN graph
     of the vectors is searched, once, for every measure that needs it (see
-    :func:`~clsmap.analysis.metrics.knn_backend`; from 100,000 rows an approximate index whose recall@k
+    :func:`~clsmap.analysis.knn.knn_backend`; from 100,000 rows an approximate index whose recall@k
     is measured on a sample: ``knn_recall`` in the summary). ``layers``: with
     ``layer_N`` columns, also the per-layer curves and aligned maps. ``write``: save
     ``analysis/regions.json``, ``analysis/keywords.json``, ``analysis/analysis.json`` and the k-NN
