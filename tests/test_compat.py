@@ -36,6 +36,9 @@ def test_an_old_store_opens_and_reads(old_store):
     assert store.vectors.shape == (24, 32) and np.isfinite(store.vectors).all()
     assert all(store.projection_of(c) is not None for c in store.vector_columns)
     assert store.accuracy is not None
+    assert store.splits == [] and store.frame["split"].isna().all()  # schema 1.0: no split column
+    rows = store.to_pandas()
+    assert len(rows) == 24 and rows["split"].isna().all() and rows["text"].tolist() == store.frame["text"].tolist()
     record = json.loads((old_store / "clsmap.json").read_text(encoding="utf-8"))
     assert Manifest.from_dict(record).to_dict() == record  # nothing lost or added when read and written back
 

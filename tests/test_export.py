@@ -32,7 +32,8 @@ def _store(folder, n=40, *, part_rows=16, projected=True, dim=5):
     vectors = (rng.normal(size=(n, dim)) * 10.0 ** rng.integers(-30, 30, size=(n, 1))).astype(np.float32)
     store = synthetic_store(folder, rng.normal(size=(n, 2)), texts, labels=[CLASSES[i % 3] for i in range(n)],
                             preds=[CLASSES[(i // 2) % 3] for i in range(n)], confidence=rng.uniform(0.3, 1, n),
-                            ids=ids, classes=CLASSES, vectors=vectors, part_rows=part_rows)
+                            ids=ids, classes=CLASSES, vectors=vectors, part_rows=part_rows,
+                            splits=["train" if i % 4 else "시험" for i in range(n)])
     if not projected:
         store.projection_path().unlink()
     return clsmap.open_store(folder)
@@ -45,8 +46,8 @@ def test_store_rows_as_pandas_and_arrow(tmp_path):
     store = _store(tmp_path / "s", n=40, part_rows=16)
     frame, proj = store.frame, store.projection
     rows = store.to_pandas()
-    assert list(rows.columns) == ["id", "text", "label", "pred", "confidence", "correct", "x", "y"]
-    for name in ("id", "text", "label", "pred", "correct"):
+    assert list(rows.columns) == ["id", "text", "label", "split", "pred", "confidence", "correct", "x", "y"]
+    for name in ("id", "text", "label", "split", "pred", "correct"):
         assert rows[name].tolist() == frame[name].tolist(), name
     np.testing.assert_array_equal(rows["confidence"].to_numpy(), frame["confidence"].to_numpy())
     np.testing.assert_array_equal(rows[["x", "y"]].to_numpy(), proj[["x", "y"]].to_numpy())
@@ -90,9 +91,10 @@ def test_flat_parquet_for_pandas_and_duckdb(tmp_path, monkeypatch):
     assert stamp["export"] == "parquet" and stamp["manifest"]["n_rows"] == 40 and stamp["projection"]["method"]
 
     back = pd.read_parquet(out)
-    assert list(back.columns) == ["id", "text", "label", "pred", "confidence", "correct", "x", "y", "vector"]
+    assert list(back.columns) == ["id", "text", "label", "split", "pred", "confidence", "correct", "x", "y",
+                                  "vector"]
     expected = store.to_pandas()
-    for name in ("id", "text", "label", "pred", "correct"):
+    for name in ("id", "text", "label", "split", "pred", "correct"):
         assert back[name].tolist() == expected[name].tolist(), name
     np.testing.assert_array_equal(np.stack(back["vector"].to_list()), store.vectors)
     rows, width, acc = duckdb.sql(
@@ -119,17 +121,18 @@ def test_projector_files_parse_back_exactly(tmp_path):
     np.testing.assert_array_equal(vectors, store.vectors)  # the same float32, bit for bit
 
     meta_lines = (folder / "metadata.tsv").read_text(encoding="utf-8").split("\n")
-    assert meta_lines[0].split("\t") == ["id", "text", "label", "pred", "correct", "confidence"]
+    assert meta_lines[0].split("\t") == ["id", "text", "label", "split", "pred", "correct", "confidence"]
     assert meta_lines[-1] == "" and len(meta_lines) == 42
     fields = [line.split("\t") for line in meta_lines[1:-1]]
-    assert all(len(f) == 6 for f in fields)
+    assert all(len(f) == 7 for f in fields)
     frame = store.frame
     assert [_unescape(f[0]) for f in fields] == frame["id"].tolist()
     assert [_unescape(f[1]) for f in fields] == frame["text"].tolist()
     assert [f[2] for f in fields] == frame["label"].tolist()
-    assert [f[3] for f in fields] == frame["pred"].tolist()
-    assert [f[4] for f in fields] == ["true" if c else "false" for c in frame["correct"]]
-    assert [np.float32(f[5]) for f in fields] == frame["confidence"].tolist()
+    assert [f[3] for f in fields] == frame["split"].tolist()
+    assert [f[4] for f in fields] == frame["pred"].tolist()
+    assert [f[5] for f in fields] == ["true" if c else "false" for c in frame["correct"]]
+    assert [np.float32(f[6]) for f in fields] == frame["confidence"].tolist()
 
     config = (folder / "projector_config.pbtxt").read_text(encoding="utf-8")
     assert 'tensor_path: "vectors.tsv"' in config and 'metadata_path: "metadata.tsv"' in config
@@ -161,6 +164,7 @@ def test_atlas_file_opens_in_embedding_atlas(tmp_path, monkeypatch):
     frame = store.to_pandas()
     assert data["text"].tolist() == frame["text"].tolist()
     assert data["label"].tolist() == frame["label"].tolist()
+    assert data["split"].tolist() == frame["split"].tolist()
     assert data["prediction"].tolist() == frame["pred"].tolist()
     assert data["correctness"].tolist() == ["correct" if c else "misclassified" for c in frame["correct"]]
     np.testing.assert_array_equal(data[["x", "y"]].to_numpy(), frame[["x", "y"]].to_numpy())

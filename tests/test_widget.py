@@ -86,7 +86,7 @@ def test_show_is_a_widget_whose_state_round_trips(store):
     assert widget.selected_ids == [CLUSTER[0], CLUSTER[3]]  # row order
     rows = widget.selected
     assert rows["id"].tolist() == [CLUSTER[0], CLUSTER[3]]
-    assert list(rows.columns) == ["id", "text", "label", "pred", "confidence", "correct", "x", "y"]
+    assert list(rows.columns) == ["id", "text", "label", "split", "pred", "confidence", "correct", "x", "y"]
     expected = store.to_pandas().set_index("id").loc[[CLUSTER[0], CLUSTER[3]]]
     assert rows["text"].tolist() == expected["text"].tolist()
     np.testing.assert_array_equal(rows[["x", "y"]].to_numpy(), expected[["x", "y"]].to_numpy())

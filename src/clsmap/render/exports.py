@@ -8,15 +8,15 @@ bounded memory. Each file is written to a temporary name and renamed when comple
 ============  ==================================================================================
 target        what is written
 ============  ==================================================================================
-``parquet``   one file: ``id``, ``text``, ``label``, ``pred``, ``confidence``, ``correct``, ``x``,
+``parquet``   one file: ``id``, ``text``, ``label``, ``split``, ``pred``, ``confidence``, ``correct``, ``x``,
               ``y`` (the 2-D map; null without one), ``vector`` (``fixed_size_list<float32, d>``);
               the store's manifest in the file's key-value metadata under ``clsmap``
 ``atlas``     one file for ``embedding-atlas FILE --text text --x x --y y``: ``id``, ``text``,
-              ``label``, ``prediction``, ``correctness`` (``correct`` / ``misclassified``),
+              ``label``, ``split``, ``prediction``, ``correctness`` (``correct`` / ``misclassified``),
               ``confidence``, ``x``, ``y``; needs a 2-D map
 ``projector`` a folder: ``vectors.tsv`` (one row of tab-separated floats per text, each the
               shortest decimal that reads back as the same float32), ``metadata.tsv`` (a header,
-              then ``id``, ``text``, ``label``, ``pred``, ``correct``, ``confidence``), and
+              then ``id``, ``text``, ``label``, ``split``, ``pred``, ``correct``, ``confidence``), and
               ``projector_config.pbtxt``. The Projector's TSV has no quoting, so in metadata
               fields a backslash is written ``\\\\``, a tab ``\\t``, a newline ``\\n`` and a carriage
               return ``\\r``; nothing else changes (Korean and every other text stays as it is)
@@ -49,7 +49,7 @@ ROW_GROUP_ROWS = 65_536
 ROW_GROUP_BYTES = 64 << 20
 #: above this many rows the Projector in a browser becomes slow (it says so itself); the files are written all the same
 PROJECTOR_COMFORT = 100_000
-METADATA_COLUMNS = ("id", "text", "label", "pred", "correct", "confidence")
+METADATA_COLUMNS = ("id", "text", "label", "split", "pred", "correct", "confidence")
 
 
 def export(store: Store | str | Path, out: str | Path, *, to: Target = "parquet", column: str | None = None) -> Path:
@@ -99,7 +99,7 @@ def _atlas(batches: Iterator[Any]) -> Iterator[Any]:
         correctness = pc.if_else(correct, pa.scalar("correct"), pa.scalar("misclassified"))
         yield pa.table({
             "id": table.column("id"), "text": table.column("text"), "label": table.column("label"),
-            "prediction": table.column("pred"), "correctness": correctness,
+            "split": table.column("split"), "prediction": table.column("pred"), "correctness": correctness,
             "confidence": table.column("confidence"), "x": table.column("x"), "y": table.column("y"),
         })
 

@@ -48,7 +48,7 @@ __all__ = ["FLAT_COLUMNS", "Store", "open_store", "read_manifest"]
 
 #: the columns of :meth:`Store.to_arrow`, :meth:`Store.to_pandas` and :meth:`Store.iter_batches`, in order
 #: (then ``vector`` when the vectors are asked for)
-FLAT_COLUMNS = ("id", "text", "label", "pred", "confidence", "correct", "x", "y")
+FLAT_COLUMNS = ("id", "text", "label", "split", "pred", "confidence", "correct", "x", "y")
 
 
 def read_manifest(folder: Path) -> Manifest | None:
@@ -258,9 +258,12 @@ class Store:
             )
         proj_path = self.projection_path(column)
         proj = _read_columns(proj_path, ["id", "x", "y"]) if proj_path.exists() else None
-        wanted = ["row", "id", "text", "label", "pred", "confidence", "correct"] + ([column] if vectors else [])
+        import pyarrow.parquet as pq
+
+        wanted = ["row", *FLAT_COLUMNS[:7]] + ([column] if vectors else [])
         for part in part_files(self.path):
-            table = _read_columns(part, wanted)
+            present = set(pq.read_schema(part).names)  # a store of schema 1.0 has no split column
+            table = _read_columns(part, [c for c in wanted if c in present])
             rows = table.column("row").to_numpy()
             if len(rows) and np.any(np.diff(rows) < 0):
                 table = table.take(pa.array(np.argsort(rows, kind="stable")))
@@ -275,7 +278,8 @@ class Store:
                 if table.num_rows and not same:
                     raise ClsmapError(f"{proj_path} does not match the store's rows; run clsmap project again")
                 x, y = proj.column("x").take(at), proj.column("y").take(at)
-            arrays = [table.column(name) for name in FLAT_COLUMNS[:6]] + [x, y]
+            arrays = [table.column(name) if name in table.column_names else pa.nulls(table.num_rows, type=pa.string())
+                      for name in FLAT_COLUMNS[:7]] + [x, y]
             names = list(FLAT_COLUMNS)
             if vectors:
                 arrays.append(table.column(column))
@@ -289,7 +293,7 @@ class Store:
         tables = list(self.iter_batches(vectors=vectors, column=column))
         if tables:
             return pa.concat_tables(tables)
-        types = [pa.string()] * 4 + [pa.float32(), pa.bool_(), pa.float32(), pa.float32()]
+        types = [pa.string()] * 5 + [pa.float32(), pa.bool_(), pa.float32(), pa.float32()]
         names = list(FLAT_COLUMNS) + (["vector"] if vectors else [])
         return pa.table([pa.array([], type=t) for t in types + [pa.list_(pa.float32())] * vectors], names=names)
 
