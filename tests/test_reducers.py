@@ -21,7 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:n_jobs value .* overridden:UserW
 OPTIONAL = {"umap": "umap", "tsne": "openTSNE"}
 #: lowest trustworthiness (10 neighbours) each method must reach on well separated blobs; PCA is
 #: linear and keeps the blobs apart, but not the neighbourhoods inside an isotropic blob
-TRUST = {"pacmap": 0.85, "umap": 0.85, "tsne": 0.85, "pca": 0.8}
+TRUST = {"pacmap": 0.85, "localmap": 0.85, "umap": 0.85, "tsne": 0.85, "pca": 0.8}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_keeps_neighbourhoods(fitted, blobs, method):
 def test_same_seed_same_map(fitted, blobs, method):
     _, Y = fitted
     again = make_reducer(method, seed=0).fit_transform(blobs[0])
-    if method in ("pacmap", "pca"):
+    if method in ("pacmap", "localmap", "pca"):
         np.testing.assert_array_equal(again, Y)
     else:
         np.testing.assert_allclose(again, Y, rtol=1e-4, atol=1e-4)

@@ -95,7 +95,8 @@ def _extract_options(p: argparse.ArgumentParser) -> None:
 
 def _project_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("projection")
-    g.add_argument("--method", default="pacmap", choices=["pacmap", "umap", "tsne", "pca"], help="(default: pacmap)")
+    g.add_argument("--method", default="pacmap", choices=["pacmap", "localmap", "umap", "tsne", "pca"],
+                   help="(default: pacmap; localmap: PaCMAP with sharper boundaries between close clusters)")
     g.add_argument("--seed", type=int, default=0, help="random seed of the projection (default: 0)")
     g.add_argument("--n-neighbors", type=int,
                    help="neighbourhood size of pacmap/umap (default: pacmap 10 up to 10k rows, more above; umap 15)")

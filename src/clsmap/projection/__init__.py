@@ -7,8 +7,8 @@
 """
 
 from .project import project
-from .reducers import PCA, REDUCERS, TSNE, UMAP, PaCMAP, Reducer, make_reducer
+from .reducers import PCA, REDUCERS, TSNE, UMAP, LocalMAP, PaCMAP, Reducer, make_reducer
 from .sampling import MAX_FIT, fit_on_sample
 
-__all__ = ["MAX_FIT", "PCA", "PaCMAP", "REDUCERS", "Reducer", "TSNE", "UMAP", "fit_on_sample", "make_reducer",
-           "project"]
+__all__ = ["MAX_FIT", "PCA", "LocalMAP", "PaCMAP", "REDUCERS", "Reducer", "TSNE", "UMAP", "fit_on_sample",
+           "make_reducer", "project"]

@@ -16,11 +16,11 @@ import numpy as np
 from .._errors import ClsmapError, require
 from .._validation import check_choice, reject_unknown
 
-__all__ = ["Reducer", "PaCMAP", "UMAP", "TSNE", "PCA", "REDUCERS", "Method", "make_reducer", "is_constant"]
+__all__ = ["Reducer", "PaCMAP", "LocalMAP", "UMAP", "TSNE", "PCA", "REDUCERS", "Method", "make_reducer", "is_constant"]
 
 logger = logging.getLogger(__name__)
 
-Method = Literal["pacmap", "umap", "tsne", "pca"]
+Method = Literal["pacmap", "localmap", "umap", "tsne", "pca"]
 
 
 def is_constant(X: np.ndarray, *, rtol: float = 1e-5) -> bool:
@@ -97,7 +97,7 @@ class PaCMAP(Reducer):
         neighbors = max(1, min(neighbors, n - 2))
         # PaCMAP's own PCA pre-step needs more than 100 dimensions and rows; below that it
         # works on the raw vectors
-        reducer = pacmap.PaCMAP(
+        reducer = self._estimator(pacmap)(
             n_components=2, n_neighbors=neighbors, MN_ratio=self.mn_ratio, FP_ratio=self.fp_ratio,
             random_state=self.seed, apply_pca=X.shape[1] > 100 and n > 100,
             num_iters=(100, 100, 250) if self.init is None else (0, 0, 250),
@@ -113,6 +113,20 @@ class PaCMAP(Reducer):
             return reducer.fit_transform(X, init=init)
         finally:
             _restore_faiss_threads()
+
+
+    def _estimator(self, pacmap: Any) -> Any:
+        return pacmap.PaCMAP
+
+
+class LocalMAP(PaCMAP):
+    """LocalMAP (Wang et al. 2025, in PaCMAP since 0.8): PaCMAP whose last phase also pushes apart nearby
+    points that are far in the original space, sharpening the boundaries between close clusters."""
+
+    name = "localmap"
+
+    def _estimator(self, pacmap: Any) -> Any:
+        return pacmap.LocalMAP
 
 
 class UMAP(Reducer):
@@ -163,7 +177,7 @@ class PCA(Reducer):
         return SkPCA(n_components=2, random_state=self.seed).fit_transform(X)
 
 
-REDUCERS: dict[str, type[Reducer]] = {cls.name: cls for cls in (PaCMAP, UMAP, TSNE, PCA)}
+REDUCERS: dict[str, type[Reducer]] = {cls.name: cls for cls in (PaCMAP, LocalMAP, UMAP, TSNE, PCA)}
 
 
 def _exact_neighbour_pairs(reducer: Any) -> None:
