@@ -86,9 +86,7 @@ def knn_graph(
     k = min(k, n - 1)
     rows = np.arange(n) if query is None else np.asarray(query)
     if backend in ("faiss", "approximate"):
-        index = _faiss().IndexFlatL2(X.shape[1])
-        index.add(X)
-        squared, found = index.search(X[rows], k + 1)
+        squared, found = _exact_search(X, rows, k + 1)
     else:
         from sklearn.neighbors import NearestNeighbors
 
@@ -102,6 +100,15 @@ def _faiss():
     from .._errors import require
 
     return require("faiss", extra="faiss", purpose="k-NN with faiss", package="faiss-cpu")
+
+
+def _exact_search(X: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """faiss's exact search of the ``k`` nearest rows of ``X`` to the rows ``rows`` (squared L2 distances,
+    positions as int64)."""
+    index = _faiss().IndexFlatL2(X.shape[1])
+    index.add(X)
+    squared, found = index.search(X[rows], k)
+    return squared, np.asarray(found, dtype=np.int64)
 
 
 def _without_self(found: np.ndarray, squared: np.ndarray, rows: np.ndarray, k: int,
@@ -147,20 +154,15 @@ def approximate_knn_graph(
     index.add(X)
     # the exact neighbours of a sample of rows, to measure the recall against
     probe_rows = np.sort(rng.choice(n, size=min(n, sample), replace=False))
-    flat = faiss.IndexFlatL2(d)
-    flat.add(X)
-    exact = _without_self(np.asarray(flat.search(X[probe_rows], k + 1)[1], dtype=np.int64),
-                          np.zeros((len(probe_rows), k + 1)), probe_rows, k, metric)[0]
-    del flat
+    exact = _without_self(_exact_search(X, probe_rows, k + 1)[1], np.zeros((len(probe_rows), k + 1)), probe_rows,
+                          k, metric)[0]
 
     def search(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         squared, found = index.search(X[rows], k + 1)
         found = np.asarray(found, dtype=np.int64)
         short = np.flatnonzero((found < 0).any(axis=1))  # cells held fewer than k + 1 rows: search all
         if len(short):
-            exhaustive = faiss.IndexFlatL2(d)
-            exhaustive.add(X)
-            squared[short], found[short] = exhaustive.search(X[rows[short]], k + 1)
+            squared[short], found[short] = _exact_search(X, rows[short], k + 1)
         return _without_self(found, squared, rows, k, metric)
 
     most = min(nlist, max(16, int(nlist * MAX_SCAN)))
@@ -178,10 +180,9 @@ def approximate_knn_graph(
         logger.info("the approximate k-NN of %d rows reaches recall@%d %.3f scanning %d of %d cells (target %.2f): "
                     "an exact search instead", n, k, recall, index.nprobe, nlist, target_recall)
         del index
-        flat = faiss.IndexFlatL2(d)
-        flat.add(X)
-        squared, found = flat.search(X, k + 1)
-        indices, similarity = _without_self(np.asarray(found, dtype=np.int64), squared, np.arange(n), k, metric)
+        rows = np.arange(n)
+        squared, found = _exact_search(X, rows, k + 1)
+        indices, similarity = _without_self(found, squared, rows, k, metric)
         return indices, similarity, {**info, "backend": "faiss (exact: the approximate index fell short)",
                                      "recall": 1.0, "approximate_recall": info["recall"]}
     indices, similarity = search(np.arange(n))
