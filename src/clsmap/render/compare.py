@@ -27,7 +27,7 @@ from ..analysis.compare import Comparison
 from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
 from .fonts import web_font
-from .map import MapExtras, map_document, page_csp
+from .map import MapExtras, map_page, map_parts, page_csp
 from .model import COLOURS, RenderModel, render_model, shared_models, title_of
 from .palette import viridis
 from .blocks import section as _section
@@ -144,8 +144,8 @@ def compare_html(comparison: Comparison, *, max_text_chars: int | None = 200, th
             ("A", sa, comparison.column_a, model_a, None, comparison.xy_a),
             ("B", sb, comparison.column_b, model_b, comparison.order_b, comparison.xy_b)):
         extras = MapExtras(order=order, xy=xy, model=model, modes=modes, linked=True)
-        document = map_document(store, column=column, max_text_chars=max_text_chars, theme=theme,
-                                title=f"{side}: {names[0 if side == 'A' else 1]}", extras=extras)
+        document = map_page(map_parts(store, column=column, max_text_chars=max_text_chars, theme=theme,
+                                      title=f"{side}: {names[0 if side == 'A' else 1]}", extras=extras))
         maps.append({"side": side, "name": names[0 if side == "A" else 1], "document": document})
     script = asset("viewer.js")
     buttons = [(key, name) for key, name in BUTTONS if key == "label" or any(m["key"] == key for m in modes)]

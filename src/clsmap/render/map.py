@@ -46,8 +46,7 @@ from .model import RenderModel, render_model
 from .payload import SIMILARITY_LEVELS, neighbour_columns, normalise, pack, smallest_int, strings
 from .templates import Markup, asset, render
 
-__all__ = ["MapExtras", "MapParts", "map_document", "map_html", "map_page", "map_parts", "page_csp", "write_map",
-           "THEMES"]
+__all__ = ["MapExtras", "MapParts", "map_html", "map_page", "map_parts", "page_csp", "write_map", "THEMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -308,21 +307,6 @@ def map_html(
     """The map of ``store`` as one self-contained HTML document (a string). See :func:`write_map`."""
     return map_page(map_parts(store, column=column, max_text_chars=max_text_chars, title=title, theme=theme,
                               neighbours=neighbours, compresslevel=compresslevel))
-
-
-def map_document(
-    store: Store | str | Path,
-    *,
-    column: str | None = None,
-    max_text_chars: int | None = 200,
-    title: str | None = None,
-    theme: Theme = "auto",
-    compresslevel: int = 4,
-    extras: MapExtras | None = None,
-) -> str:
-    """:func:`map_html` with the changes of ``extras`` (see :class:`MapExtras`)."""
-    return map_page(map_parts(store, column=column, max_text_chars=max_text_chars, title=title, theme=theme,
-                              compresslevel=compresslevel, extras=extras))
 
 
 def page_csp(script: str, *, font: bool) -> str:
