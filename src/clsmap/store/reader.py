@@ -260,10 +260,12 @@ class Store:
         proj = _read_columns(proj_path, ["id", "x", "y"]) if proj_path.exists() else None
         import pyarrow.parquet as pq
 
-        wanted = ["row", *FLAT_COLUMNS[:7]] + ([column] if vectors else [])
-        for part in part_files(self.path):
-            present = set(pq.read_schema(part).names)  # a store of schema 1.0 has no split column
-            table = _read_columns(part, [c for c in wanted if c in present])
+        parts = part_files(self.path)
+        # a store of schema 1.0 has no split column (every part of a store has the same columns)
+        present = set(pq.read_schema(parts[0]).names) if parts else set()
+        wanted = [c for c in ["row", *FLAT_COLUMNS[:7]] + ([column] if vectors else []) if c in present]
+        for part in parts:
+            table = _read_columns(part, wanted)
             rows = table.column("row").to_numpy()
             if len(rows) and np.any(np.diff(rows) < 0):
                 table = table.take(pa.array(np.argsort(rows, kind="stable")))
