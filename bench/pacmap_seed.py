@@ -33,6 +33,7 @@ def child(variant: str, n: int, out: str) -> None:
     import pacmap
 
     from clsmap.projection import make_reducer
+    from clsmap.projection.reducers import default_neighbors
 
     X, labels = vectors(n)
     make_reducer("pacmap", seed=0).fit_transform(X[:3000])  # numba's kernels compiled and cached
@@ -40,8 +41,7 @@ def child(variant: str, n: int, out: str) -> None:
     if variant == "clsmap seeded":
         xy = make_reducer("pacmap", seed=0).fit_transform(X)
     else:
-        neighbors = 10 if n <= 10_000 else int(round(10 + 15 * (np.log10(n) - 4)))  # as clsmap's reducer
-        reducer = pacmap.PaCMAP(n_components=2, n_neighbors=neighbors, MN_ratio=0.5, FP_ratio=2.0,
+        reducer = pacmap.PaCMAP(n_components=2, n_neighbors=default_neighbors(n), MN_ratio=0.5, FP_ratio=2.0,
                                 random_state=0 if variant == "pacmap seeded" else None, num_iters=(100, 100, 250))
         xy = reducer.fit_transform(X, init="pca")
     seconds = time.perf_counter() - started

@@ -71,6 +71,12 @@ class Reducer:
         return f"{type(self).__name__}({params})"
 
 
+def default_neighbors(n: int) -> int:
+    """PaCMAP's ``n_neighbors`` for ``n`` rows: 10 up to 10,000 rows, then 15 more per tenfold (as PaCMAP's
+    own rule of thumb)."""
+    return 10 if n <= 10_000 else int(round(10 + 15 * (np.log10(n) - 4)))
+
+
 class PaCMAP(Reducer):
     """PaCMAP (Wang et al. 2021), the seed's choice: local and global structure together."""
 
@@ -91,9 +97,7 @@ class PaCMAP(Reducer):
         import pacmap
 
         n = len(X)
-        neighbors = self.n_neighbors
-        if neighbors is None:
-            neighbors = 10 if n <= 10_000 else int(round(10 + 15 * (np.log10(n) - 4)))
+        neighbors = self.n_neighbors if self.n_neighbors is not None else default_neighbors(n)
         neighbors = max(1, min(neighbors, n - 2))
         # PaCMAP's own PCA pre-step needs more than 100 dimensions and rows; below that it
         # works on the raw vectors
