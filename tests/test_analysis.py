@@ -193,6 +193,8 @@ def test_approximate_neighbours_measure_their_recall(tmp_path):
     assert json.loads((tmp_path / "s" / "analysis" / "analysis.json").read_text())["summary"]["knn_recall"] \
         == summary["knn_recall"]
     assert analyze(store, knn="sklearn", layers=False, write=False).summary["knn_recall"] == 1.0
+    with pytest.raises(ValueError, match="'knn' parameter of analyze .*'approximate'"):
+        analyze(store, knn="hnsw")
 
 
 def test_neighbours_exclude_the_point_itself_even_with_duplicates():

@@ -23,7 +23,7 @@ from ..store.writer import write_neighbours
 from .keywords import class_keywords, write_keywords
 from .label_issues import label_issue_scores
 from .layers import aligned_layer_maps, layer_columns, layer_curves
-from .knn import Backend, approximate_knn_graph, knn_backend, knn_graph, knn_indices
+from .knn import BACKENDS, Backend, approximate_knn_graph, knn_backend, knn_graph, knn_indices
 from .metrics import (
     classification_metrics,
     confusion_frame,
@@ -160,6 +160,7 @@ def analyze(
     """
     started = time.perf_counter()
     check_choice(probs, ("probe", "model"), param="probs", func="analyze")
+    check_choice(knn, BACKENDS, param="knn", func="analyze")
     check_positive_int(k, param="k", func="analyze")
     opened = open_store(store)
     column = column or opened.default_vector
