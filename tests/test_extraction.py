@@ -14,7 +14,8 @@ from hypothesis.extra import numpy as hnp
 
 from clsmap import ClsmapError, capture, extract, open_store
 from clsmap.store import schema
-from clsmap.extraction import plan_batches, pool, runner
+from clsmap.extraction import models, plan_batches, pool, runner
+from clsmap.extraction.models import load_model
 
 from conftest import make_texts
 
@@ -83,6 +84,56 @@ def frame_of(texts, labels=None, ids=None) -> pd.DataFrame:
         frame.insert(0, "id", ids)
     return frame
 
+
+
+# --------------------------------------------------------------------------- dtypes
+
+
+def cosines(a, b) -> np.ndarray:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+@pytest.mark.parametrize("kind", ["bert", "electra"])
+def test_float32_equals_the_plain_forward_pass(request, tmp_path, kind):
+    folder = request.getfixturevalue(f"tiny_{kind}")
+    texts = make_texts(50, seed=11)
+    store = run(folder, frame_of(texts), tmp_path / "s", dtype="float32")
+    assert store.meta["extraction"]["dtype"] == "float32"
+    assert max_diff(store.vectors, reference_vectors(folder, texts)) <= 1e-4
+    logits = np.stack([forward_one(folder, text).logits[0].numpy() for text in texts])
+    assert max_diff(np.stack(store.frame["logits"]), logits) <= 1e-4
+
+
+@pytest.mark.parametrize("kind", ["bert", "electra"])
+@pytest.mark.parametrize("dtype", ["auto", "bfloat16"])
+def test_bfloat16_stays_within_cosine_0999_of_the_plain_forward_pass(request, tmp_path, monkeypatch, kind, dtype):
+    monkeypatch.setattr(models, "cpu_has_native_bf16", lambda: True)  # auto: bf16, on any test machine
+    folder = request.getfixturevalue(f"tiny_{kind}")
+    texts = make_texts(50, seed=12)
+    store = run(folder, frame_of(texts), tmp_path / "s", dtype=dtype)
+    assert store.meta["extraction"]["dtype"] == "bfloat16"
+    reference = reference_vectors(folder, texts)
+    assert not np.array_equal(store.vectors, reference)  # it did run in bf16
+    assert cosines(store.vectors, reference).min() >= 0.999
+
+
+def test_bfloat16_runs_a_bf16_copy_of_the_weights_and_leaves_the_model_alone(tiny_bert):
+    loaded = load_model(tiny_bert, device="cpu")
+
+    def prepared(**options):
+        live = options.pop("live", False)
+        return runner.prepare(loaded, runner.Options(**options), classes=None, label_lookup=None, live=live)
+
+    bf16 = prepared(dtype="bfloat16")
+    assert {p.dtype for p in bf16.net.parameters()} == {torch.bfloat16} and not bf16.autocast
+    assert {p.dtype for p in loaded.model.parameters()} == {torch.float32}
+    # a model that goes on training (the snapshots of clsmap.train) runs as it is, under autocast
+    live = prepared(dtype="bfloat16", live=True)
+    assert live.net is loaded.model and live.autocast
+    assert prepared(dtype="bfloat16", quantize="int8").autocast
+    exact = prepared(dtype="float32")
+    assert exact.net is loaded.model and not exact.autocast
 
 # --------------------------------------------------------------------------- hooks vs hidden states
 

@@ -77,8 +77,9 @@ def extract(
     batch_tokens
         Token budget of one batch (rows x padded length).
     dtype
-        ``float32`` (exact), ``bfloat16``/``float16`` autocast, or ``auto``: bfloat16 where the
-        hardware runs it natively (CUDA, CPUs with AMX/AVX512-BF16), float32 elsewhere.
+        ``float32`` (exact), ``bfloat16`` (a bf16 copy of the weights; vectors within 0.999 cosine
+        of float32), ``float16`` (autocast), or ``auto``: bfloat16 where the hardware runs it
+        natively (CUDA, CPUs with AMX/AVX512-BF16), float32 elsewhere.
     quantize
         ``int8`` runs the linear layers as dynamic int8 (CPU only; faster on most CPUs, vectors
         within about 1 % cosine of float32). Default ``none``.

@@ -7,6 +7,12 @@
   feed-forward block run on one row instead of ``t``. The result equals the full computation
   up to float rounding (tests check <= 1e-4). It applies to the BERT family (BERT, MiniLM,
   ELECTRA, RoBERTa, XLM-R, CamemBERT) with absolute positions; other models run unchanged.
+* :func:`bf16_copy`: a copy of the model with bfloat16 weights, which ``--dtype bfloat16`` (and
+  ``auto`` where it means bf16) runs instead of float32 weights under autocast: no weight is cast
+  again at every batch, and LayerNorm, GELU, softmax and the residual adds read and write half
+  the bytes. On all-MiniLM-L6-v2 on a 2-core AMX Xeon the forward passes run about 1.3x faster
+  than under autocast (1.12x end to end in ``bench/extract.py``), the [CLS] vectors at a cosine of
+  >= 0.9999 to float32 (autocast: 0.99999).
 * :func:`quantize_int8`: dynamic int8 quantisation of the inner layers' linear layers (CPU
   only, opt-in; vectors move by about 1 % in cosine).
 """
@@ -95,6 +101,15 @@ def cls_only_last_layer(model: Any, *, wanted: bool) -> Iterator[bool]:
         yield True
     finally:
         del layer.forward
+
+
+def bf16_copy(model: Any) -> Any:
+    """A copy of ``model`` whose floating-point weights and buffers are bfloat16; ``model`` is left as it is."""
+    import copy
+
+    import torch
+
+    return copy.deepcopy(model).to(torch.bfloat16).eval()
 
 
 def _encoder_layer_names(model: Any) -> list[str]:

@@ -12,7 +12,7 @@ What the seed's loop got wrong and this gets right:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from .._errors import ClsmapError
 from ..store.schema import part_table
-from .fastpath import cls_only_last_layer, quantize_int8
+from .fastpath import bf16_copy, cls_only_last_layer, quantize_int8
 from .hooks import capture, resolve_module
 from .models import LoadedModel, autocast_for, pad_batch, resolve_dtype
 
@@ -69,6 +69,7 @@ def pool(hidden: Any, mask: Any, how: Pooling) -> Any:
         return hidden[:, 0]
     keep = mask.to(torch.bool).unsqueeze(-1)
     if how == "mean":
+        hidden = hidden.float()  # a sum over up to 512 rows of bf16 would lose digits
         summed = hidden.masked_fill(~keep, 0).sum(dim=1)
         return summed / keep.sum(dim=1).clamp(min=1).to(hidden.dtype)
     if how == "max":
@@ -164,6 +165,9 @@ class Runner:
     dtype: str
     classes: list[str] | None
     label_lookup: dict[str, int] | None
+    #: whether the forward passes run under ``torch.autocast`` (float16; bfloat16 on a ``live`` model)
+    #: rather than on weights already in ``dtype``
+    autocast: bool = False
 
     def tokenize(self, texts: Sequence[str]) -> Any:
         return self.tokenizer(list(texts), truncation=True, max_length=self.max_length, padding=False)
@@ -182,9 +186,14 @@ class Runner:
 
 
 def prepare(loaded: LoadedModel, options: Options, *, classes: list[str] | None,
-            label_lookup: dict[str, int] | None) -> Runner:
+            label_lookup: dict[str, int] | None, live: bool = False) -> Runner:
     """Resolve what to take from the model (layer, hook, pooling, truncation, dtype); fails on a wrong
-    option before anything is written."""
+    option before anything is written.
+
+    For ``bfloat16`` the runner holds a copy of the model with bf16 weights (see
+    :func:`~.fastpath.bf16_copy`); ``loaded.model`` is not changed. ``live=True`` says the model
+    goes on changing between chunks (a training run's snapshots): it then runs as it is, under
+    autocast, as an int8-quantised model does."""
     net, tokenizer = loaded.model, loaded.tokenizer
     run_device = str(next(net.parameters()).device)
     run_dtype = resolve_dtype(options.dtype, run_device.split(":")[0])  # type: ignore[arg-type]
@@ -202,10 +211,13 @@ def prepare(loaded: LoadedModel, options: Options, *, classes: list[str] | None,
         hook_path = _find_pooler(net)
     if hook_path:
         resolve_module(net, hook_path)  # a wrong path fails here, before anything is written
+    autocast = run_dtype != "float32"
+    if run_dtype == "bfloat16" and options.quantize == "none" and not live:
+        net, autocast = bf16_copy(net), False
     return Runner(
         net=net, tokenizer=tokenizer, target=target, hook_path=hook_path,
         max_length=_max_length(net, tokenizer, options.max_length), batch_tokens=options.batch_tokens,
-        device=run_device, dtype=run_dtype, classes=classes, label_lookup=label_lookup,
+        device=run_device, dtype=run_dtype, classes=classes, label_lookup=label_lookup, autocast=autocast,
     )
 
 
@@ -262,7 +274,7 @@ def _run_part(runner: Runner, encoded: Any, hooked: Any, *, bar: Any) -> dict[st
     import torch
 
     net, target = runner.net, runner.target
-    autocast = autocast_for(runner.device, runner.dtype)
+    autocast = autocast_for(runner.device, runner.dtype) if runner.autocast else nullcontext()
     input_ids: list[list[int]] = encoded["input_ids"]
     n = len(input_ids)
     vectors: dict[str, np.ndarray | None] = {c: None for c in target.columns}

@@ -103,7 +103,8 @@ class SnapshotRecorder:
                              config_hash=config_hash(net.config), classes=list(classes), named_classes=True)
         self._runner = prepare(loaded, Options(layer=-1, pooling="cls", max_length=max_length,
                                                batch_tokens=batch_tokens, dtype=dtype),
-                               classes=list(classes), label_lookup={name: i for i, name in enumerate(classes)})
+                               classes=list(classes), label_lookup={name: i for i, name in enumerate(classes)},
+                               live=True)
         self._encoded = self._runner.tokenize(probe.texts)
         manifest = make_manifest(loaded, summarize(probe), self._runner.target, list(classes),
                                  max_length=self._runner.max_length, dtype=self._runner.dtype,
