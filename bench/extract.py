@@ -13,7 +13,15 @@ variant. The variants:
 * ``pipeline``: ``transformers.pipeline("feature-extraction")``, [CLS] of each output;
 * ``sentence_transformers``: ``SentenceTransformer.encode`` with a CLS ``Pooling`` module, batch 32;
 * ``clsmap``: ``clsmap.extract`` into a store (float32), and its other modes: the full last
-  layer (``fast path off``), ``--dtype bfloat16``, ``--quantize int8``.
+  layer (``fast path off``), ``--dtype bfloat16``, ``--quantize int8``;
+* the levers tried on ``--dtype auto`` (issue 15), each one change from ``clsmap_auto``:
+  ``clsmap_auto_autocast`` (float32 weights under ``torch.autocast``, as before bf16 weights),
+  ``clsmap_auto_eager`` (transformers' eager attention instead of SDPA), ``clsmap_auto_2048`` /
+  ``clsmap_auto_8192`` (other token budgets), ``clsmap_auto_compile`` / ``clsmap_compile``
+  (``torch.compile(dynamic=True)`` with Inductor's freezing, compile time counted: the first repeat
+  compiles cold, later ones read Inductor's on-disk cache), ``openvino_auto`` / ``openvino_fp32``
+  (OpenVINO on the CPU with bf16 or f32 inference precision, the [CLS]-only last layer traced in,
+  the same tokenization and batches, conversion and compilation counted; needs ``openvino``).
 
 The slow peers (seed, pipeline, bf16 where the CPU has no native bf16) run on a bounded
 subsample drawn proportionally from both corpora. Every (variant, repeat) runs in a fresh child
@@ -49,7 +57,14 @@ MODES = {
     "clsmap_auto": {"dtype": "auto"},
     "clsmap_bf16": {"dtype": "bfloat16"},
     "clsmap_int8": {"dtype": "float32", "quantize": "int8"},
+    "clsmap_auto_autocast": {"dtype": "auto", "autocast": True},
+    "clsmap_auto_eager": {"dtype": "auto", "attention": "eager"},
+    "clsmap_auto_2048": {"dtype": "auto", "batch_tokens": 2048},
+    "clsmap_auto_8192": {"dtype": "auto", "batch_tokens": 8192},
+    "clsmap_auto_compile": {"dtype": "auto", "torch_compile": True},
+    "clsmap_compile": {"dtype": "float32", "torch_compile": True},
 }
+OPENVINO = {"openvino_auto": "bf16", "openvino_fp32": "f32"}
 
 
 # --------------------------------------------------------------------------- the variants (in a child)
@@ -116,23 +131,83 @@ def run_sentence_transformers(model_path, texts, max_length):
     return None, np.asarray(out, dtype=np.float32), len(out)
 
 
-def run_clsmap(model_path, texts, max_length, *, dtype, quantize="none", fast=True):
+def run_clsmap(model_path, texts, max_length, *, dtype, quantize="none", fast=True, autocast=False,
+               attention=None, batch_tokens=4096, torch_compile=False):
     import pandas as pd
 
     import clsmap
     from clsmap.extraction import fastpath as _fastpath
+    from clsmap.extraction import local as _local
     from clsmap.extraction.models import load_model
 
     if not fast:  # no model is found fit for the [CLS]-only last layer: the full computation runs
         _fastpath._last_layer = lambda model: None
+    prepare = _local.prepare
+    if autocast:  # float32 weights under torch.autocast: how a model that keeps training is run
+        _local.prepare = lambda *args, **kwargs: prepare(*args, **kwargs, live=True)
+    if torch_compile:
+        import torch
+        import torch._inductor.config
+
+        torch._inductor.config.freezing = True  # weights as constants: prepacked for oneDNN
+
+        def compiled(*args, **kwargs):
+            runner = prepare(*args, **kwargs)
+            runner.net = torch.compile(runner.net, dynamic=True)
+            return runner
+
+        _local.prepare = compiled
     loaded = load_model(str(model_path), device="cpu")
+    if attention:
+        loaded.model.set_attn_implementation(attention)
     frame = pd.DataFrame({"text": texts})
     with tempfile.TemporaryDirectory() as tmp:
         store = timed_call(lambda: clsmap.extract(loaded, frame, Path(tmp) / "store", max_length=max_length,
-                                                  dtype=dtype, quantize=quantize, progress=False))
+                                                  dtype=dtype, quantize=quantize, batch_tokens=batch_tokens,
+                                                  progress=False))
         vectors = store.vectors.copy()
         used = store.meta["extraction"]["dtype"]
     return used, vectors, len(vectors)
+
+
+def run_openvino(model_path, texts, max_length, *, precision, batch_tokens=4096):
+    """OpenVINO as an engine: the model (its last layer for the [CLS] row only) converted and compiled
+    for the CPU, fed clsmap's length-sorted batches; conversion and compilation are timed."""
+    import openvino as ov
+    import torch
+
+    from clsmap.extraction.fastpath import cls_only_last_layer
+    from clsmap.extraction.models import load_model, pad_batch
+    from clsmap.extraction.runner import plan_batches
+
+    loaded = load_model(str(model_path), device="cpu")
+    tokenizer = loaded.tokenizer
+
+    class Cls(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state[:, 0]
+
+    def timed():
+        encoded = tokenizer(texts, truncation=True, max_length=max_length, padding=False)
+        with cls_only_last_layer(loaded.model, wanted=True), torch.inference_mode():
+            example = pad_batch(encoded, [0, 1], tokenizer.pad_token_id, "cpu")
+            converted = ov.convert_model(Cls(loaded.model).eval(), example_input=example)
+        compiled = ov.Core().compile_model(converted, "CPU", {"INFERENCE_PRECISION_HINT": precision,
+                                                               "PERFORMANCE_HINT": "LATENCY"})
+        request = compiled.create_infer_request()
+        out = np.empty((len(texts), loaded.model.config.hidden_size), dtype=np.float32)
+        for batch in plan_batches([len(x) for x in encoded["input_ids"]], token_budget=batch_tokens):
+            inputs = pad_batch(encoded, batch, tokenizer.pad_token_id, "cpu")
+            out[batch] = request.infer({k: v.numpy() for k, v in inputs.items()})[compiled.outputs[0]]
+        return out
+
+    out = timed_call(timed)
+    return ("bfloat16" if precision == "bf16" else "float32"), out, len(out)
 
 
 _TIMING: dict[str, float] = {}
@@ -158,6 +233,8 @@ def child(variant: str, texts_file: str, vectors_file: str, max_length: int) -> 
         _, vectors, rows_out = run_pipeline(model_path, texts, max_length)
     elif variant == "sentence_transformers":
         _, vectors, rows_out = run_sentence_transformers(model_path, texts, max_length)
+    elif variant in OPENVINO:
+        extra, vectors, rows_out = run_openvino(model_path, texts, max_length, precision=OPENVINO[variant])
     else:
         extra, vectors, rows_out = run_clsmap(model_path, texts, max_length, **MODES[variant])
     np.save(vectors_file, np.asarray(vectors, dtype=np.float32))
@@ -221,7 +298,8 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--variants", nargs="+",
                         default=["clsmap", "sentence_transformers", "pipeline", "seed", "clsmap_full_last_layer",
-                                 "clsmap_auto", "clsmap_int8", "clsmap_bf16"])
+                                 "clsmap_auto", "clsmap_int8", "clsmap_bf16"],
+                        choices=["sentence_transformers", "pipeline", "seed", *MODES, *OPENVINO])
     parser.add_argument("--child", nargs=3, metavar=("VARIANT", "TEXTS", "VECTORS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
