@@ -104,12 +104,20 @@ def cls_only_last_layer(model: Any, *, wanted: bool) -> Iterator[bool]:
 
 
 def bf16_copy(model: Any) -> Any:
-    """A copy of ``model`` whose floating-point weights and buffers are bfloat16; ``model`` is left as it is."""
+    """A copy of ``model`` whose floating-point weights and buffers are bfloat16; ``model`` is left as it is.
+
+    Each tensor is cast as it is copied (tied weights stay tied), so no second float32 copy is ever
+    held: the copy adds half the model's float32 size, on its device."""
     import copy
 
     import torch
 
-    return copy.deepcopy(model).to(torch.bfloat16).eval()
+    def cast(tensor: Any) -> Any:
+        return tensor.detach().to(torch.bfloat16) if tensor.is_floating_point() else tensor.detach().clone()
+
+    memo: dict[int, Any] = {id(p): torch.nn.Parameter(cast(p), requires_grad=False) for p in model.parameters()}
+    memo.update({id(b): cast(b) for b in model.buffers()})
+    return copy.deepcopy(model, memo).eval()
 
 
 def _encoder_layer_names(model: Any) -> list[str]:

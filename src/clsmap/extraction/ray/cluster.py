@@ -51,7 +51,7 @@ def worker_dtype(dtype: str, device: str) -> str:
     """The dtype the actors will run, decided on the driver (it is part of the manifest)."""
     kind = device.split(":")[0]
     if dtype == "auto" and kind == "cuda":
-        return "bfloat16"  # every GPU Ray clusters run BERT-family models on does bf16 autocast
+        return "bfloat16"  # every GPU Ray clusters run BERT-family models on runs in bf16
     return resolve_dtype(dtype, kind)  # type: ignore[arg-type]
 
 
