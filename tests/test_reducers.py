@@ -193,11 +193,23 @@ def test_fit_on_sample_places_the_rest_among_their_class(blobs_large):
 
 
 def test_project_records_the_sample_size(tmp_path, tiny_bert, labeled_csv):
+    from clsmap.projection import PCA, fit_on_sample
+    from clsmap.store import Store
+
     store = extract(tiny_bert, labeled_csv(120), tmp_path / "s", progress=False)
-    xy = project(store, method="pca", max_fit=50)
+    X = store.vectors.copy()
+
+    def held_whole(self, column):
+        raise AssertionError("a projection on a sample read every vector at once")
+
+    with pytest.MonkeyPatch.context() as patch:  # the store's vectors are streamed part by part
+        patch.setattr(Store, "vectors_of", held_whole)
+        xy = project(tmp_path / "s", method="pca", max_fit=50)
     meta = read_file_meta(tmp_path / "s" / "projections" / "vector.parquet")
     assert meta["fit_rows"] == 50 and meta["n_rows"] == 120
     assert np.isfinite(xy).all()
+    # streaming gives the map of the vectors in memory: the same sample, the same placement
+    np.testing.assert_allclose(xy, fit_on_sample(PCA(seed=0), X, max_fit=50, seed=0)[0], rtol=1e-5, atol=1e-5)
     project(store, method="pca", max_fit=None)
     assert read_file_meta(tmp_path / "s" / "projections" / "vector.parquet")["fit_rows"] == 120
     with pytest.raises(ValueError, match="max_fit"):

@@ -12,8 +12,8 @@ import numpy as np
 from .._validation import check_positive_int
 from ..store.reader import Store, open_store
 from ..store.writer import write_projection
-from .reducers import Method, is_constant, make_reducer
-from .sampling import MAX_FIT, fit_on_sample
+from .reducers import Method, make_reducer
+from .sampling import MAX_FIT, fit_on_parts
 
 __all__ = ["project"]
 
@@ -44,18 +44,21 @@ def project(
         check_positive_int(max_fit, param="max_fit", func="project", minimum=3)
     columns = opened.vector_columns if column == "all" else [column or opened.default_vector]
     xy = np.empty((0, 2), dtype=np.float32)
+    n = len(opened.frame)
     for name in columns:
-        vectors = opened.vectors_of(name)
         started = time.perf_counter()
         sampled = None
-        if max_fit is not None and len(vectors) > max_fit and not is_constant(vectors):  # else one point
+        if max_fit is not None and n > max_fit:
+            # the vectors are read part by part, twice: the sample to fit, then the other rows to place
             logger.info("%s: fitting %s on %d of %d rows and placing the rest by their nearest neighbours",
-                        name, method, max_fit, len(vectors))
-            xy, sampled = fit_on_sample(reducer, vectors, max_fit=max_fit, seed=seed)
+                        name, method, max_fit, n)
+            xy, sampled = fit_on_parts(reducer, n, lambda name=name: opened.iter_vectors(name), max_fit=max_fit,
+                                       seed=seed)
         else:
+            vectors = opened.vectors_of(name)
             xy = reducer.fit_transform(vectors)
         seconds = time.perf_counter() - started
-        logger.info("%s map of %s (%d x %d) in %.1f s", method, name, *vectors.shape, seconds)
+        logger.info("%s map of %s (%d rows) in %.1f s", method, name, n, seconds)
         meta = {
             "method": method,
             "params": reducer.get_params(),

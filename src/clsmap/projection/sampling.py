@@ -2,52 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import numpy as np
 
 from .reducers import Reducer
 
-__all__ = ["MAX_FIT", "fit_on_sample"]
+__all__ = ["MAX_FIT", "fit_on_parts", "fit_on_sample", "sample_rows"]
 
 #: above this many rows, :func:`project` fits on a sample and places the other rows (see :func:`fit_on_sample`)
 MAX_FIT = 100_000
 
 
-def _nearest(sample: np.ndarray, X: np.ndarray, rows: np.ndarray, k: int, *,
-             seed: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Squared L2 distances and indices of the ``k`` nearest ``sample`` rows of each row ``X[rows]``
-    (taken in chunks, so that the queries are never copied whole).
+class _Nearest:
+    """The ``k`` nearest rows of ``sample`` to any rows (squared L2 distances and positions in the sample).
 
-    faiss IVF (nlist up to 1024, nprobe 16) when faiss is installed (it comes with PaCMAP),
-    else scikit-learn's exact search.
+    faiss IVF (nlist up to 1024, nprobe 16) when faiss is installed (it comes with PaCMAP), else
+    scikit-learn's exact search. Queries are searched in chunks, never copied whole.
     """
-    try:
-        import faiss
-    except ImportError:
-        faiss = None
-    if faiss is None:
-        from sklearn.neighbors import NearestNeighbors
 
-        search = NearestNeighbors(n_neighbors=k).fit(sample)
-        distances = np.empty((len(rows), k), dtype=np.float32)
-        index = np.empty((len(rows), k), dtype=np.int64)
-        for lo in range(0, len(rows), 65536):
-            found = search.kneighbors(X[rows[lo:lo + 65536]])
-            distances[lo:lo + 65536], index[lo:lo + 65536] = found[0] ** 2, found[1]
+    def __init__(self, sample: np.ndarray, k: int, *, seed: int | None) -> None:
+        self.k = k
+        try:
+            import faiss
+        except ImportError:
+            from sklearn.neighbors import NearestNeighbors
+
+            self.sklearn = NearestNeighbors(n_neighbors=k).fit(sample)
+            return
+        self.sklearn = None
+        d = sample.shape[1]
+        nlist = int(min(1024, max(1, len(sample) // 64)))
+        self.ivf = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist, faiss.METRIC_L2)
+        self.ivf.cp.seed = 0 if seed is None else int(seed)
+        self.ivf.train(np.ascontiguousarray(sample))
+        self.ivf.add(np.ascontiguousarray(sample))
+        self.ivf.nprobe = min(16, nlist)
+
+    def __call__(self, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        distances = np.empty((len(Q), self.k), dtype=np.float32)
+        index = np.empty((len(Q), self.k), dtype=np.int64)
+        for lo in range(0, len(Q), 65536):
+            chunk = np.ascontiguousarray(Q[lo:lo + 65536], dtype=np.float32)
+            if self.sklearn is not None:
+                found = self.sklearn.kneighbors(chunk)
+                distances[lo:lo + len(chunk)], index[lo:lo + len(chunk)] = found[0] ** 2, found[1]
+            else:
+                distances[lo:lo + len(chunk)], index[lo:lo + len(chunk)] = self.ivf.search(chunk, self.k)
         return distances, index
-    d = sample.shape[1]
-    nlist = int(min(1024, max(1, len(sample) // 64)))
-    quantizer = faiss.IndexFlatL2(d)
-    ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_L2)
-    ivf.cp.seed = 0 if seed is None else int(seed)
-    ivf.train(np.ascontiguousarray(sample))
-    ivf.add(np.ascontiguousarray(sample))
-    ivf.nprobe = min(16, nlist)
-    distances = np.empty((len(rows), k), dtype=np.float32)
-    index = np.empty((len(rows), k), dtype=np.int64)
-    for lo in range(0, len(rows), 65536):
-        chunk = np.ascontiguousarray(X[rows[lo:lo + 65536]])
-        distances[lo:lo + len(chunk)], index[lo:lo + len(chunk)] = ivf.search(chunk, k)
-    return distances, index
 
 
 def fit_on_sample(reducer: Reducer, X: np.ndarray, *, max_fit: int = MAX_FIT, k: int = 10,
@@ -59,25 +61,51 @@ def fit_on_sample(reducer: Reducer, X: np.ndarray, *, max_fit: int = MAX_FIT, k:
     are mapped in minutes and bounded memory: the expensive non-linear fit sees ``max_fit``
     rows. Returns the ``(n, 2)`` map and the sampled row indices.
     """
-    X = np.asarray(X, dtype=np.float32)
-    n = len(X)
-    rng = np.random.default_rng(seed)
-    sampled = np.sort(rng.choice(n, size=min(max_fit, n), replace=False))
+    X = np.asarray(X)
+    return fit_on_parts(reducer, len(X), lambda: ((np.arange(lo, min(len(X), lo + 65536)), X[lo:lo + 65536])
+                                                 for lo in range(0, len(X), 65536)),
+                        max_fit=max_fit, k=k, seed=seed)
+
+
+def sample_rows(n: int, size: int, seed: int | None) -> np.ndarray:
+    """The rows a fit on a sample of ``size`` of ``n`` rows sees (sorted; the same for the same seed)."""
+    return np.sort(np.random.default_rng(seed).choice(n, size=min(size, n), replace=False))
+
+
+def fit_on_parts(reducer: Reducer, n: int, parts: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]], *,
+                 max_fit: int = MAX_FIT, k: int = 10, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fit_on_sample` of ``n`` rows read part by part: ``parts()`` yields ``(positions, vectors)``
+    (e.g. :meth:`clsmap.store.Store.iter_vectors`) and is called twice, once to collect the sample,
+    once to place the other rows. Memory: the sample and one part, never all the vectors."""
+    sampled = sample_rows(n, max_fit, seed)
+    sample = None
+    for positions, vectors in parts():
+        inside = np.isin(positions, sampled, assume_unique=True)
+        if sample is None:
+            sample = np.empty((len(sampled), vectors.shape[1]), dtype=np.float32)
+        sample[np.searchsorted(sampled, positions[inside])] = vectors[inside]
     xy = np.empty((n, 2), dtype=np.float32)
-    xy[sampled] = reducer.fit_transform(X[sampled])
-    rest = np.setdiff1d(np.arange(n), sampled, assume_unique=True)
-    if len(rest):
-        k = min(k, len(sampled))
-        distances, index = _nearest(X[sampled], X, rest, k, seed=seed)
+    xy[sampled] = reducer.fit_transform(sample)
+    if len(sampled) == n:
+        return xy, sampled
+    k = min(k, len(sampled))
+    nearest = _Nearest(sample, k, seed=seed)
+    placed = xy[sampled]
+    centre = placed.mean(axis=0)
+    del sample
+    for positions, vectors in parts():
+        rest = ~np.isin(positions, sampled, assume_unique=True)
+        if not rest.any():
+            continue
+        distances, index = nearest(vectors[rest])
         missing = index < 0  # IVF may find fewer than k neighbours in its probed lists
         weights = 1.0 / (np.sqrt(np.maximum(distances, 0)) + 1e-6)
         weights[missing] = 0
         index[missing] = 0
-        positions = xy[sampled][index]  # (r, k, 2)
         total = weights.sum(axis=1, keepdims=True)
         lonely = total[:, 0] == 0
         total[lonely] = 1
-        xy[rest] = (positions * weights[..., None]).sum(axis=1) / total
-        if lonely.any():
-            xy[rest[lonely]] = xy[sampled].mean(axis=0)
+        where = positions[rest]
+        xy[where] = (placed[index] * weights[..., None]).sum(axis=1) / total
+        xy[where[lonely]] = centre
     return xy, sampled

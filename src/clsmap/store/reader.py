@@ -175,20 +175,33 @@ class Store:
         return self.vectors_of(self.default_vector)
 
     def vectors_of(self, column: str) -> np.ndarray:
-        """The vectors of ``column`` as a float32 array (n, d), in input order."""
+        """The vectors of ``column`` as a float32 array (n, d), in input order (read part by part into
+        one array: the store's vectors are held once, not once more as Arrow tables)."""
+        cache = self.__dict__.setdefault("_vector_cache", {})
+        if column not in cache:
+            vectors = None
+            for positions, part in self.iter_vectors(column):
+                if vectors is None:
+                    vectors = np.empty((len(self.frame), part.shape[1]), dtype=np.float32)
+                vectors[positions] = part
+            cache[column] = np.empty((0, 0), dtype=np.float32) if vectors is None else vectors
+        return cache[column]
+
+    def iter_vectors(self, column: str | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The vectors of ``column`` (default: :attr:`default_vector`) one part of the store at a time, in
+        the order of the parts: ``(positions, vectors)``, the rows' positions in :attr:`frame` (int64) and
+        their float32 (r, d) vectors. Memory: one part, whatever the size of the store."""
+        import pyarrow.parquet as pq
+
+        column = column or self.default_vector
         if column not in self.vector_columns:
             raise ClsmapError(
                 f"store {self.path} has no vector column {column!r}; it has {', '.join(self.vector_columns)}"
             )
-        cache = self.__dict__.setdefault("_vector_cache", {})
-        if column not in cache:
-            table = _read_parts(self.path, columns=["row", column])
-            vectors = vectors_to_numpy(table.column(column))
-            rows = table.column("row").to_numpy()
-            if len(rows) and np.any(np.diff(rows) < 0):
-                vectors = vectors[np.argsort(rows, kind="stable")]
-            cache[column] = vectors
-        return cache[column]
+        order = self.frame["row"].to_numpy()
+        for path in part_files(self.path):
+            table = pq.read_table(path, columns=["row", column])
+            yield np.searchsorted(order, table.column("row").to_numpy()), vectors_to_numpy(table.column(column))
 
     def projection_path(self, column: str | None = None) -> Path:
         return self.path / PROJECTIONS / f"{column or self.default_vector}.parquet"
