@@ -1,4 +1,4 @@
-"""The interactive map at 10k, 100k and 1M points: file size, time to write it, time to first frame.
+"""The interactive map at 10k, 100k and 1M points: file size, write time, first frame, colour-mode switch.
 
     .venv/bin/python bench/viewer.py [--sizes 10000 100000 1000000] [--repeat 3] [--max-text-chars 200]
 
@@ -7,7 +7,10 @@ Synthetic 2-D coordinates (Gaussian clusters, one per class) with the real WordN
 predicted right). For each N: the HTML file's size, the time ``write_map`` takes (the store is
 opened first and not counted), and the time from navigation to the first drawn frame in headless
 Debian chromium (``window.clsmap.firstFrameMs``: ``performance.now()`` after the first frame with
-every point drawn; median of ``--repeat`` fresh pages). Goal: 1M points open in <= 3 s, file <= 60 MB.
+every point drawn; median of ``--repeat`` fresh pages), and the time of a colour-mode switch on each
+page (``setMode`` of each other mode in turn, then back to the first, until the next frame with the
+points drawn: ``window.clsmap.nextFrame()``; median of all switches). Goals: 1M points open in <= 3 s,
+a colour switch at 1M <= 0.5 s, file <= 60 MB.
 The phases of the median run (page parsed, base64 decoded, gunzipped, colours computed, points
 handed to regl-scatterplot, frame drawn; ms since navigation) say where the time goes.
 Appends one JSON line per N to ``bench/results/viewer.jsonl``.
@@ -40,6 +43,20 @@ sys.path.insert(0, str(ROOT.parent / "tests"))
 
 from viewer_browser import launch, missing_reason, open_map  # noqa: E402
 
+# each other colour mode in turn, then back to the first: seconds from setMode to the next frame drawn
+SWITCH_JS = """async () => {
+    const api = window.clsmap;
+    const modes = api.modes();
+    const order = modes.slice(1).concat(modes.slice(0, 1));
+    const out = [];
+    for (const mode of order) {
+        const t0 = performance.now();
+        await api.setMode(mode);
+        await api.nextFrame();
+        out.push((performance.now() - t0) / 1000);
+    }
+    return out;
+}"""
 
 
 def chromium_version() -> str:
@@ -86,12 +103,13 @@ def main() -> None:
             path = write_map(store, Path(tmp) / f"map-{n}.html", max_text_chars=args.max_text_chars)
             write_s = time.perf_counter() - started
             size_mb = path.stat().st_size / 1e6
-            first_frames, phases = [], []
+            first_frames, phases, switches = [], [], []
             with launch() as context:
                 for _ in range(args.repeat):
                     page = open_map(context, path, timeout_ms=120_000)
                     first_frames.append(page.evaluate("() => window.clsmap.firstFrameMs") / 1000)
                     phases.append(page.evaluate("() => window.clsmap.timings"))
+                    switches.extend(page.evaluate(SWITCH_JS))
                     page.close()
             # where the time goes (ms since navigation, the run with the median first frame)
             phase = phases[sorted(range(len(first_frames)), key=first_frames.__getitem__)[len(first_frames) // 2]]
@@ -100,17 +118,21 @@ def main() -> None:
                 "n": n, "max_text_chars": args.max_text_chars, "file_mb": round(size_mb, 2),
                 "write_s": round(write_s, 3), "first_frame_s": round(statistics.median(first_frames), 3),
                 "first_frame_runs_s": [round(v, 3) for v in first_frames], "phases_ms": phase,
+                "colour_switch_s": round(statistics.median(switches), 3),
+                "colour_switch_runs_s": [round(v, 3) for v in switches],
                 "cpu": cpu_name(), "browser": chromium_version(), "clsmap": clsmap.__version__,
             }
             rows.append(row)
             print(f"N={n:>9,}  file {size_mb:7.1f} MB  write {write_s:6.2f} s  "
-                  f"first frame {row['first_frame_s']:6.2f} s  (runs {row['first_frame_runs_s']})\n"
+                  f"first frame {row['first_frame_s']:6.2f} s  (runs {row['first_frame_runs_s']})  "
+                  f"colour switch {row['colour_switch_s']:5.2f} s (runs {row['colour_switch_runs_s']})\n"
                   f"    phases (ms since navigation): {phase}", flush=True)
     print()
-    print(f"| N | file (MB) | write (s) | first frame, median of {args.repeat} (s) |")
-    print("|---:|---:|---:|---:|")
+    print(f"| N | file (MB) | write (s) | first frame, median of {args.repeat} (s) | colour switch, median (s) |")
+    print("|---:|---:|---:|---:|---:|")
     for row in rows:
-        print(f"| {row['n']:,} | {row['file_mb']:.1f} | {row['write_s']:.2f} | {row['first_frame_s']:.2f} |")
+        print(f"| {row['n']:,} | {row['file_mb']:.1f} | {row['write_s']:.2f} | {row['first_frame_s']:.2f} "
+              f"| {row['colour_switch_s']:.2f} |")
     RESULTS.parent.mkdir(exist_ok=True)
     with open(RESULTS, "a", encoding="utf-8") as fh:
         for row in rows:

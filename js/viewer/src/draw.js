@@ -74,9 +74,10 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
     else scatterplot.filter(keep);
   };
 
-  // the first frame with the points: 'drawing' is published synchronously in the frame, so
-  // isPointsDrawn then says whether this frame rendered them
-  const firstFrame = () => {
+  // the next frame with the points (the first one, or the one after a redraw): 'drawing' is published
+  // synchronously in the frame, after the copy onto the page's canvas, so isPointsDrawn then says
+  // whether this frame rendered them
+  const nextFrame = () => {
     let done = false;
     const drawn = new Promise((resolve) => {
       const sub = scatterplot.subscribe('drawing', () => {
@@ -91,5 +92,5 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
     return { drawn, nudge };
   };
 
-  return { scatterplot, redraw, filter, firstFrame, rebuild };
+  return { scatterplot, redraw, filter, nextFrame, rebuild };
 };
