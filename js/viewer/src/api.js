@@ -15,12 +15,6 @@ export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode,
     mode: () => state.mode,
     modes: () => available.map((m) => m.key),
     setMode,
-    // a promise resolved at the next frame with the points drawn (after setMode: the first in its colours)
-    nextFrame: () => {
-      const frame = plot.nextFrame();
-      frame.nudge(1000);
-      return frame.drawn;
-    },
     screenPosition: (row) => {
       const [x, y] = plot.scatterplot.getScreenPosition(ring.pointOfRow(row));
       const rect = canvas.getBoundingClientRect();

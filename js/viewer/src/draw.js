@@ -74,10 +74,9 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
     else scatterplot.filter(keep);
   };
 
-  // the next frame with the points (the first one, or the one after a redraw): 'drawing' is published
-  // synchronously in the frame, after the copy onto the page's canvas, so isPointsDrawn then says
-  // whether this frame rendered them
-  const nextFrame = () => {
+  // the first frame with the points: 'drawing' is published synchronously in the frame, so
+  // isPointsDrawn then says whether this frame rendered them
+  const firstFrame = () => {
     let done = false;
     const drawn = new Promise((resolve) => {
       const sub = scatterplot.subscribe('drawing', () => {
@@ -92,5 +91,5 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
     return { drawn, nudge };
   };
 
-  return { scatterplot, redraw, filter, nextFrame, rebuild };
+  return { scatterplot, redraw, filter, firstFrame, rebuild };
 };

@@ -111,7 +111,7 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   state.spec = specOf(state.mode);
   mark('coloured');
   markMode(state.mode);
-  const frame = plot.nextFrame();
+  const frame = plot.firstFrame();
   await plot.redraw(state.spec, state.theme);
   mark('drawn');
   frame.nudge(1000);
