@@ -9,8 +9,9 @@ opened first and not counted), and the time from navigation to the first drawn f
 Debian chromium (``window.clsmap.firstFrameMs``: ``performance.now()`` after the first frame with
 every point drawn; median of ``--repeat`` fresh pages), and the time of a colour-mode switch on each
 page (``setMode`` of each other mode in turn, then back to the first, until its promise resolves: after
-the frame in the new colours is drawn; median of all switches). Goals: 1M points open in <= 3 s,
-a colour switch at 1M <= 0.5 s, file <= 60 MB.
+the frame in the new colours is drawn; median of all switches; its phases: mode's colours computed
+(spec), colour indices handed to the scatterplot (colours), frame drawn (drawn), legend (legend)).
+Goals: 1M points open in <= 3 s, a colour switch at 1M <= 0.5 s, file <= 60 MB.
 The phases of the median run (page parsed, base64 decoded, gunzipped, colours computed, points
 handed to regl-scatterplot, frame drawn; ms since navigation) say where the time goes.
 Appends one JSON line per N to ``bench/results/viewer.jsonl``.
@@ -52,7 +53,7 @@ SWITCH_JS = """async () => {
     for (const mode of order) {
         const t0 = performance.now();
         await api.setMode(mode);  // resolved once the frame in the new colours is drawn
-        out.push((performance.now() - t0) / 1000);
+        out.push([(performance.now() - t0) / 1000, { ...(api.switchTimings || {}) }]);
     }
     return out;
 }"""
@@ -108,24 +109,27 @@ def main() -> None:
                     page = open_map(context, path, timeout_ms=120_000)
                     first_frames.append(page.evaluate("() => window.clsmap.firstFrameMs") / 1000)
                     phases.append(page.evaluate("() => window.clsmap.timings"))
-                    switches.extend(page.evaluate(SWITCH_JS))
+                    switches.extend(page.evaluate(SWITCH_JS))  # [seconds, phases]
                     page.close()
             # where the time goes (ms since navigation, the run with the median first frame)
             phase = phases[sorted(range(len(first_frames)), key=first_frames.__getitem__)[len(first_frames) // 2]]
+            switch_phase = sorted(switches, key=lambda s: s[0])[len(switches) // 2][1]
+            switches = [s[0] for s in switches]
             row = {
                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "n": n, "max_text_chars": args.max_text_chars, "file_mb": round(size_mb, 2),
                 "write_s": round(write_s, 3), "first_frame_s": round(statistics.median(first_frames), 3),
                 "first_frame_runs_s": [round(v, 3) for v in first_frames], "phases_ms": phase,
                 "colour_switch_s": round(statistics.median(switches), 3),
-                "colour_switch_runs_s": [round(v, 3) for v in switches],
+                "colour_switch_runs_s": [round(v, 3) for v in switches], "colour_switch_phases_ms": switch_phase,
                 "cpu": cpu_name(), "browser": chromium_version(), "clsmap": clsmap.__version__,
             }
             rows.append(row)
             print(f"N={n:>9,}  file {size_mb:7.1f} MB  write {write_s:6.2f} s  "
                   f"first frame {row['first_frame_s']:6.2f} s  (runs {row['first_frame_runs_s']})  "
                   f"colour switch {row['colour_switch_s']:5.2f} s (runs {row['colour_switch_runs_s']})\n"
-                  f"    phases (ms since navigation): {phase}", flush=True)
+                  f"    phases (ms since navigation): {phase}\n"
+                  f"    colour switch phases (ms since setMode, the median switch): {switch_phase}", flush=True)
     print()
     print(f"| N | file (MB) | write (s) | first frame, median of {args.repeat} (s) | colour switch, median (s) |")
     print("|---:|---:|---:|---:|---:|")

@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { HOLE, HOLE_MIN } from './src/points.js';
+import { HOLE, HOLE_MIN, RING, RING_MIN } from './src/points.js';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const OUTFILE = '../../src/clsmap/render/assets/viewer.js';
@@ -40,28 +40,23 @@ export const sourceHash = () => {
 // - setValueA(z) writes new z values (the colour index) into the state texture and redraws: a colour
 //   switch costs one texture upload, no draw() (no per-point work, no spatial index, no filter reset);
 // - the point shaders draw each point's shape from its w value (points.js: SHAPE): bit 1 a ring in the
-//   colour at index 0 of pointColor around the point's body (the body's size is that of w without the
-//   ring bit), bit 2 a hole (transparent, HOLE times the body, at least HOLE_MIN pixels); so a
+//   colour at index 0 of pointColor around the point's body (points.js: RING, RING_MIN), bit 2 a hole
+//   (transparent, HOLE times the body, at least HOLE_MIN pixels); so a
 //   misclassified or held-out row is one point, not two. The selected points' outlines stay plain.
 const SHAPE_VARYINGS = `
-varying vec4 clsmapRingColor;
 varying float clsmapInner;
 varying float clsmapHole;
 `;
 // GLSL at the end of the vertex shader's main(): the selected points' passes (global states 1 and 3) plain
-const PLAIN_SHAPE = 'clsmapInner = 1.0; clsmapHole = 0.0; clsmapRingColor = color;';
+// (no texture read: the body's size comes from the sprite's, the ring colour is a uniform)
+const PLAIN_SHAPE = 'clsmapInner = 1.0; clsmapHole = 0.0;';
 const SHAPE = `float clsmapCode = floor(state.w + 0.001);
   float clsmapRing = mod(clsmapCode, 2.0);
   float clsmapHoled = mod(floor(clsmapCode / 2.0), 2.0);
-  float clsmapBodyIndex = pointSizeIndex - clsmapRing;
-  float clsmapBodyRow = floor((clsmapBodyIndex + encodingTexEps) / encodingTexRes);
-  float clsmapBody = texture2D(encodingTex, vec2((clsmapBodyIndex / encodingTexRes) - clsmapBodyRow + encodingTexEps,
-    clsmapBodyRow / encodingTexRes + encodingTexEps)).x * pointScale + pointSizeExtra;
-  clsmapInner = clsmapRing > 0.5 ? clsmapBody / finalPointSize : 1.0;
-  clsmapHole = clsmapHoled > 0.5 ? max(${HOLE_MIN.toFixed(3)}, ${HOLE.toFixed(3)} * clsmapBody) / finalPointSize : 0.0;
-  float clsmapRingRow = floor((globalState + colorTexEps) / colorTexRes);
-  clsmapRingColor = texture2D(colorTex, vec2((globalState / colorTexRes) - clsmapRingRow + colorTexEps,
-    clsmapRingRow / colorTexRes + colorTexEps));`;
+  float clsmapBody = (clsmapRing > 0.5 ? min(pointSize - ${RING_MIN.toFixed(3)}, pointSize / ${(1 + RING).toFixed(3)})
+    : pointSize) * pointScale + pointSizeExtra;
+  clsmapInner = clsmapBody / finalPointSize;
+  clsmapHole = clsmapHoled > 0.5 ? max(${HOLE_MIN.toFixed(3)}, ${HOLE.toFixed(3)} * clsmapBody) / finalPointSize : 0.0;`;
 const REGL_PATCHES = [
   // the state texture from columns
   ['    for (let i = 0; i < numNewPoints; ++i) {\n      k = i * 4;\n\n      data[k] = newPoints[i][0]; // x',
@@ -116,9 +111,13 @@ const REGL_PATCHES = [
   ['const createVertexShader = (globalState) => `',
     `const clsmapShapeOf = (globalState) => (globalState === 1 || globalState === 3 ? ${JSON.stringify(PLAIN_SHAPE)}
   : ${JSON.stringify(SHAPE)});\nconst createVertexShader = (globalState) => \``],
-  // fragment shader
+  // fragment shader, and its ring colour: the first colour of the state drawn
   ['varying vec4 color;\nvarying float finalPointSize;\n\nfloat linearstep',
-    `varying vec4 color;\nvarying float finalPointSize;\n${SHAPE_VARYINGS}\nfloat linearstep`],
+    `varying vec4 color;\nvarying float finalPointSize;\nuniform vec4 clsmapRingColor;\n${SHAPE_VARYINGS}\nfloat linearstep`],
+  ['        globalState,\n        colorTex: getColorTex,',
+    `        globalState,
+        clsmapRingColor: () => (globalState === 2 ? pointColorHover : globalState === 1 ? pointColorActive : pointColor)[0],
+        colorTex: getColorTex,`],
   ['  gl_FragColor = vec4(color.rgb, alpha * color.a);',
     `  float clsmapInnerEdge = clsmapInner * finalPointSize;
   vec3 clsmapRgb = mix(clsmapRingColor.rgb, color.rgb,

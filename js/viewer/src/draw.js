@@ -74,7 +74,8 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
   // the points move from where they were (the player's steps), keeping the selection. When only the
   // colours change, the scatterplot's colour indices are rewritten in place (setValueA: one texture
   // upload) instead of drawing the points again
-  const redraw = async (spec, theme, transition = 0) => {
+  // (`mark`, optional: told when the colours are handed over)
+  const redraw = async (spec, theme, transition = 0, mark = () => {}) => {
     const valueA = colourValues(ring, spec);
     const colours = pointColours(spec, ringColour(meta.colors, theme));
     scatterplot.set({
@@ -83,7 +84,11 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
       pointColorHover: colours,
       backgroundColor: background(theme),
     });
-    if (!moved && transition === 0 && await scatterplot.setValueA(valueA)) return;
+    if (!moved && transition === 0) {
+      const drawn = scatterplot.setValueA(valueA);
+      mark('colours');
+      if (await drawn) return;
+    }
     const options = { zDataType: 'categorical', wDataType: 'categorical', preventFilterReset: true, spatialIndex };
     if (transition > 0) {
       Object.assign(options, { transition: true, transitionDuration: transition, transitionEasing: 'cubicInOut',

@@ -4,7 +4,7 @@
 // The pure parts (decode, rows, points, modes, csv, search) touch no DOM; tests/test_viewer_js.py
 // runs them in chromium.
 import { createPlot } from './draw.js';
-import { mark } from './timing.js';
+import { mark, markSwitch } from './timing.js';
 import { exposeApi } from './api.js';
 import { markMode, setTitle, setupModeButtons, setupTools } from './bar.js';
 import { decodePayload } from './decode.js';
@@ -72,13 +72,17 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   setupSplits({ ...app, cols, legend });
 
   const setMode = async (mode) => {
+    markSwitch('start');
     state.mode = mode;
     state.hidden.clear();
     state.spec = specOf(mode);
+    markSwitch('spec');
     markMode(mode);
-    await plot.redraw(state.spec, state.theme);
+    await plot.redraw(state.spec, state.theme, 0, markSwitch);
+    markSwitch('drawn');
     legend.applyFilter();  // nothing hidden now (the player's train / held-out filter stays)
     legend.render();
+    markSwitch('legend');
   };
   setupModeButtons(available, setMode);
   const detail = setupDetail(app);

@@ -10,11 +10,15 @@ export const SHAPE = { RING: 1, HOLE: 2, BIG: 4 };
 // a hole's diameter: HOLE times the point's body, at least HOLE_MIN pixels (the shader has them too)
 export const HOLE = 0.45;
 export const HOLE_MIN = 1;
+// a ring adds RING times the body to the point's diameter, at least RING_MIN pixels (the shader gets the
+// body back from the sprite's size: min(size - RING_MIN, size / (1 + RING)))
+export const RING = 0.45;
+export const RING_MIN = 2.5;
 
 // the sprite size of each shape code (valueB 0..7): the body (larger for BIG), plus the ring's width
 export const pointSizes = (size) => Array.from({ length: 8 }, (_, code) => {
   const body = code & SHAPE.BIG ? size * 1.35 : size;
-  return code & SHAPE.RING ? body + Math.max(2.5, body * 0.45) : body;
+  return code & SHAPE.RING ? body + Math.max(RING_MIN, body * RING) : body;
 });
 
 // correct: per row 1 / 0 / -1; split (optional): per row its split index (-1: none; 0 is drawn filled);
