@@ -104,10 +104,10 @@ def js(browser, origin):
 
 
 # decode meta + payload in the page and keep {meta, cols, data} on window.t for the next evaluate
-DECODE = """async ([meta, b64]) => {
+DECODE = """async ([meta, b64, workers = 2]) => {
   const { decodePayload } = await import('/decode.js');
   const { rowAccessors } = await import('/rows.js');
-  const cols = await decodePayload(meta, b64);
+  const cols = await decodePayload(meta, b64, () => {}, { workers });
   window.t = { meta, cols, data: rowAccessors(meta, cols) };
 }"""
 
@@ -116,10 +116,12 @@ DECODE = """async ([meta, b64]) => {
 
 
 @needs_browser
+@pytest.mark.parametrize("workers", [2, 0])
 @pytest.mark.parametrize("member_bytes", [None, 97])
-def test_decode_reads_what_the_python_packer_wrote(js, monkeypatch, member_bytes):
+def test_decode_reads_what_the_python_packer_wrote(js, monkeypatch, member_bytes, workers):
     """Every dtype the packer writes, several gzip members cut mid-value, strings with non-BMP
-    characters and Korean text (the lengths count UTF-16 units), empty strings."""
+    characters and Korean text (the lengths count UTF-16 units), empty strings; inflated in workers
+    and on the page's own thread (where no worker can be made)."""
     if member_bytes:
         monkeypatch.setattr("clsmap.render.payload.MEMBER_BYTES", member_bytes)
     labels, preds, conf, texts, ids = _rows()
@@ -140,11 +142,11 @@ def test_decode_reads_what_the_python_packer_wrote(js, monkeypatch, member_bytes
     layout, packing, packed = pack(columns, 4)
     assert len(packing["members"]) > (10 if member_bytes else 0)
     meta = {"n": N, "columns": layout, **packing}
-    js.evaluate(DECODE, [meta, base64.b64encode(packed).decode("ascii")])
+    js.evaluate(DECODE, [meta, base64.b64encode(packed).decode("ascii"), workers])
     got = js.evaluate("""() => {
       const { meta, cols, data } = window.t;
       const out = {};
-      for (const [k, v] of Object.entries(cols)) out[k] = [v.constructor.name, Array.from(v)];
+      for (const [k, v] of Object.entries(cols)) if (k !== 'complete') out[k] = [v.constructor.name, Array.from(v)];
       out.texts = Array.from({ length: meta.n }, (_, i) => data.textOf(i));
       out.ids = Array.from({ length: meta.n }, (_, i) => data.idOf(i));
       return out;
@@ -550,3 +552,32 @@ def test_bundle_is_built_from_the_sources(bundle_path):
         f"src-sha256 {found.group(1)}, the sources hash to {source_hash()}): run `make js` and commit the bundle")
     for bad in ("</script", "<!--"):
         assert bad not in bundle.lower(), f"the bundle contains {bad!r}; it could not be inlined in the page"
+
+
+@needs_browser
+def test_the_first_frames_columns_arrive_before_the_texts(js, monkeypatch):
+    """decodeStages: `first` resolves with every column but the texts, ids and neighbours decoded (the
+    points are drawn meanwhile); until `all`, a row's text is '' (not a half-decoded blob); then all are in."""
+    monkeypatch.setattr("clsmap.render.payload.MEMBER_BYTES", 64)
+    texts = [f"text number {i} " + "x" * (i % 17) for i in range(N)]
+    text_len, text_blob, _ = strings(texts, None)
+    id_len, id_blob, _ = strings([f"id-{i}" for i in range(N)], None)
+    x = np.arange(N, dtype=np.float32)
+    layout, packing, packed = pack({"x": x, "text_len": text_len, "id_len": id_len, "text": text_blob,
+                                    "id": id_blob, "nb0": np.arange(N, dtype=np.uint8)}, 4)
+    meta = {"n": N, "columns": layout, **packing}
+    got = js.evaluate("""async ([meta, b64]) => {
+      const { decodeStages, isLate } = await import('/decode.js');
+      const { rowAccessors } = await import('/rows.js');
+      const { cols, first, all } = await decodeStages(meta, b64, () => {}, { workers: 2 });
+      await first;
+      const data = rowAccessors(meta, cols);
+      const before = { x: Array.from(cols.x), complete: cols.complete, text: data.textOf(3),
+                       offsets: cols.text_off.length };
+      await all;
+      return { before, complete: cols.complete, text: data.textOf(3), nb: Array.from(cols.nb0),
+               late: ['text', 'id', 'nb0', 'nb_sim', 'x', 'text_len'].map(isLate) };
+    }""", [meta, base64.b64encode(packed).decode("ascii")])
+    assert got["before"] == {"x": x.tolist(), "complete": False, "text": "", "offsets": N + 1}
+    assert got["complete"] is True and got["text"] == texts[3] and got["nb"] == list(range(N))
+    assert got["late"] == [True, True, True, True, False, False]

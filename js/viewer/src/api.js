@@ -7,7 +7,7 @@ import { marks, switchMarks, T0 } from './timing.js';
 export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode, hovered, regions, near, shown, linked, player }) => {
   window.clsmap = {
     ready: true,
-    firstFrameMs: performance.now(),
+    firstFrameMs: marks.frame ?? performance.now(),
     scriptStartMs: T0,
     timings: marks,
     switchTimings: switchMarks,

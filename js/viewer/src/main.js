@@ -7,7 +7,7 @@ import { createPlot } from './draw.js';
 import { mark, markSwitch } from './timing.js';
 import { exposeApi } from './api.js';
 import { markMode, setTitle, setupModeButtons, setupTools } from './bar.js';
-import { decodePayload } from './decode.js';
+import { decodeStages } from './decode.js';
 import { setupDetail } from './detail.js';
 import { $ } from './dom.js';
 import { setupLegend } from './legend.js';
@@ -36,7 +36,10 @@ const pageInput = () => ({
 // draws the map and builds its controls; returns the app (widget.js syncs its selection)
 export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   mark('script');
-  const cols = await decodePayload(meta, packed, mark);
+  // the texts, ids and neighbours are decoded (in workers) while the points are drawn
+  const decoded = await decodeStages(meta, packed, mark);
+  await decoded.first;
+  const { cols } = decoded;
   mark('decoded');
   // the training dynamics player: positions, predictions and correctness per step; the last step first
   let all = null;
@@ -126,6 +129,8 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   mark('frame');
   $('loading').hidden = true;
   if (player) await player.first();
+  await decoded.all;
+  mark('texts');
 
   const link = setupLink({ ...app, setMode });
   exposeApi({ ...app, available, setMode, hovered: detail.hovered, regions: regions.regions, near,
