@@ -556,8 +556,9 @@ def test_bundle_is_built_from_the_sources(bundle_path):
 
 @needs_browser
 def test_the_first_frames_columns_arrive_before_the_texts(js, monkeypatch):
-    """decodeStages: `first` resolves with every column but the texts, ids and neighbours decoded (the
-    points are drawn meanwhile); until `all`, a row's text is '' (not a half-decoded blob); then all are in."""
+    """decodeStages: `first` resolves with every column but the texts, ids and neighbours decoded; theirs
+    are inflated only once `later` resolves (the page: after the first frame); until `all`, a row's text
+    is '' (not a half-decoded blob); then all are in."""
     monkeypatch.setattr("clsmap.render.payload.MEMBER_BYTES", 64)
     texts = [f"text number {i} " + "x" * (i % 17) for i in range(N)]
     text_len, text_blob, _ = strings(texts, None)
@@ -569,15 +570,21 @@ def test_the_first_frames_columns_arrive_before_the_texts(js, monkeypatch):
     got = js.evaluate("""async ([meta, b64]) => {
       const { decodeStages, isLate } = await import('/decode.js');
       const { rowAccessors } = await import('/rows.js');
-      const { cols, first, all } = await decodeStages(meta, b64, () => {}, { workers: 2 });
+      let go = () => {};
+      const later = new Promise((resolve) => { go = resolve; });
+      const { cols, first, all } = await decodeStages(meta, b64, () => {}, { workers: 2, later });
       await first;
       const data = rowAccessors(meta, cols);
+      await new Promise((resolve) => { setTimeout(resolve, 0); });  // anything queued runs: the texts wait
       const before = { x: Array.from(cols.x), complete: cols.complete, text: data.textOf(3),
-                       offsets: cols.text_off.length };
+                       offsets: cols.text_off.length, ids: Array.from(cols.id).some((b) => b !== 0) };
+      go();
       await all;
       return { before, complete: cols.complete, text: data.textOf(3), nb: Array.from(cols.nb0),
                late: ['text', 'id', 'nb0', 'nb_sim', 'x', 'text_len'].map(isLate) };
     }""", [meta, base64.b64encode(packed).decode("ascii")])
-    assert got["before"] == {"x": x.tolist(), "complete": False, "text": "", "offsets": N + 1}
+    # the late members wait for `later`: the ids (far past the first frame's columns) are still zeros, and
+    # a row's text is '' until all are in
+    assert got["before"] == {"x": x.tolist(), "complete": False, "text": "", "offsets": N + 1, "ids": False}
     assert got["complete"] is True and got["text"] == texts[3] and got["nb"] == list(range(N))
     assert got["late"] == [True, True, True, True, False, False]

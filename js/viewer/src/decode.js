@@ -111,9 +111,10 @@ const inflaters = (count) => {
 // (compressed in parallel); each decodes to its own range of the raw buffer, in workers where the page
 // can make them. Returns { cols, first, all }: cols, every column (views on the raw buffer, filled as
 // their members arrive); first, a promise resolved once every column but the late ones (isLate) is
-// in; all, once every column is. `mark` is told when each phase ends ('base64', 'gunzip': the first
-// columns, 'gunzip-all').
-export const decodeStages = async (meta, packed, mark = () => {}, { workers = 2 } = {}) => {
+// in; all, once every column is. The members only the late columns need are inflated once `later`
+// resolves (the page: once the first frame is drawn, so that they do not compete with drawing it).
+// `mark` is told when each phase ends ('base64', 'gunzip': the first columns, 'gunzip-all').
+export const decodeStages = async (meta, packed, mark = () => {}, { workers = 2, later = null } = {}) => {
   const bytes = typeof packed === 'string' ? await base64ToBytes(packed) : packed;
   mark('base64');
   const raw = new Uint8Array(meta.raw_length);
@@ -133,8 +134,11 @@ export const decodeStages = async (meta, packed, mark = () => {}, { workers = 2 
     }
     return gunzip(part);
   };
-  const members = meta.members.map((m) => inflate(bytes.subarray(m.offset, m.offset + m.length))
-    .then((out) => raw.set(new Uint8Array(out), m.raw_offset)));
+  const members = meta.members.map(async (m) => {
+    if (m.raw_offset >= firstEnd && later) await later;
+    const out = await inflate(bytes.subarray(m.offset, m.offset + m.length));
+    raw.set(new Uint8Array(out), m.raw_offset);
+  });
   const first = Promise.all(members.filter((_, k) => meta.members[k].raw_offset < firstEnd)).then(() => {
     cols.text_off = offsetsOf(cols.text_len);
     cols.id_off = offsetsOf(cols.id_len);

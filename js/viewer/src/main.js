@@ -36,8 +36,10 @@ const pageInput = () => ({
 // draws the map and builds its controls; returns the app (widget.js syncs its selection)
 export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   mark('script');
-  // the texts, ids and neighbours are decoded (in workers) while the points are drawn
-  const decoded = await decodeStages(meta, packed, mark);
+  // the texts, ids and neighbours are decoded (in workers) once the points are drawn
+  let framed = () => {};
+  const later = new Promise((resolve) => { framed = resolve; });
+  const decoded = await decodeStages(meta, packed, mark, { later });
   await decoded.first;
   const { cols } = decoded;
   mark('decoded');
@@ -127,6 +129,7 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   regions.first();
   await frame.drawn;
   mark('frame');
+  framed();
   $('loading').hidden = true;
   if (player) await player.first();
   await decoded.all;
