@@ -98,11 +98,18 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
     await scatterplot.draw(columnPoints({ x: cols.x, y: cols.y, z: valueA, w: valueB }), options);
   };
 
+  let filtered = false;
   // show only the points of the groups (and splits) that are not hidden, and of the rows allowed (if given)
   const filter = (spec, hidden, hiddenSplits = new Set(), allowed = null) => {
     const keep = keptPoints(ring, spec, hidden, hiddenSplits, (r) => (cols.split ? cols.split[r] : -1), allowed);
-    if (keep === null) scatterplot.unfilter();
-    else scatterplot.filter(keep);
+    // (unfilter rebuilds the index of every point and draws a frame: only when some points are filtered out)
+    if (keep === null) {
+      if (filtered) scatterplot.unfilter();
+      filtered = false;
+    } else {
+      scatterplot.filter(keep);
+      filtered = true;
+    }
   };
 
   // the first frame with the points: 'drawing' is published synchronously in the frame, so
