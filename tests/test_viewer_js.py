@@ -319,7 +319,7 @@ def test_rings_points_rows_and_filter(js):
         rowOfPoint: [0, 1, 2, 3, 4].map(ring.rowOfPoint), pointOfRow: [0, 4].map(ring.pointOfRow),
         rows: ring.rowsOfPoints([4, 0, 3, 0, 1]),
         valueB: arr(buffers.valueB), sizes: p.pointSizes(4),
-        valueA: arr(p.colourValues(ring, spec)), colours: p.pointColours(spec, '#ring'),
+        valueA: arr(p.colourValues(ring, spec)), colours: p.pointColours(spec, '#ring'), order: p.ringedFirst(ring),
         keepAll: p.keptPoints(ring, spec, new Set()),
         keep: p.keptPoints(ring, spec, new Set([1])),
         keepNone: p.keptPoints(ring, spec, new Set([0, 1, 2])),
@@ -334,6 +334,7 @@ def test_rings_points_rows_and_filter(js):
     assert sizes[5] == pytest.approx(4 * 1.35 + 2.5)  # a ring around a big point
     assert got["valueA"] == [3, 1, 2, 2, 3]  # the mode's colours after the ring colour
     assert got["colours"] == ["#ring", "#a", "#b", "#c"]
+    assert got["order"] == [1, 3]  # drawn first, under the others
     assert got["keepAll"] is None
     assert got["keep"] == [0, 2, 3, 4]  # group 1 (row 1) hidden
     assert got["keepNone"] == []

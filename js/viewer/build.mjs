@@ -42,7 +42,8 @@ export const sourceHash = () => {
 // - the point shaders draw each point's shape from its w value (points.js: SHAPE): bit 1 a ring in the
 //   colour at index 0 of pointColor around the point's body (points.js: RING, RING_MIN), bit 2 a hole
 //   (transparent, HOLE times the body, at least HOLE_MIN pixels); so a
-//   misclassified or held-out row is one point, not two. The selected points' outlines stay plain.
+//   misclassified or held-out row is one point, not two. The selected points' outlines stay plain;
+// - the draw order (pointOrder: draw.js draws the ringed rows first) is checked with a byte per point.
 const SHAPE_VARYINGS = `
 varying float clsmapInner;
 varying float clsmapHole;
@@ -102,6 +103,9 @@ const REGL_PATCHES = [
   };
 
   const cachePoints`],
+  // the draw order (pointOrder): which points are in it, in a byte per point instead of a Set
+  ["    const includedSet = new Set();\n    const orderedIndices = [];\n\n    for (let i = 0; i < pointOrder.length; i++) {\n      const idx = pointOrder[i];\n      if (\n        Number.isFinite(idx) &&\n        idx >= 0 &&\n        idx < numPoints &&\n        !includedSet.has(idx)\n      ) {\n        orderedIndices.push(idx);\n        includedSet.add(idx);\n      }\n    }\n\n    // Append any missing indices in sequential order\n    for (let i = 0; i < numPoints; i++) {\n      if (!includedSet.has(i)) {\n        orderedIndices.push(i);\n      }\n    }\n",
+    "    const clsmapIncluded = new Uint8Array(numPoints);\n    const orderedIndices = [];\n\n    for (let i = 0; i < pointOrder.length; i++) {\n      const idx = pointOrder[i];\n      if (Number.isInteger(idx) && idx >= 0 && idx < numPoints && !clsmapIncluded[idx]) {\n        orderedIndices.push(idx);\n        clsmapIncluded[idx] = 1;\n      }\n    }\n\n    // Append any missing indices in sequential order\n    for (let i = 0; i < numPoints; i++) {\n      if (!clsmapIncluded[i]) {\n        orderedIndices.push(i);\n      }\n    }\n"],
   ['    draw: publicDraw,\n', '    draw: publicDraw,\n    setValueA: clsmapSetValueA,\n'],
   // the shapes: vertex shader
   ['varying vec4 color;\nvarying float finalPointSize;\n\nvoid main() {\n  vec4 state = texture2D(stateTex, stateIndex);',

@@ -2,7 +2,7 @@
 import KDBush from 'kdbush';
 import createScatterplot from 'regl-scatterplot';
 import { ringColour } from './modes.js';
-import { colourValues, keptPoints, pointBuffers, pointColours, pointSizes } from './points.js';
+import { colourValues, keptPoints, pointBuffers, pointColours, pointSizes, ringedFirst } from './points.js';
 
 export const background = (theme) => (theme === 'dark' ? '#15181c' : '#ffffff');
 
@@ -49,6 +49,8 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
     deselectOnDblClick: true,
     annotationLineColor: [0.9, 0.35, 0.1, 0.9],
     annotationLineWidth: 2,
+    // the rows with a ring first, so that the other points cover their rings as far as they overlap
+    pointOrder: ringedFirst(ring),
   });
 
   // the spatial index (hover, lasso) is built from the coordinates and reused by every redraw; the

@@ -44,6 +44,14 @@ export const ringLayout = (correct, split = null, ringed = null) => {
   return { n, H, K, base, rowsOfPoints, pointOfRow: (r) => r, rowOfPoint: (p) => p };
 };
 
+// the rows that may have a ring, in row order: the scatterplot draws them first (underneath the others)
+export const ringedFirst = (ring) => {
+  const out = new Int32Array(ring.H);
+  let k = 0;
+  for (let i = 0; i < ring.n; i += 1) if (ring.base[i] & SHAPE.RING) out[k++] = i;
+  return Array.from(out);
+};
+
 // x, y (the columns themselves, no copy) and the shape code (valueB) of every point; correct (optional):
 // the rows' correctness at the step drawn (a row right there has no ring); big (optional): 1 for the
 // rows drawn larger
