@@ -1,4 +1,4 @@
-"""The interactive map at 10k, 100k and 1M points: file size, time to write it, time to first frame.
+"""The interactive map at 10k, 100k and 1M points: file size, write time, first frame, colour-mode switch.
 
     .venv/bin/python bench/viewer.py [--sizes 10000 100000 1000000] [--repeat 3] [--max-text-chars 200]
 
@@ -7,16 +7,25 @@ Synthetic 2-D coordinates (Gaussian clusters, one per class) with the real WordN
 predicted right). For each N: the HTML file's size, the time ``write_map`` takes (the store is
 opened first and not counted), and the time from navigation to the first drawn frame in headless
 Debian chromium (``window.clsmap.firstFrameMs``: ``performance.now()`` after the first frame with
-every point drawn; median of ``--repeat`` fresh pages). Goal: 1M points open in <= 3 s, file <= 60 MB.
+every point drawn; median of ``--repeat`` fresh pages), and the time of a colour-mode switch on each
+page (``setMode`` of each other mode in turn, then back to the first, until its promise resolves: after
+the frame in the new colours is drawn; median of all switches; its phases: mode's colours computed
+(spec), colour indices handed to the scatterplot (colours), frame drawn (drawn), legend (legend)).
+Goals: 1M points open in <= 3 s, a colour switch at 1M <= 0.5 s, file <= 60 MB.
 The phases of the median run (page parsed, base64 decoded, gunzipped, colours computed, points
 handed to regl-scatterplot, frame drawn; ms since navigation) say where the time goes.
 Appends one JSON line per N to ``bench/results/viewer.jsonl``.
+
+``--before-bundle FILE`` (a viewer.js of another commit, e.g. ``git show REV:src/clsmap/render/assets/viewer.js``)
+writes each map a second time with that viewer and opens the two in turn, page after page, so that
+before and after are measured in the same run under the same load (one line each, ``variant``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -40,6 +49,32 @@ sys.path.insert(0, str(ROOT.parent / "tests"))
 
 from viewer_browser import launch, missing_reason, open_map  # noqa: E402
 
+# each other colour mode in turn, then back to the first: seconds from setMode to the next frame drawn
+SWITCH_JS = """async () => {
+    const api = window.clsmap;
+    const modes = api.modes();
+    const order = modes.slice(1).concat(modes.slice(0, 1));
+    const out = [];
+    for (const mode of order) {
+        const t0 = performance.now();
+        await api.setMode(mode);  // resolved once the frame in the new colours is drawn
+        out.push([(performance.now() - t0) / 1000, { ...(api.switchTimings || {}) }]);
+    }
+    return out;
+}"""
+
+
+def _with_bundle(bundle: Path, store: clsmap.Store, out: Path, max_text_chars: int) -> Path:
+    """The map of ``store`` written with the viewer ``bundle`` instead of the current one."""
+    import clsmap.render.map as map_module
+
+    script = bundle.read_text(encoding="utf-8")
+    current = map_module.asset
+    map_module.asset = lambda name: script if name == "viewer.js" else current(name)
+    try:
+        return write_map(store, out, max_text_chars=max_text_chars)
+    finally:
+        map_module.asset = current
 
 
 def chromium_version() -> str:
@@ -70,6 +105,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--max-text-chars", type=int, default=200)
+    parser.add_argument("--before-bundle", type=Path, default=None,
+                        help="also measure the maps written with this viewer.js, in turn with the current one")
     args = parser.parse_args()
     reason = missing_reason()
     if reason:
@@ -85,32 +122,50 @@ def main() -> None:
             started = time.perf_counter()
             path = write_map(store, Path(tmp) / f"map-{n}.html", max_text_chars=args.max_text_chars)
             write_s = time.perf_counter() - started
-            size_mb = path.stat().st_size / 1e6
-            first_frames, phases = [], []
+            paths = {"after" if args.before_bundle else "current": path}
+            if args.before_bundle:
+                paths = {"before": _with_bundle(args.before_bundle, store, Path(tmp) / f"map-{n}-before.html",
+                                                args.max_text_chars), **paths}
+            runs = {variant: ([], [], []) for variant in paths}  # first frames, phases, switches
             with launch() as context:
                 for _ in range(args.repeat):
-                    page = open_map(context, path, timeout_ms=120_000)
-                    first_frames.append(page.evaluate("() => window.clsmap.firstFrameMs") / 1000)
-                    phases.append(page.evaluate("() => window.clsmap.timings"))
-                    page.close()
-            # where the time goes (ms since navigation, the run with the median first frame)
-            phase = phases[sorted(range(len(first_frames)), key=first_frames.__getitem__)[len(first_frames) // 2]]
-            row = {
-                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "n": n, "max_text_chars": args.max_text_chars, "file_mb": round(size_mb, 2),
-                "write_s": round(write_s, 3), "first_frame_s": round(statistics.median(first_frames), 3),
-                "first_frame_runs_s": [round(v, 3) for v in first_frames], "phases_ms": phase,
-                "cpu": cpu_name(), "browser": chromium_version(), "clsmap": clsmap.__version__,
-            }
-            rows.append(row)
-            print(f"N={n:>9,}  file {size_mb:7.1f} MB  write {write_s:6.2f} s  "
-                  f"first frame {row['first_frame_s']:6.2f} s  (runs {row['first_frame_runs_s']})\n"
-                  f"    phases (ms since navigation): {phase}", flush=True)
+                    for variant, file in paths.items():
+                        first_frames, phases, switches = runs[variant]
+                        page = open_map(context, file, timeout_ms=120_000)
+                        first_frames.append(page.evaluate("() => window.clsmap.firstFrameMs") / 1000)
+                        phases.append(page.evaluate("() => window.clsmap.timings"))
+                        switches.extend(page.evaluate(SWITCH_JS))  # [seconds, phases]
+                        page.close()
+            for variant, (first_frames, phases, switches) in runs.items():
+                size_mb = paths[variant].stat().st_size / 1e6
+                # where the time goes (ms since navigation, the run with the median first frame)
+                order = sorted(range(len(first_frames)), key=first_frames.__getitem__)
+                phase = phases[order[len(first_frames) // 2]]
+                switch_phase = sorted(switches, key=lambda s: s[0])[len(switches) // 2][1]
+                switch_s = [s[0] for s in switches]
+                row = {
+                    "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "variant": variant,
+                    "n": n, "max_text_chars": args.max_text_chars, "file_mb": round(size_mb, 2),
+                    "write_s": round(write_s, 3), "first_frame_s": round(statistics.median(first_frames), 3),
+                    "first_frame_runs_s": [round(v, 3) for v in first_frames], "phases_ms": phase,
+                    "colour_switch_s": round(statistics.median(switch_s), 3),
+                    "colour_switch_runs_s": [round(v, 3) for v in switch_s], "colour_switch_phases_ms": switch_phase,
+                    "load_avg": round(os.getloadavg()[0], 2),
+                    "cpu": cpu_name(), "browser": chromium_version(), "clsmap": clsmap.__version__,
+                }
+                rows.append(row)
+                print(f"N={n:>9,} {variant:>7}  file {size_mb:7.1f} MB  write {write_s:6.2f} s  "
+                      f"first frame {row['first_frame_s']:6.2f} s  (runs {row['first_frame_runs_s']})  "
+                      f"colour switch {row['colour_switch_s']:5.2f} s (runs {row['colour_switch_runs_s']})\n"
+                      f"    phases (ms since navigation): {phase}\n"
+                      f"    colour switch phases (ms since setMode, the median switch): {switch_phase}", flush=True)
     print()
-    print(f"| N | file (MB) | write (s) | first frame, median of {args.repeat} (s) |")
-    print("|---:|---:|---:|---:|")
+    print(f"| N | viewer | file (MB) | write (s) | first frame, median of {args.repeat} (s) "
+          "| colour switch, median (s) |")
+    print("|---:|---|---:|---:|---:|---:|")
     for row in rows:
-        print(f"| {row['n']:,} | {row['file_mb']:.1f} | {row['write_s']:.2f} | {row['first_frame_s']:.2f} |")
+        print(f"| {row['n']:,} | {row['variant']} | {row['file_mb']:.1f} | {row['write_s']:.2f} "
+              f"| {row['first_frame_s']:.2f} | {row['colour_switch_s']:.2f} |")
     RESULTS.parent.mkdir(exist_ok=True)
     with open(RESULTS, "a", encoding="utf-8") as fh:
         for row in rows:

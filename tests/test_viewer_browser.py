@@ -343,3 +343,69 @@ def test_region_list_says_how_strong_each_region_is(browser, tmp_path):
     assert f"{first['enrichment']:.1f}× the overall rate, p = {first['p_value']:.3f}" in detail
     assert page.errors == []
     page.close()
+
+
+def _hex(colour: str) -> np.ndarray:
+    return np.array([int(colour[k:k + 2], 16) for k in (1, 3, 5)])
+
+
+OPACITY = 0.9  # of the points of a map of up to 200,000 (draw.js)
+
+
+def test_misclassified_points_have_rings_and_held_out_points_are_hollow(browser, tmp_path):
+    """One point per row, its shape drawn by the point shader: a misclassified row has a rim in the ring
+    colour around its body, a row of a held-out split a hole (the background shows), a correct training
+    row is a plain disc; after a colour switch the bodies take the new colours and the rings stay."""
+    xy = np.array([[-4.0, -4.0], [4.0, 4.0], [-4.0, 4.0], [4.0, -4.0], [0.0, 0.0]])
+    labels = ["animal", "animal", "plant", "plant", "animal"]
+    preds = ["animal", "plant", "plant", "animal", "animal"]  # rows 1 and 3 misclassified
+    splits = ["train", "train", "test", "test", "train"]       # rows 2 and 3 held out
+    store = synthetic_store(tmp_path / "store", xy, [f"t{i}" for i in range(5)], labels=labels, preds=preds,
+                            confidence=[0.9] * 5, ids=[f"r{i}" for i in range(5)], splits=splits,
+                            classes=["animal", "plant"])
+    page = open_map(browser, write_map(store, tmp_path / "map.html", theme="light"))
+    meta = page.evaluate("() => JSON.parse(document.getElementById('clsmap-meta').textContent)")
+    ring = _hex(meta["colors"]["ring_light"])
+    size = meta["point_size"]
+    box = page.locator("#plot").bounding_box()
+
+    def centre(row: int) -> tuple[int, int]:
+        x, y = page.evaluate(f"() => window.clsmap.screenPosition({row})")
+        return round(y - box["y"]), round(x - box["x"])
+
+    def count(pixels, row: int, colour: np.ndarray, radius: tuple[float, float]) -> int:
+        """How many pixels at `radius` (min, max) from the row's centre are `colour` drawn at the map's
+        opacity over the white background."""
+        cy, cx = centre(row)
+        yy, xx = np.mgrid[-12:13, -12:13]
+        ring_of = (np.hypot(yy, xx) >= radius[0]) & (np.hypot(yy, xx) <= radius[1])
+        patch = pixels[cy - 12:cy + 13, cx - 12:cx + 13][ring_of]
+        shown = colour * OPACITY + 255 * (1 - OPACITY)
+        return int((np.abs(patch - shown).sum(axis=1) < 45).sum())
+
+    animal, plant = (_hex(c) for c in meta["colors"]["classes"][:2])
+    white = np.array([255, 255, 255])
+    inner = (0, size / 2 - 1.5)           # the body, inside its anti-aliased edge
+    rim = (size / 2 + 0.5, size / 2 + 2)  # the ring: 2.5 px or more wider than the body
+    centre_px = (0, 0.5)                  # the centre pixel: the hole, if any
+    pixels = wait_for_picture(page, lambda px: True, what="the map")
+    # row 0: correct, train: a plain disc
+    assert count(pixels, 0, animal, inner) > 10 and count(pixels, 0, ring, rim) == 0
+    # row 1: misclassified: its body and a ring around it
+    assert count(pixels, 1, animal, inner) > 10 and count(pixels, 1, ring, rim) > 12
+    # row 2: held out: hollow (the background at its centre, its colour around), no ring
+    assert count(pixels, 2, white / OPACITY - 255 * (1 - OPACITY) / OPACITY, centre_px) == 1
+    assert count(pixels, 2, plant, (size * 0.3, size / 2 - 1)) > 6 and count(pixels, 2, ring, rim) == 0
+    # row 3: held out and misclassified: hollow and ringed
+    assert count(pixels, 3, white / OPACITY - 255 * (1 - OPACITY) / OPACITY, centre_px) == 1
+    assert count(pixels, 3, ring, rim) > 12
+    # the predicted colours: the body of row 1 changes, its ring stays
+    page.evaluate("() => window.clsmap.setMode('pred')")
+    pred = wait_for_picture(page, changed(pixels), what="the map in predicted colours")
+    assert count(pred, 1, plant, inner) > 10 and count(pred, 1, animal, inner) == 0 and count(pred, 1, ring, rim) > 12
+    assert count(pred, 0, animal, inner) > 10   # row 0: the same class either way
+    # a lasso around the middle point selects its row, once
+    x0, y0 = page.evaluate("() => window.clsmap.screenPosition(4)")
+    assert lasso(page, [(x0 - 30, y0 - 30), (x0 + 30, y0 - 30), (x0 + 30, y0 + 30), (x0 - 30, y0 + 30)]) == ["r4"]
+    assert page.errors == [], page.errors
+    page.close()

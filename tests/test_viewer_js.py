@@ -104,10 +104,10 @@ def js(browser, origin):
 
 
 # decode meta + payload in the page and keep {meta, cols, data} on window.t for the next evaluate
-DECODE = """async ([meta, b64]) => {
+DECODE = """async ([meta, b64, workers = 2]) => {
   const { decodePayload } = await import('/decode.js');
   const { rowAccessors } = await import('/rows.js');
-  const cols = await decodePayload(meta, b64);
+  const cols = await decodePayload(meta, b64, () => {}, { workers });
   window.t = { meta, cols, data: rowAccessors(meta, cols) };
 }"""
 
@@ -116,10 +116,12 @@ DECODE = """async ([meta, b64]) => {
 
 
 @needs_browser
+@pytest.mark.parametrize("workers", [2, 0])
 @pytest.mark.parametrize("member_bytes", [None, 97])
-def test_decode_reads_what_the_python_packer_wrote(js, monkeypatch, member_bytes):
+def test_decode_reads_what_the_python_packer_wrote(js, monkeypatch, member_bytes, workers):
     """Every dtype the packer writes, several gzip members cut mid-value, strings with non-BMP
-    characters and Korean text (the lengths count UTF-16 units), empty strings."""
+    characters and Korean text (the lengths count UTF-16 units), empty strings; inflated in workers
+    and on the page's own thread (where no worker can be made)."""
     if member_bytes:
         monkeypatch.setattr("clsmap.render.payload.MEMBER_BYTES", member_bytes)
     labels, preds, conf, texts, ids = _rows()
@@ -140,11 +142,11 @@ def test_decode_reads_what_the_python_packer_wrote(js, monkeypatch, member_bytes
     layout, packing, packed = pack(columns, 4)
     assert len(packing["members"]) > (10 if member_bytes else 0)
     meta = {"n": N, "columns": layout, **packing}
-    js.evaluate(DECODE, [meta, base64.b64encode(packed).decode("ascii")])
+    js.evaluate(DECODE, [meta, base64.b64encode(packed).decode("ascii"), workers])
     got = js.evaluate("""() => {
       const { meta, cols, data } = window.t;
       const out = {};
-      for (const [k, v] of Object.entries(cols)) out[k] = [v.constructor.name, Array.from(v)];
+      for (const [k, v] of Object.entries(cols)) if (k !== 'complete') out[k] = [v.constructor.name, Array.from(v)];
       out.texts = Array.from({ length: meta.n }, (_, i) => data.textOf(i));
       out.ids = Array.from({ length: meta.n }, (_, i) => data.idOf(i));
       return out;
@@ -301,35 +303,40 @@ def test_modes_available_legend_order_toggle_and_isolate(js):
 
 @needs_browser
 def test_rings_points_rows_and_filter(js):
+    """One point per row; a misclassified row's ring is in its shape code (valueB), not a second point."""
     got = js.evaluate("""async () => {
       const p = await import('/points.js');
       const correct = new Int8Array([1, 0, -1, 0, 1]);
       const ring = p.ringLayout(correct);
-      const buffers = p.pointBuffers(ring, new Float32Array([0, 1, 2, 3, 4]), new Float32Array([10, 11, 12, 13, 14]),
-                                     correct);
+      const x = new Float32Array([0, 1, 2, 3, 4]);
+      const buffers = p.pointBuffers(ring, x, new Float32Array([10, 11, 12, 13, 14]), correct);
       const spec = {
         colours: ['#a', '#b', '#c'], colour: new Int32Array([2, 0, 1, 1, 2]), group: new Int32Array([0, 1, 2, 0, 0]),
       };
       const arr = (a) => Array.from(a);
       return {
-        wrong: ring.wrongRows, H: ring.H,
-        rowOfPoint: [0, 1, 2, 3, 4, 5, 6].map(ring.rowOfPoint), pointOfRow: [0, 4].map(ring.pointOfRow),
-        rows: ring.rowsOfPoints([6, 0, 3, 2, 1]),
-        xs: arr(buffers.xs), ys: arr(buffers.ys), valueB: arr(buffers.valueB),
-        valueA: arr(p.colourValues(ring, spec)),
+        H: ring.H, K: ring.K, sameX: buffers.xs === x,
+        rowOfPoint: [0, 1, 2, 3, 4].map(ring.rowOfPoint), pointOfRow: [0, 4].map(ring.pointOfRow),
+        rows: ring.rowsOfPoints([4, 0, 3, 0, 1]),
+        valueB: arr(buffers.valueB), sizes: p.pointSizes(4),
+        valueA: arr(p.colourValues(ring, spec)), colours: p.pointColours(spec, '#ring'), order: p.ringedFirst(ring),
         keepAll: p.keptPoints(ring, spec, new Set()),
         keep: p.keptPoints(ring, spec, new Set([1])),
         keepNone: p.keptPoints(ring, spec, new Set([0, 1, 2])),
       };
     }""")
-    assert got["wrong"] == [1, 3] and got["H"] == 2
-    assert got["rowOfPoint"] == [1, 3, 0, 1, 2, 3, 4] and got["pointOfRow"] == [2, 6]
-    assert got["rows"] == [0, 1, 3, 4]  # a ring and its point count once; row order
-    assert got["xs"] == [1, 3, 0, 1, 2, 3, 4] and got["ys"] == [11, 13, 10, 11, 12, 13, 14]
-    assert got["valueB"] == [1, 1, 0, 0, 0, 0, 0]  # rings drawn larger
-    assert got["valueA"] == [3, 3, 2, 0, 1, 1, 2]  # rings in the colour after the mode's colours
+    assert got["H"] == 2 and got["K"] == 0 and got["sameX"]  # the coordinates are handed over as they are
+    assert got["rowOfPoint"] == [0, 1, 2, 3, 4] and got["pointOfRow"] == [0, 4]
+    assert got["rows"] == [0, 1, 3, 4]  # each row once; row order
+    assert got["valueB"] == [0, 1, 0, 1, 0]  # the misclassified rows' shape has the ring bit
+    sizes = got["sizes"]
+    assert sizes[1] == 4 + 2.5 and sizes[0] == sizes[2] == 4 and sizes[4] == sizes[6] == 4 * 1.35
+    assert sizes[5] == pytest.approx(4 * 1.35 + 2.5)  # a ring around a big point
+    assert got["valueA"] == [3, 1, 2, 2, 3]  # the mode's colours after the ring colour
+    assert got["colours"] == ["#ring", "#a", "#b", "#c"]
+    assert got["order"] == [1, 3]  # drawn first, under the others
     assert got["keepAll"] is None
-    assert got["keep"] == [1, 2, 4, 5, 6]  # group 1 (row 1, misclassified) hidden with its ring; row 3 keeps its ring
+    assert got["keep"] == [0, 2, 3, 4]  # group 1 (row 1) hidden
     assert got["keepNone"] == []
 
 
@@ -337,29 +344,21 @@ def test_rings_points_rows_and_filter(js):
 def test_held_out_splits_get_holes_and_hide_with_their_split(js):
     got = js.evaluate("""async () => {
       const p = await import('/points.js');
-      // rows 0..3; row 1 misclassified; rows 2 and 3 in a held-out split (index > 0)
+      // rows 0..3; row 1 misclassified; rows 2 and 3 in a held-out split (index > 0); row 3 also wrong
       const split = new Int8Array([0, 0, 1, 2]);
-      const ring = p.ringLayout(new Int8Array([1, 0, 1, 1]), split);
+      const ring = p.ringLayout(new Int8Array([1, 0, 1, 0]), split);
       const buffers = p.pointBuffers(ring, new Float32Array([0, 1, 2, 3]), new Float32Array([10, 11, 12, 13]));
       const spec = { colours: ['#a', '#b'], colour: new Int32Array([0, 1, 0, 1]), group: new Int32Array([0, 1, 0, 1]) };
-      const arr = (a) => Array.from(a);
       return {
-        H: ring.H, K: ring.K, rowOfPoint: [0, 1, 2, 3, 4, 5, 6].map(ring.rowOfPoint),
-        copies: [0, 1, 2, 3, 4, 5, 6].map(ring.isCopy), rows: ring.rowsOfPoints([6, 5, 3]),
-        xs: arr(buffers.xs), valueB: arr(buffers.valueB), valueA: arr(p.colourValues(ring, spec)),
+        H: ring.H, K: ring.K, valueB: Array.from(buffers.valueB),
         keep: p.keptPoints(ring, spec, new Set(), new Set([1]), (r) => split[r]),
         keepBoth: p.keptPoints(ring, spec, new Set([1]), new Set([2]), (r) => split[r]),
       };
     }""")
-    assert got["H"] == 1 and got["K"] == 2
-    # point 0 the ring of row 1, points 1..4 the rows, points 5 and 6 the holes of rows 2 and 3
-    assert got["rowOfPoint"] == [1, 0, 1, 2, 3, 2, 3]
-    assert got["copies"] == [True, False, False, False, False, True, True]
-    assert got["rows"] == [2, 3]
-    assert got["xs"] == [1, 0, 1, 2, 3, 2, 3] and got["valueB"] == [1, 0, 0, 0, 0, 2, 2]  # holes drawn small, last
-    assert got["valueA"] == [2, 0, 1, 0, 1, 3, 3]  # holes in the colour after the ring's (the background)
-    assert got["keep"] == [0, 1, 2, 4, 6]  # split 1 (row 2) hidden with its hole
-    assert got["keepBoth"] == [1, 3, 5]  # group 1 (rows 1, 3, the ring) and split 2 hidden; row 2 keeps its hole
+    assert got["H"] == 2 and got["K"] == 2
+    assert got["valueB"] == [0, 1, 2, 3]  # hole bit 2 for the held-out rows, with the ring bit where wrong
+    assert got["keep"] == [0, 1, 3]  # split 1 (row 2) hidden
+    assert got["keepBoth"] == [0, 2]  # group 1 (rows 1, 3) and split 2 hidden
 
 
 @needs_browser
@@ -399,8 +398,8 @@ def test_player_steps_rings_and_curves(js):
       const buffers = p.pointBuffers(ring, second.x, second.y, second.correct, new Uint8Array([0, 1, 0]));
       const scale = s.curveScale([0, 5, 10], 100, 50, 0);
       return {
-        x: Array.from(second.x), pred: Array.from(second.pred), ever: Array.from(ever), wrong: ring.wrongRows,
-        valueB: Array.from(buffers.valueB), xs: Array.from(buffers.xs),
+        x: Array.from(second.x), pred: Array.from(second.pred), ever: Array.from(ever),
+        valueB: Array.from(buffers.valueB), xs: Array.from(buffers.xs), rows: ring.H,
         train: Array.from(s.splitFilter(new Uint8Array([1, 0, 1]), 'train')),
         held: Array.from(s.splitFilter(new Uint8Array([1, 0, 1]), 'validation')),
         everyone: s.splitFilter(new Uint8Array([1, 0, 1]), 'all'),
@@ -411,14 +410,14 @@ def test_player_steps_rings_and_curves(js):
       };
     }""")
     assert got["x"] == [10, 11, 12] and got["pred"] == [0, 0, 1]
-    assert got["ever"] == [0, 1, 1] and got["wrong"] == [1, 2]  # rows wrong at some step have a ring
-    assert got["valueB"] == [3, 1, 0, 4, 0]  # row 1 is right at this step: its ring is hidden; row 2's shows; row 1
-    # is held out: drawn larger
-    assert got["xs"] == [11, 12, 10, 11, 12]
+    assert got["ever"] == [0, 1, 1] and got["rows"] == 2  # rows wrong at some step may have a ring
+    assert got["valueB"] == [0, 4, 1]  # row 1 is right at this step: no ring, but held out: drawn larger (bit 4);
+    # row 2 is wrong here: its ring shows
+    assert got["xs"] == [10, 11, 12]
     assert got["train"] == [1, 0, 1] and got["held"] == [0, 1, 0] and got["everyone"] is None
     assert got["points"] == "0.0,50.0 100.0,0.0"  # the missing value is skipped
     assert got["nearest"] == [0, 2]
-    assert got["kept"] == [1, 2, 4]  # row 1 (and its ring) filtered out; row 2's ring kept
+    assert got["kept"] == [0, 2]  # row 1 filtered out
 
 
 # ---------------------------------------------------------------- CSV
@@ -554,3 +553,39 @@ def test_bundle_is_built_from_the_sources(bundle_path):
         f"src-sha256 {found.group(1)}, the sources hash to {source_hash()}): run `make js` and commit the bundle")
     for bad in ("</script", "<!--"):
         assert bad not in bundle.lower(), f"the bundle contains {bad!r}; it could not be inlined in the page"
+
+
+@needs_browser
+def test_the_first_frames_columns_arrive_before_the_texts(js, monkeypatch):
+    """decodeStages: `first` resolves with every column but the texts, ids and neighbours decoded; theirs
+    are inflated only once `later` resolves (the page: after the first frame); until `all`, a row's text
+    is '' (not a half-decoded blob); then all are in."""
+    monkeypatch.setattr("clsmap.render.payload.MEMBER_BYTES", 64)
+    texts = [f"text number {i} " + "x" * (i % 17) for i in range(N)]
+    text_len, text_blob, _ = strings(texts, None)
+    id_len, id_blob, _ = strings([f"id-{i}" for i in range(N)], None)
+    x = np.arange(N, dtype=np.float32)
+    layout, packing, packed = pack({"x": x, "text_len": text_len, "id_len": id_len, "text": text_blob,
+                                    "id": id_blob, "nb0": np.arange(N, dtype=np.uint8)}, 4)
+    meta = {"n": N, "columns": layout, **packing}
+    got = js.evaluate("""async ([meta, b64]) => {
+      const { decodeStages, isLate } = await import('/decode.js');
+      const { rowAccessors } = await import('/rows.js');
+      let go = () => {};
+      const later = new Promise((resolve) => { go = resolve; });
+      const { cols, first, all } = await decodeStages(meta, b64, () => {}, { workers: 2, later });
+      await first;
+      const data = rowAccessors(meta, cols);
+      await new Promise((resolve) => { setTimeout(resolve, 0); });  // anything queued runs: the texts wait
+      const before = { x: Array.from(cols.x), complete: cols.complete, text: data.textOf(3),
+                       offsets: cols.text_off.length, ids: Array.from(cols.id).some((b) => b !== 0) };
+      go();
+      await all;
+      return { before, complete: cols.complete, text: data.textOf(3), nb: Array.from(cols.nb0),
+               late: ['text', 'id', 'nb0', 'nb_sim', 'x', 'text_len'].map(isLate) };
+    }""", [meta, base64.b64encode(packed).decode("ascii")])
+    # the late members wait for `later`: the ids (far past the first frame's columns) are still zeros, and
+    # a row's text is '' until all are in
+    assert got["before"] == {"x": x.tolist(), "complete": False, "text": "", "offsets": N + 1, "ids": False}
+    assert got["complete"] is True and got["text"] == texts[3] and got["nb"] == list(range(N))
+    assert got["late"] == [True, True, True, True, False, False]

@@ -2,14 +2,15 @@
 // Read-mostly and stable (README.md, "Scripting the map page"): it exposes nothing that the page
 // does not show; setMode does what a click on a mode button does.
 import { legendEntries } from './modes.js';
-import { marks, T0 } from './timing.js';
+import { marks, switchMarks, T0 } from './timing.js';
 
 export const exposeApi = ({ data, state, ring, available, plot, canvas, setMode, hovered, regions, near, shown, linked, player }) => {
   window.clsmap = {
     ready: true,
-    firstFrameMs: performance.now(),
+    firstFrameMs: marks.frame ?? performance.now(),
     scriptStartMs: T0,
     timings: marks,
+    switchTimings: switchMarks,
     n: data.n,
     misclassified: ring.H,
     mode: () => state.mode,

@@ -2,9 +2,30 @@
 import KDBush from 'kdbush';
 import createScatterplot from 'regl-scatterplot';
 import { ringColour } from './modes.js';
-import { colourValues, keptPoints, pointBuffers, pointSizes } from './points.js';
+import { colourValues, keptPoints, pointBuffers, pointColours, pointSizes, ringedFirst } from './points.js';
 
 export const background = (theme) => (theme === 'dark' ? '#15181c' : '#ffffff');
+
+// the points as regl-scatterplot's patched draw() takes them (js/viewer/build.mjs): an array-like whose
+// `columns` ({x, y, z, w}, typed arrays) fill its state texture in one loop; point i, when the
+// scatterplot asks for one (lasso, hover), is [x, y, z, w] made then
+export const columnPoints = (columns) => {
+  const n = columns.x.length;
+  const index = (key) => {
+    if (typeof key !== 'string') return -1;
+    const i = Number(key);
+    return Number.isInteger(i) && i >= 0 && i < n ? i : -1;
+  };
+  return new Proxy(new Array(n), {
+    get(target, key) {
+      if (key === 'columns') return columns;
+      const i = index(key);
+      if (i < 0) return Reflect.get(target, key);
+      return [columns.x[i], columns.y[i], columns.z[i], columns.w[i]];
+    },
+    has: (target, key) => index(key) >= 0 || Reflect.has(target, key),
+  });
+};
 
 // theme: the page's theme when it opens
 export const createPlot = (canvas, meta, cols, ring, theme) => {
@@ -28,50 +49,69 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
     deselectOnDblClick: true,
     annotationLineColor: [0.9, 0.35, 0.1, 0.9],
     annotationLineWidth: 2,
+    // the rows with a ring first, so that the other points cover their rings as far as they overlap
+    pointOrder: ringedFirst(ring),
   });
 
-  // the spatial index (hover, lasso) is built from the typed arrays and reused by every redraw; the
+  // the spatial index (hover, lasso) is built from the coordinates and reused by every redraw; the
   // player builds it again when the positions change (rebuild)
-  let xs;
-  let ys;
   let valueB;
   let spatialIndex;
+  let moved = true;  // positions (or shapes) changed since the last draw
   const rebuild = () => {
-    // the player draws held-out rows larger (cols.train: 1 train, 0 held out) and hides the rings of
-    // rows right at the step drawn
+    // the player draws held-out rows larger (cols.train: 1 train, 0 held out) and gives a ring only to
+    // the rows wrong at the step drawn
     const big = cols.train ? Uint8Array.from(cols.train, (s) => 1 - s) : null;
-    ({ xs, ys, valueB } = pointBuffers(ring, cols.x, cols.y, cols.correct, big));
-    const kd = new KDBush(xs.length, 16, Float32Array);
-    for (let i = 0; i < xs.length; i += 1) kd.add(xs[i], ys[i]);
+    ({ valueB } = pointBuffers(ring, cols.x, cols.y, cols.correct, big));
+    const kd = new KDBush(n, 16, Float32Array);
+    const { x, y } = cols;
+    for (let i = 0; i < n; i += 1) kd.add(x[i], y[i]);
     kd.finish();
     spatialIndex = kd.data;
+    moved = true;
   };
   rebuild();
 
   // draw the points in the colours of `spec` (modes.modeSpec) and the theme; with `transition` (ms)
-  // the points move from where they were (the player's steps), keeping the selection
-  const redraw = async (spec, theme, transition = 0) => {
+  // the points move from where they were (the player's steps), keeping the selection. When only the
+  // colours change, the scatterplot's colour indices are rewritten in place (setValueA: one texture
+  // upload) instead of drawing the points again
+  // (`mark`, optional: told when the colours are handed over)
+  const redraw = async (spec, theme, transition = 0, mark = () => {}) => {
     const valueA = colourValues(ring, spec);
-    const pointColours = () => spec.colours.concat([ringColour(meta.colors, theme), background(theme)]);
+    const colours = pointColours(spec, ringColour(meta.colors, theme));
     scatterplot.set({
-      pointColor: pointColours(),
-      pointColorActive: pointColours(),
-      pointColorHover: pointColours(),
+      pointColor: colours,
+      pointColorActive: colours,
+      pointColorHover: colours,
       backgroundColor: background(theme),
     });
+    if (!moved && transition === 0) {
+      const drawn = scatterplot.setValueA(valueA);
+      mark('colours');
+      if (await drawn) return;
+    }
     const options = { zDataType: 'categorical', wDataType: 'categorical', preventFilterReset: true, spatialIndex };
     if (transition > 0) {
       Object.assign(options, { transition: true, transitionDuration: transition, transitionEasing: 'cubicInOut',
         select: scatterplot.get('selectedPoints') });
     }
-    await scatterplot.draw({ x: xs, y: ys, valueA, valueB }, options);
+    moved = false;
+    await scatterplot.draw(columnPoints({ x: cols.x, y: cols.y, z: valueA, w: valueB }), options);
   };
 
+  let filtered = false;
   // show only the points of the groups (and splits) that are not hidden, and of the rows allowed (if given)
   const filter = (spec, hidden, hiddenSplits = new Set(), allowed = null) => {
     const keep = keptPoints(ring, spec, hidden, hiddenSplits, (r) => (cols.split ? cols.split[r] : -1), allowed);
-    if (keep === null) scatterplot.unfilter();
-    else scatterplot.filter(keep);
+    // (unfilter rebuilds the index of every point and draws a frame: only when some points are filtered out)
+    if (keep === null) {
+      if (filtered) scatterplot.unfilter();
+      filtered = false;
+    } else {
+      scatterplot.filter(keep);
+      filtered = true;
+    }
   };
 
   // the first frame with the points: 'drawing' is published synchronously in the frame, so

@@ -4,10 +4,10 @@
 // The pure parts (decode, rows, points, modes, csv, search) touch no DOM; tests/test_viewer_js.py
 // runs them in chromium.
 import { createPlot } from './draw.js';
-import { mark } from './timing.js';
+import { mark, markSwitch } from './timing.js';
 import { exposeApi } from './api.js';
 import { markMode, setTitle, setupModeButtons, setupTools } from './bar.js';
-import { decodePayload } from './decode.js';
+import { decodeStages } from './decode.js';
 import { setupDetail } from './detail.js';
 import { $ } from './dom.js';
 import { setupLegend } from './legend.js';
@@ -36,7 +36,12 @@ const pageInput = () => ({
 // draws the map and builds its controls; returns the app (widget.js syncs its selection)
 export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   mark('script');
-  const cols = await decodePayload(meta, packed, mark);
+  // the texts, ids and neighbours are decoded (in workers) once the points are drawn
+  let framed = () => {};
+  const later = new Promise((resolve) => { framed = resolve; });
+  const decoded = await decodeStages(meta, packed, mark, { later });
+  await decoded.first;
+  const { cols } = decoded;
   mark('decoded');
   // the training dynamics player: positions, predictions and correctness per step; the last step first
   let all = null;
@@ -72,13 +77,17 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   setupSplits({ ...app, cols, legend });
 
   const setMode = async (mode) => {
+    markSwitch('start');
     state.mode = mode;
     state.hidden.clear();
     state.spec = specOf(mode);
+    markSwitch('spec');
     markMode(mode);
-    await plot.redraw(state.spec, state.theme);
+    await plot.redraw(state.spec, state.theme, 0, markSwitch);
+    markSwitch('drawn');
     legend.applyFilter();  // nothing hidden now (the player's train / held-out filter stays)
     legend.render();
+    markSwitch('legend');
   };
   setupModeButtons(available, setMode);
   const detail = setupDetail(app);
@@ -120,8 +129,11 @@ export const start = async ({ meta, packed, themeHost } = pageInput()) => {
   regions.first();
   await frame.drawn;
   mark('frame');
+  framed();
   $('loading').hidden = true;
   if (player) await player.first();
+  await decoded.all;
+  mark('texts');
 
   const link = setupLink({ ...app, setMode });
   exposeApi({ ...app, available, setMode, hovered: detail.hovered, regions: regions.regions, near,

@@ -5,8 +5,10 @@ export const fmtConf = (c) => (Number.isNaN(c) ? '' : c.toFixed(3));
 
 // correct: 1 correct, 0 misclassified, -1 unknown (no label or no prediction)
 export const rowAccessors = (meta, cols) => {
-  const textOf = stringColumn(cols.text, cols.text_off);
-  const idOf = stringColumn(cols.id, cols.id_off);
+  // (cols.complete: false while the texts and ids are still being decoded, see decode.decodeStages)
+  const complete = () => cols.complete !== false;
+  const textOf = stringColumn(cols.text, cols.text_off, complete);
+  const idOf = stringColumn(cols.id, cols.id_off, complete);
   return {
     n: meta.n,
     textOf,

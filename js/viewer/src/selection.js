@@ -77,8 +77,6 @@ export const setupSelection = ({ meta, data, state, plot, ring, showDetail }) =>
 
   scatterplot.subscribe('select', ({ points }) => {
     state.selection = ring.rowsOfPoints(points);
-    // a lasso also catches the rings and holes of points: keep the points themselves selected
-    if (points.some(ring.isCopy)) scatterplot.select(state.selection.map(ring.pointOfRow), { preventEvent: true });
     if (state.selection.length === 1) showDetail(state.selection[0]);
     render();
   });
