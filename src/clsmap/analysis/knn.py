@@ -180,8 +180,7 @@ class _CellIndex:
     """An inverted file over the rows of ``X`` (cosine): the rows in spherical k-means cells (fitted on a
     sample, in ``dtype``: bfloat16 where the CPU multiplies it natively), and the queries of each cell
     compared, in float32 matrix products, with the rows of every cell among the ``nprobe`` nearest to any
-    of them. Memory: the cell of each row, no copy of ``X`` (the rows of a product are gathered from it and
-    scaled to unit length into buffers reused from cell to cell)."""
+    of them. Memory: a copy of ``X`` as unit rows sorted by cell (while the graph is built)."""
 
     QUERY_BLOCK = 256
 
@@ -203,6 +202,14 @@ class _CellIndex:
         self.order = np.argsort(self.home, kind="stable")  # the rows, cell by cell
         self.counts = np.bincount(self.home, minlength=nlist)
         self.starts = np.cumsum(self.counts) - self.counts
+        # the unit rows in that order: a cell's rows are one slice (gathering rows at random is slower than
+        # the products themselves)
+        self.sorted = torch.empty((n, X.shape[1]), dtype=torch.float32)
+        position = np.empty(n, dtype=np.int64)
+        position[self.order] = np.arange(n)
+        for lo in range(0, n, 65536):
+            hi = min(n, lo + 65536)
+            self.sorted[torch.from_numpy(position[lo:hi])] = _unit(X, inv_norm, lo, hi)
 
     @classmethod
     def _kmeans(cls, T, cells: int, rng: np.random.Generator, dtype, iterations: int = 6):
@@ -291,12 +298,12 @@ class _CellIndex:
             # each query scans its nprobe nearest cells: the rows of all of them are gathered once, and
             # each query's products with the rows of cells it does not scan are masked
             probes = (Q[:len(block)] @ centres).topk(min(nprobe, self.nlist), dim=1).indices
-            members = np.concatenate([self.order[self.starts[s]:self.starts[s] + self.counts[s]]
-                                      for s in np.unique(probes.numpy())])
-            M = self._gather("M", members, 512, buffers)
+            cells = np.unique(probes.numpy())
+            members = np.concatenate([self.order[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells])
+            M = torch.cat([self.sorted[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells])
             scans = torch.zeros((len(block), self.nlist), dtype=torch.bool)
             scans.scatter_(1, probes, True)
-            S = (Q @ M.T)[:len(block), :len(members)]
+            S = (Q @ M.T)[:len(block)]
             S.masked_fill_(~scans[:, torch.from_numpy(self.home[members])], -np.inf)
             take = min(len(members), k1)
             v, at = S.topk(take, dim=1)
