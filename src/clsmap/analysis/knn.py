@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 
 from .._validation import check_choice
+from .ivf import CellIndex, exact_neighbours, inverse_norms
 
 __all__ = ["APPROX_FROM", "BACKENDS", "FAISS_FROM", "TARGET_RECALL", "approximate_knn_graph", "knn_backend",
            "knn_graph", "knn_indices"]
@@ -84,8 +85,8 @@ def knn_graph(
             indices, similarity, _ = approximate_knn_graph(X, k=k, metric=metric)
             return indices, similarity
         rows = np.asarray(query)
-        inv_norm = _inverse_norms(X)
-        return _drop_self(*_exact_neighbours(X, inv_norm, rows, min(k, len(X) - 1) + 1), rows, min(k, len(X) - 1))
+        inv_norm = inverse_norms(X)
+        return _drop_self(*exact_neighbours(X, inv_norm, rows, min(k, len(X) - 1) + 1), rows, min(k, len(X) - 1))
     X = _prepare(np.asarray(X), metric)
     n = len(X)
     if n < 2:
@@ -130,190 +131,9 @@ def _without_self(found: np.ndarray, squared: np.ndarray, rows: np.ndarray, k: i
     return found[keep].reshape(len(rows), k), similarity.astype(np.float32)
 
 
-def _inverse_norms(X: np.ndarray) -> np.ndarray:
-    """1 / the length of each row (float32; rows of length 0 count as 1e-12), read part by part."""
-    inv_norm = np.empty(len(X), dtype=np.float32)
-    for lo in range(0, len(X), 65536):
-        part = np.asarray(X[lo:lo + 65536], dtype=np.float32)
-        inv_norm[lo:lo + 65536] = 1.0 / np.maximum(np.sqrt(np.einsum("ij,ij->i", part, part)), 1e-12)
-    return inv_norm
-
-
-def _unit(X: np.ndarray, inv_norm: np.ndarray, lo: int, hi: int):
-    """Rows ``lo:hi`` of ``X`` scaled to unit length, as a float32 torch tensor (a copy of those rows only)."""
-    import torch
-
-    return torch.from_numpy(np.asarray(X[lo:hi], dtype=np.float32) * inv_norm[lo:hi, None])
-
-
-def _merge(best_v, best_i, v, i, k1: int):
-    """The ``k1`` largest of two candidate lists per row (values, indices)."""
-    import torch
-
-    values, at = torch.cat([best_v, v], 1).topk(k1, dim=1)
-    return values, torch.cat([best_i, i], 1).gather(1, at)
-
-
-def _exact_neighbours(X: np.ndarray, inv_norm: np.ndarray, rows: np.ndarray, k1: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k1`` most cosine-similar rows of ``X`` to each of ``rows`` (float32 products in blocks of
-    queries and rows: the rows are scaled to unit length one block at a time, never copied whole):
-    ``(similarity, indices)``, most similar first."""
-    import torch
-
-    n = len(X)
-    sims = np.empty((len(rows), k1), dtype=np.float32)
-    found = np.empty((len(rows), k1), dtype=np.int64)
-    for qa in range(0, len(rows), 2048):
-        picked = rows[qa:qa + 2048]
-        Q = torch.from_numpy(np.asarray(X[picked], dtype=np.float32) * inv_norm[picked, None])
-        best_v = torch.full((len(picked), k1), -np.inf)
-        best_i = torch.zeros((len(picked), k1), dtype=torch.int64)
-        for lo in range(0, n, 16384):
-            S = Q @ _unit(X, inv_norm, lo, min(n, lo + 16384)).T
-            v, i = S.topk(min(k1, S.shape[1]), dim=1)
-            best_v, best_i = _merge(best_v, best_i, v, i + lo, k1)
-        sims[qa:qa + 2048], found[qa:qa + 2048] = best_v.numpy(), best_i.numpy()
-    return sims, found
-
-
-class _CellIndex:
-    """An inverted file over the rows of ``X`` (cosine): the rows in spherical k-means cells (fitted on a
-    sample, in ``dtype``: bfloat16 where the CPU multiplies it natively), and the queries of each cell
-    compared, in float32 matrix products, with the rows of every cell among the ``nprobe`` nearest to any
-    of them. Memory: a copy of ``X`` as unit rows sorted by cell (while the graph is built)."""
-
-    QUERY_BLOCK = 256
-
-    def __init__(self, X: np.ndarray, inv_norm: np.ndarray, *, nlist: int, seed: int, dtype) -> None:
-        import torch
-
-        n = len(X)
-        self.X, self.inv_norm = X, inv_norm
-        rng = np.random.default_rng(seed)
-        train = np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))
-        T = torch.from_numpy(np.asarray(X[train], dtype=np.float32) * inv_norm[train, None])
-        centres = self._kmeans(T, nlist, rng, dtype)
-        del T
-        self.home = np.empty(n, dtype=np.int64)
-        for lo in range(0, n, 8192):
-            hi = min(n, lo + 8192)
-            self.home[lo:hi] = self._nearest_cell(_unit(X, inv_norm, lo, hi).to(dtype), centres).numpy()
-        self.centres, self.nlist = centres, nlist
-        self.order = np.argsort(self.home, kind="stable")  # the rows, cell by cell
-        self.counts = np.bincount(self.home, minlength=nlist)
-        self.starts = np.cumsum(self.counts) - self.counts
-        # the unit rows in that order: a cell's rows are one slice (gathering rows at random is slower than
-        # the products themselves)
-        self.sorted = torch.empty((n, X.shape[1]), dtype=torch.float32)
-        position = np.empty(n, dtype=np.int64)
-        position[self.order] = np.arange(n)
-        for lo in range(0, n, 65536):
-            hi = min(n, lo + 65536)
-            self.sorted[torch.from_numpy(position[lo:hi])] = _unit(X, inv_norm, lo, hi)
-
-    @classmethod
-    def _kmeans(cls, T, cells: int, rng: np.random.Generator, dtype, iterations: int = 6):
-        """The ``cells`` centres of a spherical k-means of the unit rows ``T`` (float32), started from
-        random rows. The cells need not be fine: the recall is measured and the scan widened."""
-        import torch
-
-        centres = T[torch.from_numpy(np.sort(rng.choice(len(T), size=cells, replace=False)))].clone()
-        Tc = T.to(dtype)
-        for _ in range(iterations):
-            cell = cls._nearest_cell(Tc, centres)
-            sums = torch.zeros((cells, T.shape[1])).index_add_(0, cell, T)
-            filled = torch.bincount(cell, minlength=cells) > 0
-            centres[filled] = sums[filled] / sums[filled].norm(dim=1, keepdim=True).clamp(min=1e-12)
-        return centres
-
-    @staticmethod
-    def _nearest_cell(rows, centres):
-        """The cell of each row (in blocks of 8,192 rows)."""
-        import torch
-
-        centres = centres.to(rows.dtype).T
-        return torch.cat([(rows[lo:lo + 8192] @ centres).float().argmax(dim=1) for lo in range(0, len(rows), 8192)])
-
-    def _gather(self, name: str, picked: np.ndarray, multiple: int, buffers: dict):
-        """The unit rows ``picked`` of ``X`` in the reused buffer ``name``, padded with zero rows to a
-        multiple of ``multiple`` (oneDNN builds and caches a kernel per shape of product: a shape per cell
-        would cost a compilation and memory each)."""
-        import torch
-
-        size = -(-len(picked) // multiple) * multiple
-        if name not in buffers or len(buffers[name]) < size:
-            buffers[name] = np.zeros((max(size, 2 * len(buffers.get(name, ()))), self.X.shape[1]), dtype=np.float32)
-        out = buffers[name][:size]
-        np.take(self.X, picked, axis=0, out=out[:len(picked)])
-        out[:len(picked)] *= self.inv_norm[picked, None]
-        out[len(picked):] = 0
-        return torch.from_numpy(out)
-
-    def sample_search(self, rows: np.ndarray, k1: int, levels: list[int]) -> tuple[tuple, dict]:
-        """For a few ``rows``: their exact ``k1`` most similar rows, and for each ``nprobe`` in ``levels``
-        the most similar among the rows of their own ``nprobe`` nearest cells, in one pass over ``X``
-        (``{nprobe: (similarity, indices)}``): what :meth:`search` finds, without gathering the rows of
-        each row's cells (for a few rows in as many cells, that would read most of ``X`` per row)."""
-        import torch
-
-        n = len(self.X)
-        Q = torch.from_numpy(np.asarray(self.X[rows], dtype=np.float32) * self.inv_norm[rows, None])
-        ranked = (Q @ self.centres.T).argsort(dim=1, descending=True)
-        rank = torch.empty_like(ranked)
-        rank.scatter_(1, ranked, torch.arange(self.nlist).expand(len(rows), -1).contiguous())
-        best = {key: (torch.full((len(rows), k1), -np.inf), torch.full((len(rows), k1), -1, dtype=torch.int64))
-                for key in [None, *levels]}
-        for lo in range(0, n, 16384):
-            hi = min(n, lo + 16384)
-            S = Q @ _unit(self.X, self.inv_norm, lo, hi).T
-            cell_rank = rank[:, torch.from_numpy(self.home[lo:hi])]
-            for key, (values, indices) in best.items():
-                scores = S if key is None else S.masked_fill(cell_rank >= key, -np.inf)
-                v, i = scores.topk(min(k1, hi - lo), dim=1)
-                best[key] = _merge(values, indices, v, i + lo, k1)
-        found = {key: (values.numpy(), np.where(np.isfinite(values.numpy()), indices.numpy(), -1))
-                 for key, (values, indices) in best.items()}
-        return found.pop(None), found
-
-    def search(self, rows: np.ndarray, k1: int, nprobe: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k1`` most similar rows to each of ``rows`` among the rows of its ``nprobe`` nearest cells:
-        ``(similarity, indices)``, most similar first; -inf and -1 where those cells held fewer than ``k1``
-        rows. The queries go cell by cell, in blocks of at most :data:`QUERY_BLOCK` rows: each block gathers
-        the rows of the cells its queries scan (queries of the same cell scan about the same cells)."""
-        import torch
-
-        sims = np.full((len(rows), k1), -np.inf, dtype=np.float32)
-        found = np.full((len(rows), k1), -1, dtype=np.int64)
-        rows = np.asarray(rows, dtype=np.int64)
-        by_cell = np.argsort(self.home[rows], kind="stable")  # positions in ``rows``, cell by cell
-        _, first = np.unique(self.home[rows][by_cell], return_index=True)
-        starts = [lo for a, b in zip(first, [*first[1:], len(rows)], strict=True)
-                  for lo in range(a, b, self.QUERY_BLOCK)]
-        buffers: dict = {}
-        centres = self.centres.T
-        for lo, hi in zip(starts, [*starts[1:], len(rows)], strict=True):
-            out = by_cell[lo:hi]
-            block = rows[out]  # queries of one cell
-            Q = self._gather("Q", block, 64, buffers)
-            # each query scans its nprobe nearest cells: the rows of all of them are gathered once, and
-            # each query's products with the rows of cells it does not scan are masked
-            probes = (Q[:len(block)] @ centres).topk(min(nprobe, self.nlist), dim=1).indices
-            cells = np.unique(probes.numpy())
-            members = np.concatenate([self.order[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells])
-            M = torch.cat([self.sorted[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells])
-            scans = torch.zeros((len(block), self.nlist), dtype=torch.bool)
-            scans.scatter_(1, probes, True)
-            S = (Q @ M.T)[:len(block)]
-            S.masked_fill_(~scans[:, torch.from_numpy(self.home[members])], -np.inf)
-            take = min(len(members), k1)
-            v, at = S.topk(take, dim=1)
-            v, at = v.numpy(), at.numpy()
-            sims[out, :take], found[out, :take] = v, np.where(np.isfinite(v), members[at], -1)
-        return sims, found
-
-
 def _search_dtype():
-    """bfloat16 where the CPU multiplies it natively (AMX, AVX512-BF16), else float32."""
+    """The dtype of the k-means that makes the cells: bfloat16 where the CPU multiplies it natively (AMX,
+    AVX512-BF16), else float32."""
     import torch
 
     from ..extraction.models import cpu_has_native_bf16
@@ -326,17 +146,18 @@ def approximate_knn_graph(
     sample: int = 1000,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """:func:`knn_graph` from an inverted-file index, with its recall measured: the rows in ``~4 sqrt(n)``
-    spherical k-means cells, each query compared with the rows of the ``nprobe`` cells nearest its own
-    (torch matrix products, in bfloat16 with a float32 re-ranking where the CPU multiplies bfloat16
-    natively; :class:`_CellIndex`). Cosine only.
+    spherical k-means cells (fitted in bfloat16 where the CPU multiplies it natively), each query compared
+    in float32 torch matrix products with the rows of the ``nprobe`` cells nearest to it
+    (:class:`~clsmap.analysis.ivf.CellIndex`; bfloat16 products would tie the near-equal cosines of
+    clustered vectors). Cosine only.
 
     The recall@k against an exact search is measured on ``sample`` random rows; while it is below
     ``target_recall``, the search scans twice as many cells, up to :data:`MAX_SCAN` of them. Falling short
     there, up to :data:`EXACT_UP_TO` rows the search is exact instead (``recall`` 1.0 and
     ``approximate_recall`` what the index reached); above, the index's results are kept with a warning.
     Returns ``(indices, similarity, info)``, ``info`` holding ``backend``, ``recall`` (on the sample),
-    ``recall_sample``, ``nlist`` and ``nprobe``. Memory: ``X`` is read, never copied whole; the index holds
-    the rows once more in bfloat16 (float32 without native bfloat16).
+    ``recall_sample``, ``nlist`` and ``nprobe``. Memory: the index holds the rows once more (unit length,
+    sorted by cell) while it searches.
     Deterministic for a ``seed`` (the k-means sample and initialisation).
     """
     check_choice(metric, ("cosine",), param="metric", func="approximate_knn_graph")
@@ -344,12 +165,12 @@ def approximate_knn_graph(
     if n < 2:
         raise ValueError("knn_indices needs at least two points")
     k = min(k, n - 1)
-    inv_norm = _inverse_norms(X)
+    inv_norm = inverse_norms(X)
     rng = np.random.default_rng(seed)
     nlist = int(max(1, min(4 * np.sqrt(n), n // 40)))
     most = min(nlist, max(16, int(nlist * MAX_SCAN)))
     dtype = _search_dtype()
-    index = _CellIndex(X, inv_norm, nlist=nlist, seed=seed, dtype=dtype)
+    index = CellIndex(X, inv_norm, nlist=nlist, seed=seed, dtype=dtype)
     # the exact neighbours of a sample of rows, and what the search finds for them scanning more and more
     # cells, to measure the recall against
     probe_rows = np.sort(rng.choice(n, size=min(n, sample), replace=False))
@@ -358,7 +179,7 @@ def approximate_knn_graph(
     def complete(rows: np.ndarray, sims: np.ndarray, found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         short = np.flatnonzero((found < 0).any(axis=1))  # the cells held fewer than k + 1 rows: search all
         if len(short):
-            sims[short], found[short] = _exact_neighbours(X, inv_norm, rows[short], k + 1)
+            sims[short], found[short] = exact_neighbours(X, inv_norm, rows[short], k + 1)
         return _drop_self(sims, found, rows, k)
 
     exact, recall = None, -1.0
@@ -381,7 +202,7 @@ def approximate_knn_graph(
                     "an exact search instead", n, k, recall, nprobe, nlist, target_recall)
         del index
         rows = np.arange(n)
-        indices, similarity = _drop_self(*_exact_neighbours(X, inv_norm, rows, k + 1), rows, k)
+        indices, similarity = _drop_self(*exact_neighbours(X, inv_norm, rows, k + 1), rows, k)
         return indices, similarity, {**info, "backend": "torch float32 (exact: the approximate index fell short)",
                                      "recall": 1.0, "approximate_recall": info["recall"]}
     rows = np.arange(n)
