@@ -1,6 +1,7 @@
 """Analysis (stage 5 of the pipeline): what the vector space and its map say, measured (pure functions + ``analyze``).
 
-- :mod:`~clsmap.analysis.knn`: the k-NN graph (exact, or approximate with its recall measured);
+- :mod:`~clsmap.analysis.knn`: the k-NN graph (exact, or approximate with its recall measured: the
+  inverted file of :mod:`~clsmap.analysis.ivf`);
 - :mod:`~clsmap.analysis.metrics`: k-NN purity, silhouette, linear probe, trustworthiness, k-NN
   preservation, per-class precision/recall/F1, confusion table;
 - :mod:`~clsmap.analysis.regions`: confusion regions in the map (``analysis/regions.json``);
