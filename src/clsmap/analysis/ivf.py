@@ -83,11 +83,11 @@ class CellIndex:
         # the unit rows in that order: a cell's rows are one slice (gathering rows at random is slower than
         # the products themselves)
         self.sorted = torch.empty((n, X.shape[1]), dtype=torch.float32)
-        position = np.empty(n, dtype=np.int64)
-        position[self.order] = np.arange(n)
+        self.position = np.empty(n, dtype=np.int64)  # row -> its place in ``sorted``
+        self.position[self.order] = np.arange(n)
         for lo in range(0, n, 65536):
             hi = min(n, lo + 65536)
-            self.sorted[torch.from_numpy(position[lo:hi])] = _unit(X, inv_norm, lo, hi)
+            self.sorted[torch.from_numpy(self.position[lo:hi])] = _unit(X, inv_norm, lo, hi)
 
     @classmethod
     def _kmeans(cls, T, cells: int, rng: np.random.Generator, dtype, iterations: int = 6):
@@ -111,21 +111,6 @@ class CellIndex:
 
         centres = centres.to(rows.dtype).T
         return torch.cat([(rows[lo:lo + 8192] @ centres).float().argmax(dim=1) for lo in range(0, len(rows), 8192)])
-
-    def _gather(self, name: str, picked: np.ndarray, multiple: int, buffers: dict):
-        """The unit rows ``picked`` of ``X`` in the reused buffer ``name``, padded with zero rows to a
-        multiple of ``multiple`` (oneDNN builds and caches a kernel per shape of product: a shape per cell
-        would cost a compilation and memory each)."""
-        import torch
-
-        size = -(-len(picked) // multiple) * multiple
-        if name not in buffers or len(buffers[name]) < size:
-            buffers[name] = np.zeros((max(size, 2 * len(buffers.get(name, ()))), self.X.shape[1]), dtype=np.float32)
-        out = buffers[name][:size]
-        np.take(self.X, picked, axis=0, out=out[:len(picked)])
-        out[:len(picked)] *= self.inv_norm[picked, None]
-        out[len(picked):] = 0
-        return torch.from_numpy(out)
 
     def sample_search(self, rows: np.ndarray, k1: int, levels: list[int]) -> tuple[tuple, dict]:
         """For a few ``rows``: their exact ``k1`` most similar rows, and for each ``nprobe`` in ``levels``
@@ -167,21 +152,20 @@ class CellIndex:
         _, first = np.unique(self.home[rows][by_cell], return_index=True)
         starts = [lo for a, b in zip(first, [*first[1:], len(rows)], strict=True)
                   for lo in range(a, b, self.QUERY_BLOCK)]
-        buffers: dict = {}
         centres = self.centres.T
         for lo, hi in zip(starts, [*starts[1:], len(rows)], strict=True):
             out = by_cell[lo:hi]
             block = rows[out]  # queries of one cell
-            Q = self._gather("Q", block, 64, buffers)
+            Q = self.sorted[torch.from_numpy(self.position[block])]
             # each query scans its nprobe nearest cells: the rows of all of them are gathered once, and
             # each query's products with the rows of cells it does not scan are masked
-            probes = (Q[:len(block)] @ centres).topk(min(nprobe, self.nlist), dim=1).indices
+            probes = (Q @ centres).topk(min(nprobe, self.nlist), dim=1).indices
             cells = np.unique(probes.numpy())
             members = np.concatenate([self.order[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells])
             M = torch.cat([self.sorted[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells])
             scans = torch.zeros((len(block), self.nlist), dtype=torch.bool)
             scans.scatter_(1, probes, True)
-            S = (Q @ M.T)[:len(block)]
+            S = Q @ M.T
             S.masked_fill_(~scans[:, torch.from_numpy(self.home[members])], -np.inf)
             take = min(len(members), k1)
             v, at = S.topk(take, dim=1)

@@ -1,6 +1,6 @@
 """Nearest neighbours in the vector space (and in a map), in O(n * k) memory: scikit-learn, faiss's exact
-flat index, or from :data:`APPROX_FROM` rows an approximate inverted file in torch (no copy of the
-vectors) whose recall@k against exact neighbours is measured on a sample and raised to
+flat index, or from :data:`APPROX_FROM` rows an approximate inverted file in torch
+(:mod:`~clsmap.analysis.ivf`) whose recall@k against exact neighbours is measured on a sample and raised to
 :data:`TARGET_RECALL`."""
 
 from __future__ import annotations

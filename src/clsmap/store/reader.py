@@ -187,17 +187,22 @@ class Store:
             cache[column] = np.empty((0, 0), dtype=np.float32) if vectors is None else vectors
         return cache[column]
 
+    def _vector_column(self, column: str | None) -> str:
+        """``column``, or the default vector column for ``None``; an error names the store's columns."""
+        column = column or self.default_vector
+        if column not in self.vector_columns:
+            raise ClsmapError(
+                f"store {self.path} has no vector column {column!r}; it has {', '.join(self.vector_columns)}"
+            )
+        return column
+
     def iter_vectors(self, column: str | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The vectors of ``column`` (default: :attr:`default_vector`) one part of the store at a time, in
         the order of the parts: ``(positions, vectors)``, the rows' positions in :attr:`frame` (int64) and
         their float32 (r, d) vectors. Memory: one part, whatever the size of the store."""
         import pyarrow.parquet as pq
 
-        column = column or self.default_vector
-        if column not in self.vector_columns:
-            raise ClsmapError(
-                f"store {self.path} has no vector column {column!r}; it has {', '.join(self.vector_columns)}"
-            )
+        column = self._vector_column(column)
         order = self.frame["row"].to_numpy()
         for path in part_files(self.path):
             table = pq.read_table(path, columns=["row", column])
@@ -264,11 +269,7 @@ class Store:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        column = column or self.default_vector
-        if column not in self.vector_columns:
-            raise ClsmapError(
-                f"store {self.path} has no vector column {column!r}; it has {', '.join(self.vector_columns)}"
-            )
+        column = self._vector_column(column)
         proj_path = self.projection_path(column)
         proj = _read_columns(proj_path, ["id", "x", "y"]) if proj_path.exists() else None
         import pyarrow.parquet as pq
