@@ -228,3 +228,78 @@ def test_seeded_pacmap_gives_faiss_its_threads_back(blobs):
 def blobs_large():
     X, y = make_blobs(n_samples=3000, n_features=40, centers=4, cluster_std=2.0, random_state=3)
     return X.astype(np.float32), y
+
+
+# --------------------------------------------------------------------------- PaCMAP's kernels on every core
+
+
+def test_parallel_gradient_is_pacmaps_gradient_on_any_number_of_cores():
+    import numba
+    from pacmap import pacmap as core
+
+    from clsmap.projection.kernels import pacmap_grad
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    Y = rng.normal(size=(n, 2)).astype(np.float32)
+    pairs = [rng.integers(0, n, (n * m, 2)).astype(np.int32) for m in (10, 5, 20)]
+    for weights in ((2.0, 1000.0, 1.0), (1.0, 0.0, 1.0)):  # phase 1, and the last phase (no mid-near pairs)
+        stock = core.pacmap_grad(Y, *pairs, *map(np.float32, weights))
+        mine = pacmap_grad(Y, *pairs, *weights)
+        assert mine.shape == stock.shape == (n + 1, 2)
+        np.testing.assert_allclose(mine[:-1], stock[:-1], rtol=1e-4, atol=1e-5 * np.abs(stock[:-1]).max())
+        np.testing.assert_allclose(mine[-1, 0], stock[-1, 0], rtol=1e-3)
+        cores = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            one_core = pacmap_grad(Y, *pairs, *weights)
+        finally:
+            numba.set_num_threads(cores)
+        np.testing.assert_array_equal(one_core, mine)  # fixed slices added in a fixed order
+
+
+def test_parallel_mid_near_pairs_are_pacmaps_own():
+    from pacmap import pacmap as core
+
+    from clsmap.projection.kernels import sample_mn_pairs
+
+    X = np.random.default_rng(1).normal(size=(500, 20)).astype(np.float32)
+    for seed in (0, 7):
+        np.testing.assert_array_equal(sample_mn_pairs(X, 5, seed), core.sample_MN_pair_deterministic(X, 5, seed, 0))
+
+
+def test_a_pacmap_fit_runs_the_parallel_kernels_and_restores_pacmaps(blobs, monkeypatch):
+    from pacmap import pacmap as core
+
+    from clsmap.projection import kernels
+
+    stock = core.pacmap_grad, core.sample_MN_pair_deterministic
+    calls = {"grad": 0, "mn": 0}
+
+    def counted(name, fn):
+        def wrapper(*args):
+            calls[name] += 1
+            return fn(*args)
+        return wrapper
+
+    monkeypatch.setitem(kernels._REPLACES, "pacmap_grad", counted("grad", kernels.pacmap_grad))
+    monkeypatch.setitem(kernels._REPLACES, "sample_MN_pair_deterministic", counted("mn", kernels.sample_mn_pairs))
+    make_reducer("pacmap", seed=0).fit_transform(blobs[0])
+    assert calls == {"grad": 450, "mn": 1}
+    assert (core.pacmap_grad, core.sample_MN_pair_deterministic) == stock
+
+
+def test_placement_neighbours_are_searched_among_principal_components():
+    from clsmap.projection.sampling import PLACE_DIMS, _Nearest
+
+    rng = np.random.default_rng(2)
+    # 300-d rows that vary along 12 directions (as text vectors concentrate their variance), plus noise
+    basis = rng.normal(size=(12, 300)).astype(np.float32)
+    X = rng.normal(size=(6000, 12)).astype(np.float32) @ basis + 0.01 * rng.normal(size=(6000, 300)).astype(np.float32)
+    sample, queries = X[:4000], X[4000:]
+    nearest = _Nearest(sample, 10, seed=0)
+    assert nearest.axes.shape == (300, PLACE_DIMS)
+    _, found = nearest(queries)
+    exact = NearestNeighbors(n_neighbors=10).fit(sample).kneighbors(queries, return_distance=False)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact, strict=True)])
+    assert recall >= 0.75  # the inverted file scans 8 of its 62 cells (0.84 measured); the components lose nothing

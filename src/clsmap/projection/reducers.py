@@ -113,8 +113,11 @@ class PaCMAP(Reducer):
             init = np.asarray(self.init, dtype=np.float32)
             if init.shape != (n, 2):
                 raise ClsmapError(f"pacmap: init must be an ({n}, 2) array, got shape {init.shape}")
+        from .kernels import parallel_kernels
+
         try:
-            return reducer.fit_transform(X, init=init)
+            with parallel_kernels():
+                return reducer.fit_transform(X, init=init)
         finally:
             _restore_faiss_threads()
 
