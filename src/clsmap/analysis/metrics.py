@@ -206,7 +206,7 @@ def trustworthiness(
     metric: Metric = "cosine",
     sample: int | None = 2000,
     seed: int = 0,
-    chunk: int = 64,
+    chunk: int = 4096,
 ) -> float:
     """Trustworthiness of the map ``Y`` (n, 2) of the vectors ``X`` (Venna & Kaski 2001).
 
@@ -214,10 +214,14 @@ def trustworthiness(
     neighbours that are far apart in the original space are penalised by their original rank.
     Equal to :func:`sklearn.manifold.trustworthiness` when every row is used. The ranks need a
     point's distances to all others, so above ``sample`` rows the sum runs over a random sample
-    of rows (each still ranked against all ``n`` rows, in chunks: memory O(chunk * n)) and is
-    rescaled; ``sample=None`` uses every row.
+    of rows (each still ranked against all ``n`` rows) and is rescaled; ``sample=None`` uses every row.
+
+    The ranks are counted in float32 torch products of up to 2,048 sampled rows with ``chunk`` rows of
+    ``X`` at a time (memory O(2,048 * chunk)); the rows of ``X`` are read, never copied whole.
     """
-    from sklearn.metrics import pairwise_distances
+    import torch
+
+    from .ivf import inverse_norms
 
     X, _ = _as_xy(X, None, "trustworthiness")
     Y, _ = _as_xy(Y, None, "trustworthiness")
@@ -230,16 +234,47 @@ def trustworthiness(
     if sample is not None and n > sample:
         rows = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
     map_neighbours = knn_indices(Y, k=k, metric="euclidean", backend="sklearn", query=rows)
-    penalty = 0.0
-    for start in range(0, len(rows), chunk):
-        part = rows[start:start + chunk]
-        dist = pairwise_distances(X[part], X, metric=metric)
-        dist[np.arange(len(part)), part] = np.inf
-        near = np.take_along_axis(dist, map_neighbours[start:start + chunk], axis=1)
-        # rank of j among i's original-space neighbours: 1 + how many are strictly closer
-        ranks = 1 + np.stack([(dist < near[:, [j]]).sum(axis=1) for j in range(near.shape[1])], axis=1)
+    # a score that grows as a row gets nearer: the cosine similarity, or x.y - |y|^2 / 2 (euclidean: the
+    # query's own |x|^2 / 2 is the same for every row it is compared with)
+    inv_norm = inverse_norms(X) if metric == "cosine" else None
+    half_sq = None if metric == "cosine" else 0.5 * np.einsum("ij,ij->i", X, X)
+
+    def scores(Q, lo: int, hi: int):
+        S = Q @ torch.from_numpy(X[lo:hi]).T
+        if inv_norm is not None:
+            return S * torch.from_numpy(inv_norm[lo:hi])
+        return S - torch.from_numpy(half_sq[lo:hi])
+
+    penalty = 0
+    for qa in range(0, len(rows), 2048):
+        part = rows[qa:qa + 2048]
+        Q = torch.from_numpy(X[part] * inv_norm[part, None] if inv_norm is not None else X[part])
+        theirs = map_neighbours[qa:qa + 2048]
+        # the score of each map neighbour; the map neighbours are left out of the counting below and
+        # ranked among themselves from these scores, so that no product is compared with itself
+        near = torch.einsum("qd,qkd->qk", Q, torch.from_numpy(X[theirs]))
+        near = near * torch.from_numpy(inv_norm[theirs]) if inv_norm is not None else near - torch.from_numpy(
+            half_sq[theirs])
+        thresholds, _ = near.sort(dim=1)
+        nearer = torch.zeros((len(part), k + 1), dtype=torch.int64)  # rows between successive thresholds
+        offsets = torch.arange(len(part))[:, None] * (k + 1)
+        skip = torch.from_numpy(np.concatenate([part[:, None], theirs], axis=1))  # the row itself, its map neighbours
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
+            S = scores(Q, lo, hi)
+            at, column = ((skip >= lo) & (skip < hi)).nonzero(as_tuple=True)
+            S[at, skip[at, column] - lo] = -torch.inf
+            # how many thresholds each score exceeds (strictly), then a histogram per query; most rows are
+            # below a query's lowest threshold and are counted nowhere
+            at, column = (S > thresholds[:, :1]).nonzero(as_tuple=True)
+            above = torch.searchsorted(thresholds[at], S[at, column][:, None], right=False)[:, 0]
+            nearer += torch.bincount(offsets[at, 0] + above, minlength=len(part) * (k + 1)).view(-1, k + 1)
+        # the map neighbours strictly nearer than each threshold
+        nearer_neighbours = (thresholds[:, None, :] > thresholds[:, :, None]).sum(dim=2)
+        # rows strictly nearer than the m-th threshold: those exceeding more than m thresholds
+        ranks = 1 + nearer.flip(1).cumsum(1).flip(1)[:, 1:] + nearer_neighbours
         excess = ranks - k
-        penalty += float(excess[excess > 0].sum())
+        penalty += int(excess[excess > 0].sum())
     return float(1.0 - penalty * 2.0 / (len(rows) * k * (2.0 * n - 3.0 * k - 1.0)))
 
 
