@@ -194,8 +194,10 @@ def test_approximate_neighbours_measure_their_recall(tmp_path, monkeypatch, dtyp
     store = synthetic_store(tmp_path / "s", X[:, :2], [f"t{i}" for i in range(len(X))], labels=labels.astype(str),
                             vectors=X)
     summary = analyze(store, knn="approximate", layers=False).summary
-    # near-equal cosines within a blob: the scan's products must rank them finely (bfloat16 could not)
+    # near-equal cosines within a blob: the scan's products must rank them finely
     assert summary["knn_backend"].startswith("inverted file") and 0.95 <= summary["knn_recall"] <= 1
+    # a bfloat16 scan (of residuals from the cells' centres) is ranked again in float32, and says so
+    assert ("bfloat16 scan, float32 ranking" in summary["knn_backend"]) == (dtype == "bfloat16")
     assert json.loads((tmp_path / "s" / "analysis" / "analysis.json").read_text())["summary"]["knn_recall"] \
         == summary["knn_recall"]
     assert analyze(store, knn="sklearn", layers=False, write=False).summary["knn_recall"] == 1.0

@@ -146,18 +146,18 @@ def approximate_knn_graph(
     sample: int = 1000,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """:func:`knn_graph` from an inverted-file index, with its recall measured: the rows in ``~4 sqrt(n)``
-    spherical k-means cells (fitted in bfloat16 where the CPU multiplies it natively), each query compared
-    in float32 torch matrix products with the rows of the ``nprobe`` cells nearest to it
-    (:class:`~clsmap.analysis.ivf.CellIndex`; bfloat16 products would tie the near-equal cosines of
-    clustered vectors). Cosine only.
+    spherical k-means cells, each query compared in torch matrix products with the rows of the ``nprobe``
+    cells nearest to it (:class:`~clsmap.analysis.ivf.CellIndex`): where the CPU multiplies bfloat16
+    natively, a bfloat16 scan of the rows' residuals from their cells' centres whose best candidates are
+    ranked again in float32, else float32 products. Cosine only.
 
     The recall@k against an exact search is measured on ``sample`` random rows; while it is below
     ``target_recall``, the search scans twice as many cells, up to :data:`MAX_SCAN` of them. Falling short
     there, up to :data:`EXACT_UP_TO` rows the search is exact instead (``recall`` 1.0 and
     ``approximate_recall`` what the index reached); above, the index's results are kept with a warning.
     Returns ``(indices, similarity, info)``, ``info`` holding ``backend``, ``recall`` (on the sample),
-    ``recall_sample``, ``nlist`` and ``nprobe``. Memory: the index holds the rows once more (unit length,
-    sorted by cell) while it searches.
+    ``recall_sample``, ``nlist`` and ``nprobe``. Memory: the index holds the rows once more (sorted by
+    cell; in bfloat16 where it scans in bfloat16) while it searches.
     Deterministic for a ``seed`` (the k-means sample and initialisation).
     """
     check_choice(metric, ("cosine",), param="metric", func="approximate_knn_graph")
@@ -194,7 +194,8 @@ def approximate_knn_graph(
             recall = float(np.mean([np.intersect1d(a, b).size for a, b in zip(got, exact, strict=True)]) / k)
             if recall >= target_recall:
                 break
-    info = {"backend": "inverted file, torch float32 (approximate)", "recall": round(recall, 4),
+    scan = "bfloat16 scan, float32 ranking" if index.keep else "float32"
+    info = {"backend": f"inverted file, torch {scan} (approximate)", "recall": round(recall, 4),
             "recall_sample": int(len(probe_rows)), "nlist": index.nlist, "nprobe": int(nprobe)}
     if recall < target_recall and n <= EXACT_UP_TO:
         # vectors without structure (nearly equidistant neighbours): no small part of the cells holds them
