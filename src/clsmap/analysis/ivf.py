@@ -38,6 +38,24 @@ def _release_freed_memory() -> None:
         pass
 
 
+class _Buffers:
+    """Scratch tensors reused from one block of queries to the next (grown 25 % beyond the largest need so
+    far): the C allocator's heaps keep what varied temporaries of tens of MB leave behind."""
+
+    def __init__(self) -> None:
+        self.flat: dict[str, object] = {}
+
+    def get(self, name: str, shape: tuple[int, int], dtype=None):
+        import torch
+
+        dtype = dtype or torch.float32
+        size = shape[0] * shape[1]
+        held = self.flat.get(name)
+        if held is None or held.numel() < size:
+            held = self.flat[name] = torch.empty(int(size * 1.25) + 1, dtype=dtype)
+        return held[:size].view(shape)
+
+
 def _merge(best_v, best_i, v, i, k1: int):
     """The ``k1`` largest of two candidate lists per row (values, indices)."""
     import torch
@@ -145,7 +163,9 @@ class CellIndex:
         safe = np.where(missing.numpy(), 0, candidates)
         if exact is None:
             flat = safe.ravel()
-            rows = torch.from_numpy(np.asarray(self.X[flat], dtype=np.float32) * self.inv_norm[flat, None])
+            gathered = np.asarray(self.X[flat], dtype=np.float32)
+            gathered *= self.inv_norm[flat, None]
+            rows = torch.from_numpy(gathered)
             scores = torch.einsum("qd,qmd->qm", Q, rows.view(len(Q), safe.shape[1], -1))
         else:
             scores = exact.gather(1, torch.from_numpy(safe))
@@ -236,6 +256,7 @@ class CellIndex:
                   for lo in range(a, b, self.QUERY_BLOCK)]
         centres = self.centres.T
         keep = self.keep or k1
+        buffers = _Buffers()
         for number, (lo, hi) in enumerate(zip(starts, [*starts[1:], len(rows)], strict=True)):
             if number % self.TRIM_EVERY == self.TRIM_EVERY - 1:
                 _release_freed_memory()
@@ -245,11 +266,12 @@ class CellIndex:
             Qs = Q.to(self.dtype)
             # each query scans its nprobe nearest cells: the rows of all of them are gathered once, and
             # each query's products with the rows of cells it does not scan are masked
-            near = Q @ centres  # each query's product with each centre
+            near = torch.mm(Q, centres, out=buffers.get("near", (len(block), self.nlist)))
             probes = near.topk(min(nprobe, self.nlist), dim=1).indices
             cells = np.unique(probes.numpy())
             members = np.concatenate([self.order[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells])
-            M = torch.cat([self.sorted[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells])
+            M = torch.cat([self.sorted[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells],
+                          out=buffers.get("rows", (len(members), self.sorted.shape[1]), self.dtype))
             # each query's product with the centre of each gathered row's cell (bfloat16 residuals), and -inf
             # for the rows of cells it does not scan
             scans = torch.zeros((len(block), self.nlist), dtype=torch.bool)
@@ -257,8 +279,12 @@ class CellIndex:
             cells_t = torch.from_numpy(cells)
             base = near[:, cells_t] if self.keep else torch.zeros((len(block), len(cells)))
             base.masked_fill_(~scans[:, cells_t], -np.inf)
-            S = (Qs @ M.T).float()
-            S += base.repeat_interleave(torch.from_numpy(self.counts[cells]), dim=1)
+            column_cell = torch.repeat_interleave(torch.arange(len(cells)), torch.from_numpy(self.counts[cells]))
+            S = torch.index_select(base, 1, column_cell, out=buffers.get("scores", (len(block), len(members))))
+            if self.keep:
+                S += torch.mm(Qs, M.T, out=buffers.get("scan", (len(block), len(members)), self.dtype))
+            else:
+                S.addmm_(Qs, M.T)
             take = min(len(members), keep)
             v, at = S.topk(take, dim=1)
             candidates = members[at.numpy()]
