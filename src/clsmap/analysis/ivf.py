@@ -270,8 +270,12 @@ class CellIndex:
             probes = near.topk(min(nprobe, self.nlist), dim=1).indices
             cells = np.unique(probes.numpy())
             members = np.concatenate([self.order[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells])
-            M = torch.cat([self.sorted[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells],
-                          out=buffers.get("rows", (len(members), self.sorted.shape[1]), self.dtype))
+            # the products' shapes rounded up to a few sizes: oneDNN keeps a primitive per bfloat16 product
+            # shape (the padded rows and columns hold stale values and are never read)
+            padded_b, padded_r = -(-len(block) // 64) * 64, -(-len(members) // 2048) * 2048
+            M = buffers.get("rows", (padded_r, self.sorted.shape[1]), self.dtype)
+            torch.cat([self.sorted[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells],
+                      out=M[:len(members)])
             # each query's product with the centre of each gathered row's cell (bfloat16 residuals), and -inf
             # for the rows of cells it does not scan
             scans = torch.zeros((len(block), self.nlist), dtype=torch.bool)
@@ -282,9 +286,12 @@ class CellIndex:
             column_cell = torch.repeat_interleave(torch.arange(len(cells)), torch.from_numpy(self.counts[cells]))
             S = torch.index_select(base, 1, column_cell, out=buffers.get("scores", (len(block), len(members))))
             if self.keep:
-                S += torch.mm(Qs, M.T, out=buffers.get("scan", (len(block), len(members)), self.dtype))
+                Qp = buffers.get("queries", (padded_b, self.sorted.shape[1]), self.dtype)
+                Qp[:len(block)] = Qs
+                S += torch.mm(Qp, M.T, out=buffers.get("scan", (padded_b, padded_r), self.dtype))[
+                    :len(block), :len(members)]
             else:
-                S.addmm_(Qs, M.T)
+                S.addmm_(Qs, M[:len(members)].T)
             take = min(len(members), keep)
             v, at = S.topk(take, dim=1)
             candidates = members[at.numpy()]
