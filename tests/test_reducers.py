@@ -303,3 +303,19 @@ def test_placement_neighbours_are_searched_among_principal_components():
     exact = NearestNeighbors(n_neighbors=10).fit(sample).kneighbors(queries, return_distance=False)
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact, strict=True)])
     assert recall >= 0.75  # the inverted file scans 8 of its 62 cells (0.84 measured); the components lose nothing
+
+
+def test_other_pacmap_releases_keep_their_own_kernels(monkeypatch):
+    import pacmap
+    from pacmap import pacmap as core
+
+    from clsmap.projection import kernels
+
+    stock = core.pacmap_grad
+    monkeypatch.setattr(pacmap, "__version__", "1.0.0", raising=False)
+    with kernels.parallel_kernels():
+        assert core.pacmap_grad is stock
+    monkeypatch.setattr(pacmap, "__version__", "0.9.1", raising=False)
+    with kernels.parallel_kernels():
+        assert core.pacmap_grad is kernels.pacmap_grad
+    assert core.pacmap_grad is stock

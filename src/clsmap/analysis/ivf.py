@@ -94,8 +94,8 @@ class CellIndex:
     ``dtype`` is that of the cells, the stored rows and the scan: bfloat16 where the CPU multiplies it
     natively (six times float32's speed on AMX), else float32. In bfloat16 the index keeps each row's
     residual from its cell's centre (see :meth:`_stored`), and a scan keeps each query's :data:`RERANK`
-    best candidates, ranked again in float32 products with the rows of ``X``; a float32 scan is final. Memory: a
-    copy of ``X`` as unit rows sorted by cell, in ``dtype`` (while the graph is built)."""
+    best candidates, ranked again in float32 products with the rows of ``X``; a float32 scan is final.
+    Memory: a copy of ``X`` sorted by cell, in ``dtype`` (while the graph is built)."""
 
     QUERY_BLOCK = 256
     #: blocks of queries between two returns of freed memory to the system (:func:`_release_freed_memory`)
@@ -125,12 +125,11 @@ class CellIndex:
         # the unit rows in that order: a cell's rows are one slice (gathering rows at random is slower than
         # the products themselves)
         self.sorted = torch.empty((n, X.shape[1]), dtype=dtype)
-        self.position = np.empty(n, dtype=np.int64)  # row -> its place in ``sorted``
-        self.position[self.order] = np.arange(n)
+        position = np.empty(n, dtype=np.int64)  # row -> its place in ``sorted``
+        position[self.order] = np.arange(n)
         for lo in range(0, n, 65536):
             hi = min(n, lo + 65536)
-            self.sorted[torch.from_numpy(self.position[lo:hi])] = self._stored(_unit(X, inv_norm, lo, hi),
-                                                                               self.home[lo:hi])
+            self.sorted[torch.from_numpy(position[lo:hi])] = self._stored(_unit(X, inv_norm, lo, hi), self.home[lo:hi])
 
     def _stored(self, unit, home: np.ndarray):
         """What the index keeps of unit rows: the rows themselves (float32), or in bfloat16 their residuals
@@ -152,23 +151,17 @@ class CellIndex:
 
         return self.RERANK if self.dtype == torch.bfloat16 else 0
 
-    def _rerank(self, Q, values, candidates: np.ndarray, k1: int, exact=None):
+    def _rerank(self, Q, values, candidates: np.ndarray, k1: int):
         """The ``k1`` best of each query's ``candidates`` (indices into ``X``; ``values`` their scan scores,
-        -inf where there was none) by float32 products of the unit queries ``Q`` with the rows of ``X``, or
-        read off ``exact`` (queries x rows of ``X``) when given: ``(similarity, indices)``, -inf and -1 where
-        fewer than ``k1``."""
+        -inf where there was none) by float32 products of the unit queries ``Q`` with the rows of ``X``:
+        ``(similarity, indices)``, -inf and -1 where fewer than ``k1``."""
         import torch
 
         missing = ~torch.isfinite(values.float())
-        safe = np.where(missing.numpy(), 0, candidates)
-        if exact is None:
-            flat = safe.ravel()
-            gathered = np.asarray(self.X[flat], dtype=np.float32)
-            gathered *= self.inv_norm[flat, None]
-            rows = torch.from_numpy(gathered)
-            scores = torch.einsum("qd,qmd->qm", Q, rows.view(len(Q), safe.shape[1], -1))
-        else:
-            scores = exact.gather(1, torch.from_numpy(safe))
+        flat = np.where(missing.numpy(), 0, candidates).ravel()
+        gathered = np.asarray(self.X[flat], dtype=np.float32)
+        gathered *= self.inv_norm[flat, None]
+        scores = torch.einsum("qd,qmd->qm", Q, torch.from_numpy(gathered).view(len(Q), candidates.shape[1], -1))
         scores.masked_fill_(missing, -np.inf)
         v, at = scores.topk(min(k1, scores.shape[1]), dim=1)
         v = v.numpy()

@@ -1,6 +1,6 @@
 """PaCMAP's serial kernels on every core.
 
-PaCMAP 0.7-0.9 computes its gradient (``pacmap.pacmap.pacmap_grad``, two thirds of a fit at 100k
+PaCMAP 0.9 computes its gradient (``pacmap.pacmap.pacmap_grad``, two thirds of a fit at 100k
 rows) in one serial loop over the pairs, although the kernel is compiled ``parallel=True``; only its
 Adam step runs on every core. :func:`pacmap_grad` computes the same sums with the pairs cut into
 :data:`CHUNKS` fixed slices, each summed on its own core into its own buffer, and the buffers added
@@ -18,18 +18,24 @@ first call (cached on disk); the module is imported by a PaCMAP fit, not with th
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numba
 import numpy as np
+import pacmap
 from pacmap import pacmap as core
 
-__all__ = ["CHUNKS", "pacmap_grad", "sample_mn_pairs", "parallel_kernels"]
+__all__ = ["CHUNKS", "SWAPS_IN", "pacmap_grad", "sample_mn_pairs", "parallel_kernels"]
+
+logger = logging.getLogger(__name__)
 
 #: slices of each pair array, summed in parallel; fixed so that the result does not depend on the cores
 CHUNKS = 16
+#: the PaCMAP releases whose kernels these replace (their signatures and loops read and tested)
+SWAPS_IN = ("0.9.",)
 
 _swap = threading.Lock()
 
@@ -144,8 +150,13 @@ def parallel_kernels() -> Iterator[None]:
     """For the length of the ``with`` block, PaCMAP computes its gradient with :func:`pacmap_grad` and
     samples its seeded mid-near pairs with :func:`sample_mn_pairs`.
 
-    Fits in other threads wait for the block to end (the kernels are PaCMAP's module globals). A
-    kernel a PaCMAP release lacks is left alone."""
+    Fits in other threads wait for the block to end (the kernels are PaCMAP's module globals). Other
+    PaCMAP releases than those :data:`SWAPS_IN` names keep their own kernels (slower, the same maps)."""
+    version = getattr(pacmap, "__version__", "")
+    if not version.startswith(SWAPS_IN):
+        logger.debug("PaCMAP %s keeps its own kernels (clsmap's run in PaCMAP %s)", version, ", ".join(SWAPS_IN))
+        yield
+        return
     with _swap:
         stock = {name: getattr(core, name) for name in _REPLACES if callable(getattr(core, name, None))}
         try:
