@@ -40,6 +40,38 @@ SWAPS_IN = ("0.9.",)
 _swap = threading.Lock()
 
 
+#: the three kinds of pairs: PaCMAP's near (neighbour), mid-near and further pairs
+_NEAR, _MID, _FAR = 0, 1, 2
+
+
+@numba.njit(nogil=True, cache=True)
+def _add_pairs(g, Y, pairs, lo, hi, weight, kind):
+    """Add the gradient of the pairs ``lo:hi`` of one kind to ``g``; return their loss (PaCMAP's terms)."""
+    dim = Y.shape[1]
+    y_ij = np.empty(dim, dtype=np.float32)
+    loss = np.float32(0.0)
+    for t in range(lo, hi):
+        i = pairs[t, 0]
+        j = pairs[t, 1]
+        d_ij = np.float32(1.0)
+        for d in range(dim):
+            y_ij[d] = Y[i, d] - Y[j, d]
+            d_ij += y_ij[d] ** 2
+        if kind == _NEAR:  # attracted
+            loss += weight * (d_ij / (10.0 + d_ij))
+            w = weight * (20.0 / (10.0 + d_ij) ** 2)
+        elif kind == _MID:  # attracted, gently
+            loss += weight * d_ij / (10000.0 + d_ij)
+            w = weight * 20000.0 / (10000.0 + d_ij) ** 2
+        else:  # repelled
+            loss += weight * 1.0 / (1.0 + d_ij)
+            w = -(weight * 2.0 / (1.0 + d_ij) ** 2)
+        for d in range(dim):
+            g[i, d] += w * y_ij[d]
+            g[j, d] -= w * y_ij[d]
+    return loss
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _grad(Y, pair_neighbors, pair_MN, pair_FP, w_neighbors, w_MN, w_FP, chunks):
     n, dim = Y.shape
@@ -50,49 +82,10 @@ def _grad(Y, pair_neighbors, pair_MN, pair_FP, w_neighbors, w_MN, w_FP, chunks):
         n_mn = 0
     for c in numba.prange(chunks):
         g = parts[c]
-        y_ij = np.empty(dim, dtype=np.float32)
-        loss_nb = np.float32(0.0)
-        for t in range(n_nb * c // chunks, n_nb * (c + 1) // chunks):
-            i = pair_neighbors[t, 0]
-            j = pair_neighbors[t, 1]
-            d_ij = np.float32(1.0)
-            for d in range(dim):
-                y_ij[d] = Y[i, d] - Y[j, d]
-                d_ij += y_ij[d] ** 2
-            loss_nb += w_neighbors * (d_ij / (10.0 + d_ij))
-            w1 = w_neighbors * (20.0 / (10.0 + d_ij) ** 2)
-            for d in range(dim):
-                g[i, d] += w1 * y_ij[d]
-                g[j, d] -= w1 * y_ij[d]
-        loss_mn = np.float32(0.0)
-        for t in range(n_mn * c // chunks, n_mn * (c + 1) // chunks):
-            i = pair_MN[t, 0]
-            j = pair_MN[t, 1]
-            d_ij = np.float32(1.0)
-            for d in range(dim):
-                y_ij[d] = Y[i, d] - Y[j, d]
-                d_ij += y_ij[d] ** 2
-            loss_mn += w_MN * d_ij / (10000.0 + d_ij)
-            w = w_MN * 20000.0 / (10000.0 + d_ij) ** 2
-            for d in range(dim):
-                g[i, d] += w * y_ij[d]
-                g[j, d] -= w * y_ij[d]
-        loss_fp = np.float32(0.0)
-        for t in range(n_fp * c // chunks, n_fp * (c + 1) // chunks):
-            i = pair_FP[t, 0]
-            j = pair_FP[t, 1]
-            d_ij = np.float32(1.0)
-            for d in range(dim):
-                y_ij[d] = Y[i, d] - Y[j, d]
-                d_ij += y_ij[d] ** 2
-            loss_fp += w_FP * 1.0 / (1.0 + d_ij)
-            w1 = w_FP * 2.0 / (1.0 + d_ij) ** 2
-            for d in range(dim):
-                g[i, d] -= w1 * y_ij[d]
-                g[j, d] += w1 * y_ij[d]
-        losses[c, 0] = loss_nb
-        losses[c, 1] = loss_mn
-        losses[c, 2] = loss_fp
+        losses[c, 0] = _add_pairs(g, Y, pair_neighbors, n_nb * c // chunks, n_nb * (c + 1) // chunks, w_neighbors,
+                                  _NEAR)
+        losses[c, 1] = _add_pairs(g, Y, pair_MN, n_mn * c // chunks, n_mn * (c + 1) // chunks, w_MN, _MID)
+        losses[c, 2] = _add_pairs(g, Y, pair_FP, n_fp * c // chunks, n_fp * (c + 1) // chunks, w_FP, _FAR)
     grad = np.zeros((n + 1, dim), dtype=np.float32)
     for i in numba.prange(n):
         for d in range(dim):
