@@ -144,7 +144,8 @@ def parallel_kernels() -> Iterator[None]:
     samples its seeded mid-near pairs with :func:`sample_mn_pairs`.
 
     Fits in other threads wait for the block to end (the kernels are PaCMAP's module globals). Other
-    PaCMAP releases than those :data:`SWAPS_IN` names keep their own kernels (slower, the same maps)."""
+    PaCMAP releases than those :data:`SWAPS_IN` names keep their own kernels (slower; the maps equal up
+    to float rounding)."""
     version = getattr(pacmap, "__version__", "")
     if not version.startswith(SWAPS_IN):
         logger.debug("PaCMAP %s keeps its own kernels (clsmap's run in PaCMAP %s)", version, ", ".join(SWAPS_IN))
