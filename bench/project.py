@@ -10,7 +10,8 @@ the whole map) and trustworthiness (10 neighbours, scikit-learn) on a random 5,0
 exact k-NN preservation collapses at large N for every method, so it is not the yardstick here.
 The large-N row is ``clsmap.project``'s default path: PaCMAP fitted on 100k sampled rows, the
 other rows placed at the inverse-distance-weighted mean of their 10 nearest sampled neighbours
-(faiss IVF among the sample's 64 principal components). Each result is appended to ``bench/results/project.jsonl`` as it completes.
+(faiss IVF among the sample's 64 principal components). Each result is appended to
+``bench/results/project.jsonl`` as it completes.
 """
 
 from __future__ import annotations
