@@ -17,11 +17,15 @@ def inverse_norms(X: np.ndarray) -> np.ndarray:
     return inv_norm
 
 
-def _unit(X: np.ndarray, inv_norm: np.ndarray, lo: int, hi: int):
-    """Rows ``lo:hi`` of ``X`` scaled to unit length, as a float32 torch tensor (a copy of those rows only)."""
+def _unit(X: np.ndarray, inv_norm: np.ndarray, rows: slice | np.ndarray):
+    """The ``rows`` of ``X`` (a slice or row indices) scaled to unit length, as a float32 torch tensor (a
+    copy of those rows only)."""
     import torch
 
-    return torch.from_numpy(np.asarray(X[lo:hi], dtype=np.float32) * inv_norm[lo:hi, None])
+    part = X[rows]
+    part = part.astype(np.float32, copy=isinstance(rows, slice))  # indexing by rows has copied them already
+    part *= inv_norm[rows, None]
+    return torch.from_numpy(part)
 
 
 def _release_freed_memory() -> None:
@@ -75,11 +79,11 @@ def exact_neighbours(X: np.ndarray, inv_norm: np.ndarray, rows: np.ndarray, k1: 
     found = np.empty((len(rows), k1), dtype=np.int64)
     for qa in range(0, len(rows), 2048):
         picked = rows[qa:qa + 2048]
-        Q = torch.from_numpy(np.asarray(X[picked], dtype=np.float32) * inv_norm[picked, None])
+        Q = _unit(X, inv_norm, picked)
         best_v = torch.full((len(picked), k1), -np.inf)
         best_i = torch.zeros((len(picked), k1), dtype=torch.int64)
         for lo in range(0, n, 16384):
-            S = Q @ _unit(X, inv_norm, lo, min(n, lo + 16384)).T
+            S = Q @ _unit(X, inv_norm, slice(lo, min(n, lo + 16384))).T
             v, i = S.topk(min(k1, S.shape[1]), dim=1)
             best_v, best_i = _merge(best_v, best_i, v, i + lo, k1)
         sims[qa:qa + 2048], found[qa:qa + 2048] = best_v.numpy(), best_i.numpy()
@@ -111,14 +115,14 @@ class CellIndex:
         self.X, self.inv_norm = X, inv_norm
         rng = np.random.default_rng(seed)
         train = np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))
-        T = torch.from_numpy(np.asarray(X[train], dtype=np.float32) * inv_norm[train, None])
+        T = _unit(X, inv_norm, train)
         centres = self._kmeans(T, nlist, rng, dtype)
         del T
         self.centres, self.nlist, self.dtype = centres, nlist, dtype  # centres in float32
         self.home = np.empty(n, dtype=np.int64)
         for lo in range(0, n, 8192):
             hi = min(n, lo + 8192)
-            self.home[lo:hi] = self._nearest_cell(_unit(X, inv_norm, lo, hi).to(dtype), centres).numpy()
+            self.home[lo:hi] = self._nearest_cell(_unit(X, inv_norm, slice(lo, hi)).to(dtype), centres).numpy()
         self.order = np.argsort(self.home, kind="stable")  # the rows, cell by cell
         self.counts = np.bincount(self.home, minlength=nlist)
         self.starts = np.cumsum(self.counts) - self.counts
@@ -129,7 +133,8 @@ class CellIndex:
         position[self.order] = np.arange(n)
         for lo in range(0, n, 65536):
             hi = min(n, lo + 65536)
-            self.sorted[torch.from_numpy(position[lo:hi])] = self._stored(_unit(X, inv_norm, lo, hi), self.home[lo:hi])
+            unit = _unit(X, inv_norm, slice(lo, hi))
+            self.sorted[torch.from_numpy(position[lo:hi])] = self._stored(unit, self.home[lo:hi])
 
     def _stored(self, unit, home: np.ndarray):
         """What the index keeps of unit rows: the rows themselves (float32), or in bfloat16 their residuals
@@ -159,9 +164,8 @@ class CellIndex:
 
         missing = ~torch.isfinite(values.float())
         flat = np.where(missing.numpy(), 0, candidates).ravel()
-        gathered = np.asarray(self.X[flat], dtype=np.float32)
-        gathered *= self.inv_norm[flat, None]
-        scores = torch.einsum("qd,qmd->qm", Q, torch.from_numpy(gathered).view(len(Q), candidates.shape[1], -1))
+        rows = _unit(self.X, self.inv_norm, flat).view(len(Q), candidates.shape[1], -1)
+        scores = torch.einsum("qd,qmd->qm", Q, rows)
         scores.masked_fill_(missing, -np.inf)
         v, at = scores.topk(min(k1, scores.shape[1]), dim=1)
         v = v.numpy()
@@ -200,7 +204,7 @@ class CellIndex:
 
         n = len(self.X)
         keep = self.keep or k1
-        Q = torch.from_numpy(np.asarray(self.X[rows], dtype=np.float32) * self.inv_norm[rows, None])
+        Q = _unit(self.X, self.inv_norm, rows)
         Qs = Q.to(self.dtype)
         near = Q @ self.centres.T  # each query's product with each centre
         ranked = near.argsort(dim=1, descending=True)
@@ -211,7 +215,7 @@ class CellIndex:
                 for key in [None, *levels]}
         for lo in range(0, n, 16384):
             hi = min(n, lo + 16384)
-            unit = _unit(self.X, self.inv_norm, lo, hi)
+            unit = _unit(self.X, self.inv_norm, slice(lo, hi))
             S = Q @ unit.T
             home = torch.from_numpy(self.home[lo:hi])
             scanned = S if self.dtype == torch.float32 else (
@@ -255,7 +259,7 @@ class CellIndex:
                 _release_freed_memory()
             out = by_cell[lo:hi]
             block = rows[out]  # queries of one cell
-            Q = torch.from_numpy(np.asarray(self.X[block], dtype=np.float32) * self.inv_norm[block, None])
+            Q = _unit(self.X, self.inv_norm, block)
             Qs = Q.to(self.dtype)
             # each query scans its nprobe nearest cells: the rows of all of them are gathered once, and
             # each query's products with the rows of cells it does not scan are masked

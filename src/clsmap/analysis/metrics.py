@@ -221,7 +221,7 @@ def trustworthiness(
     """
     import torch
 
-    from .ivf import inverse_norms
+    from .ivf import _unit, inverse_norms
 
     X, _ = _as_xy(X, None, "trustworthiness")
     Y, _ = _as_xy(Y, None, "trustworthiness")
@@ -248,7 +248,7 @@ def trustworthiness(
     penalty = 0
     for qa in range(0, len(rows), 2048):
         part = rows[qa:qa + 2048]
-        Q = torch.from_numpy(X[part] * inv_norm[part, None] if inv_norm is not None else X[part])
+        Q = _unit(X, inv_norm, part) if inv_norm is not None else torch.from_numpy(X[part])
         theirs = map_neighbours[qa:qa + 2048]
         # the score of each map neighbour; the map neighbours are left out of the counting below and
         # ranked among themselves from these scores, so that no product is compared with itself
