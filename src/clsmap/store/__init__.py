@@ -6,12 +6,14 @@
 - :mod:`~clsmap.store.writer`: :class:`StoreWriter` (parts, resume), :func:`write_projection` and
   :func:`write_neighbours`;
 - :mod:`~clsmap.store.reader`: :func:`open_store` and :class:`Store`;
+- :mod:`~clsmap.store.vectors`: :class:`Vectors`, a column of vectors read part by part;
 - :mod:`~clsmap.store.synthetic`: stores made from given columns, for tests and benchmarks.
 """
 
 from .reader import Store, open_store, read_manifest
 from .schema import MANIFEST, NEIGHBOURS, PROJECTIONS, SCHEMA_VERSION, VECTORS, Manifest
 from .synthetic import synthetic_dynamics_store, synthetic_store
+from .vectors import Vectors, as_vectors
 from .writer import StoreWriter, write_neighbours, write_projection
 
 __all__ = [
@@ -23,6 +25,8 @@ __all__ = [
     "Store",
     "StoreWriter",
     "VECTORS",
+    "Vectors",
+    "as_vectors",
     "open_store",
     "read_manifest",
     "synthetic_dynamics_store",

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .reader import Store, open_store
-from .schema import Manifest, input_table, part_table, snapshot_table
+from .schema import Manifest, input_table, part_rows_for, part_table, snapshot_table
 from .writer import StoreWriter, write_projection
 
 __all__ = ["synthetic_store", "synthetic_dynamics_store"]
@@ -34,12 +34,14 @@ def synthetic_store(
     vectors: np.ndarray | None = None,
     model: str = "synthetic-model",
     method: str = "pacmap",
-    part_rows: int = 65536,
+    part_rows: int | None = None,
 ) -> Store:
     """Write a complete store with the given rows and projection ``xy`` (n, 2); return it opened.
-    ``splits``: the split of each row (``None``: no splits)."""
+    ``splits``: the split of each row (``None``: no splits). ``part_rows``: rows per part (default: as
+    many as an extraction writes, :func:`~clsmap.store.schema.part_rows_for` the vectors' width)."""
     xy = np.asarray(xy, dtype=np.float32)
     vectors = xy if vectors is None else np.asarray(vectors, dtype=np.float32)
+    part_rows = part_rows or part_rows_for(vectors.shape[1], 1)
     n = len(xy)
     ids = [str(i) for i in range(n)] if ids is None else [str(i) for i in ids]
     classes = list(classes) if classes is not None else (sorted(set(preds)) if preds is not None else None)
