@@ -1,45 +1,38 @@
 """An inverted file for cosine k-NN in torch (:class:`CellIndex`), and the exact search it is measured
-against (:func:`exact_neighbours`): the machinery of :func:`clsmap.analysis.knn.approximate_knn_graph`."""
+against (:func:`exact_neighbours`): the machinery of :func:`clsmap.analysis.knn.approximate_knn_graph`.
+
+Both read their vectors part by part (:class:`~clsmap.store.vectors.Vectors`: a store's column or an
+array): the index keeps its own copy of the rows (sorted by cell; in bfloat16, each row's residual from its
+cell's centre), from which it takes its queries and its float32 re-ranking, so a store's vectors are never
+held whole."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._memory import release_freed_memory
+from ..store.vectors import Vectors, as_vectors
+
 __all__ = ["CellIndex", "exact_neighbours", "inverse_norms"]
 
 
-def inverse_norms(X: np.ndarray) -> np.ndarray:
+def inverse_norms(X: np.ndarray | Vectors) -> np.ndarray:
     """1 / the length of each row (float32; rows of length 0 count as 1e-12), read part by part."""
+    X = as_vectors(X, "inverse_norms")
     inv_norm = np.empty(len(X), dtype=np.float32)
-    for lo in range(0, len(X), 65536):
-        part = np.asarray(X[lo:lo + 65536], dtype=np.float32)
-        inv_norm[lo:lo + 65536] = 1.0 / np.maximum(np.sqrt(np.einsum("ij,ij->i", part, part)), 1e-12)
+    for positions, part in X.blocks(65536):
+        inv_norm[positions] = 1.0 / np.maximum(np.sqrt(np.einsum("ij,ij->i", part, part)), 1e-12)
     return inv_norm
 
 
-def _unit(X: np.ndarray, inv_norm: np.ndarray, rows: slice | np.ndarray):
-    """The ``rows`` of ``X`` (a slice or row indices) scaled to unit length, as a float32 torch tensor (a
-    copy of those rows only)."""
+def _unit(part: np.ndarray, inv_norm: np.ndarray, *, owned: bool = False):
+    """The rows ``part`` scaled by ``inv_norm`` (theirs) to unit length, as a float32 torch tensor: a copy,
+    or ``part`` itself scaled in place when ``owned`` (a copy made for the purpose)."""
     import torch
 
-    part = X[rows]
-    part = part.astype(np.float32, copy=isinstance(rows, slice))  # indexing by rows has copied them already
-    part *= inv_norm[rows, None]
+    part = part.astype(np.float32, copy=not owned)
+    part *= inv_norm[:, None]
     return torch.from_numpy(part)
-
-
-def _release_freed_memory() -> None:
-    """Give the memory freed by the C allocator back to the system (glibc only; elsewhere nothing).
-
-    The search's per-block products (tens of MB each, of varying sizes, freed at once) come from glibc's
-    heaps, which keep what is freed: measured on 1M rows, the resident memory grew by ~1.5 GB per 100k
-    queries without a trim, none of it in use."""
-    import ctypes
-
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 class _Buffers:
@@ -68,25 +61,27 @@ def _merge(best_v, best_i, v, i, k1: int):
     return values, torch.cat([best_i, i], 1).gather(1, at)
 
 
-def exact_neighbours(X: np.ndarray, inv_norm: np.ndarray, rows: np.ndarray, k1: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k1`` most cosine-similar rows of ``X`` to each of ``rows`` (float32 products in blocks of
-    queries and rows: the rows are scaled to unit length one block at a time, never copied whole):
-    ``(similarity, indices)``, most similar first."""
+def exact_neighbours(X: np.ndarray | Vectors, inv_norm: np.ndarray, rows: np.ndarray,
+                     k1: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k1`` most cosine-similar rows of ``X`` to each of ``rows`` (float32 products of blocks of 2,048
+    queries with blocks of rows, in one pass over ``X``: its rows are read and scaled to unit length one
+    block at a time, never held whole): ``(similarity, indices)``, most similar first."""
     import torch
 
-    n = len(X)
-    sims = np.empty((len(rows), k1), dtype=np.float32)
-    found = np.empty((len(rows), k1), dtype=np.int64)
-    for qa in range(0, len(rows), 2048):
-        picked = rows[qa:qa + 2048]
-        Q = _unit(X, inv_norm, picked)
-        best_v = torch.full((len(picked), k1), -np.inf)
-        best_i = torch.zeros((len(picked), k1), dtype=torch.int64)
-        for lo in range(0, n, 16384):
-            S = Q @ _unit(X, inv_norm, slice(lo, min(n, lo + 16384))).T
+    X = as_vectors(X, "exact_neighbours")
+    rows = np.asarray(rows, dtype=np.int64)
+    Q = _unit(X.rows(rows), inv_norm[rows], owned=True)
+    starts = range(0, len(rows), 2048)
+    best = [(torch.full((min(2048, len(rows) - qa), k1), -np.inf),
+             torch.zeros((min(2048, len(rows) - qa), k1), dtype=torch.int64)) for qa in starts]
+    for positions, part in X.blocks():
+        unit, at = _unit(part, inv_norm[positions]), torch.from_numpy(positions)
+        for b, qa in enumerate(starts):
+            S = Q[qa:qa + 2048] @ unit.T
             v, i = S.topk(min(k1, S.shape[1]), dim=1)
-            best_v, best_i = _merge(best_v, best_i, v, i + lo, k1)
-        sims[qa:qa + 2048], found[qa:qa + 2048] = best_v.numpy(), best_i.numpy()
+            best[b] = _merge(*best[b], v, at[i], k1)
+    sims = np.concatenate([v.numpy() for v, _ in best]) if best else np.empty((0, k1), dtype=np.float32)
+    found = np.concatenate([i.numpy() for _, i in best]) if best else np.empty((0, k1), dtype=np.int64)
     return sims, found
 
 
@@ -98,43 +93,56 @@ class CellIndex:
     ``dtype`` is that of the cells, the stored rows and the scan: bfloat16 where the CPU multiplies it
     natively (six times float32's speed on AMX), else float32. In bfloat16 the index keeps each row's
     residual from its cell's centre (see :meth:`_stored`), and a scan keeps each query's :data:`RERANK`
-    best candidates, ranked again in float32 products with the rows of ``X``; a float32 scan is final.
+    best candidates, ranked again in float32 products with the rows as the index holds them (centre plus
+    residual: within ~1e-5 of the exact cosine); a float32 scan is final. The queries come from the index
+    too, so ``X`` (an array or :class:`~clsmap.store.vectors.Vectors`) is read part by part, three times to
+    build the index and once per :meth:`sample_search`, and never held whole.
     Memory: a copy of ``X`` sorted by cell, in ``dtype`` (while the graph is built)."""
 
     QUERY_BLOCK = 256
-    #: blocks of queries between two returns of freed memory to the system (:func:`_release_freed_memory`)
+    #: blocks of queries between two returns of freed memory to the system (``release_freed_memory``)
     TRIM_EVERY = 512
     #: candidates per query a bfloat16 scan keeps for the float32 ranking (16 kept 97 % of the float32
     #: neighbours of 20,000 rows of 1M synthetic ones, 32 kept 99.99 %)
     RERANK = 32
 
-    def __init__(self, X: np.ndarray, inv_norm: np.ndarray, *, nlist: int, seed: int, dtype) -> None:
+    def __init__(self, X: np.ndarray | Vectors, inv_norm: np.ndarray, *, nlist: int, seed: int, dtype) -> None:
         import torch
 
+        X = as_vectors(X, "CellIndex")
         n = len(X)
         self.X, self.inv_norm = X, inv_norm
         rng = np.random.default_rng(seed)
         train = np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))
-        T = _unit(X, inv_norm, train)
+        T = _unit(X.rows(train), inv_norm[train], owned=True)
         centres = self._kmeans(T, nlist, rng, dtype)
         del T
         self.centres, self.nlist, self.dtype = centres, nlist, dtype  # centres in float32
         self.home = np.empty(n, dtype=np.int64)
-        for lo in range(0, n, 8192):
-            hi = min(n, lo + 8192)
-            self.home[lo:hi] = self._nearest_cell(_unit(X, inv_norm, slice(lo, hi)).to(dtype), centres).numpy()
+        for positions, part in X.blocks(8192):
+            unit = _unit(part, inv_norm[positions]).to(dtype)
+            self.home[positions] = self._nearest_cell(unit, centres).numpy()
         self.order = np.argsort(self.home, kind="stable")  # the rows, cell by cell
         self.counts = np.bincount(self.home, minlength=nlist)
         self.starts = np.cumsum(self.counts) - self.counts
         # the unit rows in that order: a cell's rows are one slice (gathering rows at random is slower than
         # the products themselves)
-        self.sorted = torch.empty((n, X.shape[1]), dtype=dtype)
-        position = np.empty(n, dtype=np.int64)  # row -> its place in ``sorted``
-        position[self.order] = np.arange(n)
-        for lo in range(0, n, 65536):
-            hi = min(n, lo + 65536)
-            unit = _unit(X, inv_norm, slice(lo, hi))
-            self.sorted[torch.from_numpy(position[lo:hi])] = self._stored(unit, self.home[lo:hi])
+        self.sorted = torch.empty((n, X.dim), dtype=dtype)
+        self.position = np.empty(n, dtype=np.int64)  # row -> its place in ``sorted``
+        self.position[self.order] = np.arange(n)
+        for positions, part in X.blocks(65536):
+            unit = _unit(part, inv_norm[positions])
+            self.sorted[torch.from_numpy(self.position[positions])] = self._stored(unit, self.home[positions])
+
+    def _rows(self, rows: np.ndarray):
+        """The unit ``rows`` as the index holds them, in float32: the rows themselves (a float32 index), or
+        their cell's centre plus their bfloat16 residual (within ~1e-5 of the exact cosines)."""
+        import torch
+
+        held = self.sorted[torch.from_numpy(self.position[rows])].float()
+        if self.keep:
+            held += self.centres[torch.from_numpy(self.home[rows])]
+        return held
 
     def _stored(self, unit, home: np.ndarray):
         """What the index keeps of unit rows: the rows themselves (float32), or in bfloat16 their residuals
@@ -158,13 +166,14 @@ class CellIndex:
 
     def _rerank(self, Q, values, candidates: np.ndarray, k1: int):
         """The ``k1`` best of each query's ``candidates`` (indices into ``X``; ``values`` their scan scores,
-        -inf where there was none) by float32 products of the unit queries ``Q`` with the rows of ``X``:
+        -inf where there was none) by float32 products of the queries ``Q`` with the rows as the index holds
+        them (:meth:`_rows`):
         ``(similarity, indices)``, -inf and -1 where fewer than ``k1``."""
         import torch
 
         missing = ~torch.isfinite(values.float())
         flat = np.where(missing.numpy(), 0, candidates).ravel()
-        rows = _unit(self.X, self.inv_norm, flat).view(len(Q), candidates.shape[1], -1)
+        rows = self._rows(flat).view(len(Q), candidates.shape[1], -1)
         scores = torch.einsum("qd,qmd->qm", Q, rows)
         scores.masked_fill_(missing, -np.inf)
         v, at = scores.topk(min(k1, scores.shape[1]), dim=1)
@@ -202,36 +211,37 @@ class CellIndex:
         that would read most of ``X`` per row)."""
         import torch
 
-        n = len(self.X)
         keep = self.keep or k1
-        Q = _unit(self.X, self.inv_norm, rows)
-        Qs = Q.to(self.dtype)
-        near = Q @ self.centres.T  # each query's product with each centre
+        rows = np.asarray(rows, dtype=np.int64)
+        Q = _unit(self.X.rows(rows), self.inv_norm[rows], owned=True)  # exact, for the exact neighbours
+        held = self._rows(rows)  # what the search's queries are
+        Qs = held.to(self.dtype)
+        near = held @ self.centres.T  # each query's product with each centre
         ranked = near.argsort(dim=1, descending=True)
-        rank = torch.empty_like(ranked)
-        rank.scatter_(1, ranked, torch.arange(self.nlist).expand(len(rows), -1).contiguous())
+        rank = torch.empty(ranked.shape, dtype=torch.int32)  # each query's rank of each cell
+        rank.scatter_(1, ranked, torch.arange(self.nlist, dtype=torch.int32).expand(len(rows), -1).contiguous())
+        del ranked
         best = {key: (torch.full((len(rows), k1 if key is None else keep), -np.inf),
                       torch.full((len(rows), k1 if key is None else keep), -1, dtype=torch.int64))
                 for key in [None, *levels]}
-        for lo in range(0, n, 16384):
-            hi = min(n, lo + 16384)
-            unit = _unit(self.X, self.inv_norm, slice(lo, hi))
+        for positions, part in self.X.blocks(4096):  # each block's products, masked per level: ~100 MB
+            unit, at = _unit(part, self.inv_norm[positions]), torch.from_numpy(positions)
             S = Q @ unit.T
-            home = torch.from_numpy(self.home[lo:hi])
-            scanned = S if self.dtype == torch.float32 else (
-                (Qs @ self._stored(unit, self.home[lo:hi]).T).float() + near[:, home])
+            home = torch.from_numpy(self.home[positions])
+            scanned = S if self.dtype == torch.float32 else (  # a float32 index holds the exact unit rows
+                (Qs @ self._stored(unit, self.home[positions]).T).float() + near[:, home])
             cell_rank = rank[:, home]
             for key, (values, indices) in best.items():
                 scores = S if key is None else scanned.masked_fill(cell_rank >= key, -np.inf)
                 width = values.shape[1]
-                v, i = scores.topk(min(width, hi - lo), dim=1)
-                best[key] = _merge(values, indices, v, i + lo, width)
-        _release_freed_memory()
+                v, i = scores.topk(min(width, len(positions)), dim=1)
+                best[key] = _merge(values, indices, v, at[i], width)
+        release_freed_memory()
         exact_v, exact_i = best.pop(None)
         found = {}
         for key, (values, indices) in best.items():
             if self.keep:
-                found[key] = self._rerank(Q, values, indices.numpy(), k1)
+                found[key] = self._rerank(held, values, indices.numpy(), k1)
             else:
                 v = values.numpy()
                 found[key] = (v, np.where(np.isfinite(v), indices.numpy(), -1))
@@ -256,10 +266,10 @@ class CellIndex:
         buffers = _Buffers()
         for number, (lo, hi) in enumerate(zip(starts, [*starts[1:], len(rows)], strict=True)):
             if number % self.TRIM_EVERY == self.TRIM_EVERY - 1:
-                _release_freed_memory()
+                release_freed_memory()
             out = by_cell[lo:hi]
             block = rows[out]  # queries of one cell
-            Q = _unit(self.X, self.inv_norm, block)
+            Q = self._rows(block)
             Qs = Q.to(self.dtype)
             # each query scans its nprobe nearest cells: the rows of all of them are gathered once, and
             # each query's products with the rows of cells it does not scan are masked

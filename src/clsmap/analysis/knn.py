@@ -10,7 +10,9 @@ from typing import Literal
 
 import numpy as np
 
+from .._memory import release_freed_memory
 from .._validation import check_choice
+from ..store.vectors import Vectors, as_vectors
 from .ivf import CellIndex, exact_neighbours, inverse_norms
 
 __all__ = ["APPROX_FROM", "BACKENDS", "FAISS_FROM", "TARGET_RECALL", "approximate_knn_graph", "knn_backend",
@@ -69,7 +71,8 @@ def knn_backend(n: int, d: int, backend: Backend = "auto") -> Literal["sklearn",
 
 
 def knn_graph(
-    X: np.ndarray, *, k: int = 10, metric: Metric = "cosine", backend: Backend = "auto", query: np.ndarray | None = None
+    X: np.ndarray | Vectors, *, k: int = 10, metric: Metric = "cosine", backend: Backend = "auto",
+    query: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's ``k`` nearest other rows, nearest first: ``(indices, similarity)``, both (n, k).
 
@@ -77,9 +80,11 @@ def knn_graph(
     for ``"euclidean"`` (larger is nearer either way; float32). O(n * k) memory. ``query`` (row
     indices) restricts the rows asked about; their neighbours are still found among all rows.
     ``backend``: see :func:`knn_backend` (``"approximate"``: :func:`approximate_knn_graph`, whose
-    measured recall is logged).
+    measured recall is logged). ``X``: an array, or :class:`~clsmap.store.vectors.Vectors` (read part by
+    part by the approximate search; the exact ones read it whole).
     """
-    backend = knn_backend(len(X), np.shape(X)[1], backend)
+    X = as_vectors(X, "knn_indices")
+    backend = knn_backend(len(X), X.dim, backend)
     if backend == "approximate" and metric == "cosine":
         if query is None:
             indices, similarity, _ = approximate_knn_graph(X, k=k, metric=metric)
@@ -87,7 +92,7 @@ def knn_graph(
         rows = np.asarray(query)
         inv_norm = inverse_norms(X)
         return _drop_self(*exact_neighbours(X, inv_norm, rows, min(k, len(X) - 1) + 1), rows, min(k, len(X) - 1))
-    X = _prepare(np.asarray(X), metric)
+    X = _prepare(X.array(), metric)
     n = len(X)
     if n < 2:
         raise ValueError("knn_indices needs at least two points")
@@ -124,7 +129,7 @@ def _without_self(found: np.ndarray, squared: np.ndarray, rows: np.ndarray, k: i
     """The ``k + 1`` results of each row without the row itself (or without the last entry when it is
     absent: exact duplicates can tie with the point), as ``(indices, similarity)``."""
     self_pos = found == rows[:, None]
-    keep = ~self_pos & (np.cumsum(~self_pos, axis=1) <= k)
+    keep = ~self_pos & (np.cumsum(~self_pos, axis=1, dtype=np.int16) <= k)
     squared = np.maximum(np.asarray(squared, dtype=np.float64)[keep].reshape(len(rows), k), 0.0)
     # unit rows: |a - b|^2 = 2 - 2 cos(a, b)
     similarity = 1.0 - squared / 2.0 if metric == "cosine" else -np.sqrt(squared)
@@ -142,8 +147,8 @@ def _search_dtype():
 
 
 def approximate_knn_graph(
-    X: np.ndarray, *, k: int = 10, metric: Metric = "cosine", seed: int = 0, target_recall: float = TARGET_RECALL,
-    sample: int = 1000,
+    X: np.ndarray | Vectors, *, k: int = 10, metric: Metric = "cosine", seed: int = 0,
+    target_recall: float = TARGET_RECALL, sample: int = 1000,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """:func:`knn_graph` from an inverted-file index, with its recall measured: the rows in ``~4 sqrt(n)``
     spherical k-means cells, each query compared in torch matrix products with the rows of the ``nprobe``
@@ -156,12 +161,14 @@ def approximate_knn_graph(
     there, up to :data:`EXACT_UP_TO` rows the search is exact instead (``recall`` 1.0 and
     ``approximate_recall`` what the index reached); above, the index's results are kept with a warning.
     Returns ``(indices, similarity, info)``, ``info`` holding ``backend``, ``recall`` (on the sample),
-    ``recall_sample``, ``nlist`` and ``nprobe``. Memory: the index holds the rows once more (sorted by
-    cell; in bfloat16 where it scans in bfloat16) while it searches.
+    ``recall_sample``, ``nlist`` and ``nprobe``. Memory: the index holds the rows once (sorted by cell; in
+    bfloat16 where it scans in bfloat16) while it searches; ``X`` (an array or
+    :class:`~clsmap.store.vectors.Vectors`) is read part by part, never held whole.
     Deterministic for a ``seed`` (the k-means sample and initialisation).
     """
     check_choice(metric, ("cosine",), param="metric", func="approximate_knn_graph")
-    n, d = np.shape(X)
+    X = as_vectors(X, "approximate_knn_graph")
+    n = len(X)
     if n < 2:
         raise ValueError("knn_indices needs at least two points")
     k = min(k, n - 1)
@@ -207,7 +214,10 @@ def approximate_knn_graph(
         return indices, similarity, {**info, "backend": "torch float32 (exact: the approximate index fell short)",
                                      "recall": 1.0, "approximate_recall": info["recall"]}
     rows = np.arange(n)
-    indices, similarity = complete(rows, *index.search(rows, k + 1, nprobe))
+    sims, found = index.search(rows, k + 1, nprobe)
+    del index  # its copy of the rows, before the results are completed and trimmed
+    release_freed_memory()
+    indices, similarity = complete(rows, sims, found)
     if recall < target_recall:
         logger.warning("approximate k-NN of %d rows: recall@%d %.3f on %d rows, below the target %.2f even "
                        "scanning %d of %d cells; the measures that use it are approximate too", n, k, recall,
@@ -224,7 +234,8 @@ def _drop_self(sims: np.ndarray, found: np.ndarray, rows: np.ndarray, k: int) ->
 
 
 def knn_indices(
-    X: np.ndarray, *, k: int = 10, metric: Metric = "cosine", backend: Backend = "auto", query: np.ndarray | None = None
+    X: np.ndarray | Vectors, *, k: int = 10, metric: Metric = "cosine", backend: Backend = "auto",
+    query: np.ndarray | None = None,
 ) -> np.ndarray:
     """Indices (n, k) of each row's ``k`` nearest other rows, nearest first (:func:`knn_graph`
     without the similarities)."""

@@ -22,6 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..store.vectors import Vectors, as_vectors
 from .knn import Metric, knn_indices
 from .metrics import out_of_sample_probs
 
@@ -36,10 +37,16 @@ _MIN_TAIL = 30
 
 
 def _neighbour_votes(neighbours: np.ndarray, codes: np.ndarray, n_classes: int) -> np.ndarray:
-    """(n, C) share of each row's neighbours per class, with add-one smoothing."""
-    votes = np.zeros((len(neighbours), n_classes))
-    np.add.at(votes, (np.repeat(np.arange(len(neighbours)), neighbours.shape[1]), codes[neighbours].ravel()), 1.0)
-    return (votes + 1.0 / n_classes) / (neighbours.shape[1] + 1.0)
+    """(n, C) share of each row's neighbours per class, with add-one smoothing (one (n, C) array)."""
+    votes = np.empty((len(neighbours), n_classes))
+    for lo in range(0, len(neighbours), 65_536):  # each (row, class) pair counted, a block of rows at a time
+        block = neighbours[lo:lo + 65_536]
+        cells = codes[block] + np.arange(len(block))[:, None] * n_classes  # the pair's place in the block's (r, C)
+        votes[lo:lo + len(block)] = np.bincount(cells.ravel(), minlength=len(block) * n_classes).reshape(
+            len(block), n_classes)
+    votes += 1.0 / n_classes
+    votes /= neighbours.shape[1] + 1.0
+    return votes
 
 
 def _fit_weight(probs: np.ndarray, votes: np.ndarray, codes: np.ndarray) -> float:
@@ -108,7 +115,7 @@ def flag_gate(accuracy: float, codes: np.ndarray, n_classes: int) -> tuple[float
 
 
 def label_issue_scores(
-    X: np.ndarray,
+    X: np.ndarray | Vectors,
     labels: np.ndarray | list,
     *,
     probs: np.ndarray | None = None,
@@ -146,7 +153,7 @@ def label_issue_scores(
     nothing is flagged, or None).
     """
     labels = np.asarray(labels)
-    X = np.asarray(X, dtype=np.float32)
+    X = as_vectors(X, "label_issue_scores")  # read only for what is not given (probs, neighbours)
     if len(X) != len(labels):
         raise ValueError(f"label_issue_scores: {len(X)} vectors but {len(labels)} labels")
     if weight is not None and not 0.0 <= weight <= 1.0:
@@ -168,7 +175,10 @@ def label_issue_scores(
         neighbours = knn_indices(X, k=k, metric=metric)
     votes = _neighbour_votes(neighbours, codes, len(classes))
     w = _fit_weight(probs, votes, codes) if weight is None else float(weight)
-    q = w * probs + (1.0 - w) * votes
+    q = votes  # q = w * probs + (1 - w) * votes, in place (at 1M rows and 40 classes each is 320 MB)
+    q *= 1.0 - w
+    for lo in range(0, len(q), 65_536):
+        q[lo:lo + 65_536] += w * probs[lo:lo + 65_536]
     rows = np.arange(len(X))
     q_given = q[rows, codes]
     score = 1.0 - q_given

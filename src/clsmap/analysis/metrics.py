@@ -12,6 +12,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from ..store.vectors import Vectors, as_vectors
 from .knn import Backend, Metric, knn_indices
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "out_of_sample_probs",
     "trustworthiness",
     "knn_preservation",
+    "shared_neighbours",
     "classification_metrics",
     "confusion_frame",
 ]
@@ -38,6 +40,18 @@ def _as_xy(X: np.ndarray, labels: np.ndarray | list | None, func: str) -> tuple[
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2:
         raise ValueError(f"{func}: expected a 2-D array of vectors, got shape {X.shape}")
+    if labels is None:
+        return X, None
+    labels = np.asarray(labels)
+    if len(X) != len(labels):
+        raise ValueError(f"{func}: {len(X)} vectors but {len(labels)} labels")
+    return X, labels
+
+
+def _as_vectors(X: np.ndarray | Vectors, labels: np.ndarray | list | None,
+                func: str) -> tuple[Vectors, np.ndarray | None]:
+    """:func:`_as_xy` for the measures that read their vectors part by part."""
+    X = as_vectors(X, func)
     if labels is None:
         return X, None
     labels = np.asarray(labels)
@@ -98,27 +112,34 @@ def _sample_rows(labels: np.ndarray, size: int | None, seed: int) -> np.ndarray:
 
 
 def silhouette_per_class(
-    X: np.ndarray,
+    X: np.ndarray | Vectors,
     labels: np.ndarray | list,
     *,
     metric: Metric = "cosine",
     sample: int | None = 5000,
     seed: int = 0,
+    within: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Mean silhouette coefficient per class (in [-1, 1]; > 0 when a class sits closer to itself
     than to the nearest other class).
 
     The silhouette needs all pairwise distances of the rows it uses, so above ``sample`` rows it
-    is computed on a stratified random sample of ``sample`` rows (chunked; memory O(chunk * sample)).
+    is computed on a stratified random sample of ``sample`` rows (chunked; memory O(chunk * sample)), the
+    only rows of ``X`` (an array or :class:`~clsmap.store.vectors.Vectors`) that are read. ``within`` (row
+    indices): the silhouette of those rows alone, as if ``X`` and ``labels`` held only them.
     Columns: ``label``, ``n`` (rows of the class), ``n_sampled`` (rows used), ``silhouette``.
     """
+    import sklearn
     from sklearn.metrics import silhouette_samples
 
-    X, labels = _as_xy(X, labels, "silhouette_per_class")
+    X, labels = _as_vectors(X, labels, "silhouette_per_class")
+    within = np.arange(len(labels)) if within is None else np.asarray(within, dtype=np.int64)
+    labels = labels[within]
     rows = _sample_rows(labels, sample, seed)
     if len(np.unique(labels[rows])) < 2:
         raise ValueError("silhouette_per_class needs at least two classes")
-    values = silhouette_samples(X[rows], labels[rows], metric=metric)
+    with sklearn.config_context(working_memory=128):  # MB of distances at a time (scikit-learn's default: 1 GB)
+        values = silhouette_samples(X.rows(within[rows]), labels[rows], metric=metric)
     frame = pd.DataFrame({"label": labels[rows], "s": values})
     out = frame.groupby("label", sort=True).agg(n_sampled=("s", "size"), silhouette=("s", "mean")).reset_index()
     counts = pd.Series(labels).value_counts()
@@ -153,7 +174,8 @@ def _folds(labels: np.ndarray, folds: int, func: str) -> int:
     return folds
 
 
-def linear_probe_accuracy(X: np.ndarray, labels: np.ndarray | list, *, folds: int = 5, seed: int = 0) -> float:
+def linear_probe_accuracy(X: np.ndarray | Vectors, labels: np.ndarray | list, *, folds: int = 5,
+                          seed: int = 0) -> float:
     """Cross-validated accuracy of a logistic-regression probe on the vectors.
 
     How much class information a linear read-out can take from the space, whether or not the
@@ -163,28 +185,30 @@ def linear_probe_accuracy(X: np.ndarray, labels: np.ndarray | list, *, folds: in
     """
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-    X, labels = _as_xy(X, labels, "linear_probe_accuracy")
+    X, labels = _as_vectors(X, labels, "linear_probe_accuracy")
     folds = _folds(labels, folds, "linear_probe_accuracy")
     if len(X) >= TORCH_PROBE_FROM:
         probs, classes = out_of_sample_probs(X, labels, folds=folds, seed=seed)
         return float((np.asarray(classes)[probs.argmax(axis=1)] == labels).mean())
+    X = X.array()
     splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     with _blas_threads(len(X)):
         return float(cross_val_score(_probe(seed), X, labels, cv=splits).mean())
 
 
 def out_of_sample_probs(
-    X: np.ndarray, labels: np.ndarray | list, *, folds: int = 5, seed: int = 0
+    X: np.ndarray | Vectors, labels: np.ndarray | list, *, folds: int = 5, seed: int = 0
 ) -> tuple[np.ndarray, list]:
     """Out-of-sample class probabilities from a cross-validated linear probe on the vectors.
 
     Each row's probabilities come from a probe trained on the other folds, so a row's own
     (possibly wrong) label never informs its probabilities. Returns ``(probs, classes)``:
-    ``probs`` is (n, C) float64 in the order of ``classes`` (sorted unique labels).
+    ``probs`` is (n, C) float64 in the order of ``classes`` (sorted unique labels). ``X``: an array, or
+    :class:`~clsmap.store.vectors.Vectors` (from :data:`TORCH_PROBE_FROM` rows read part by part).
     """
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    X, labels = _as_xy(X, labels, "out_of_sample_probs")
+    X, labels = _as_vectors(X, labels, "out_of_sample_probs")
     folds = _folds(labels, folds, "out_of_sample_probs")
     classes = sorted(np.unique(labels).tolist())
     if len(X) >= TORCH_PROBE_FROM:
@@ -192,6 +216,7 @@ def out_of_sample_probs(
 
         codes = np.searchsorted(np.asarray(classes), labels)
         return cross_val_probs(X, codes, len(classes), folds=folds, seed=seed), classes
+    X = X.array()
     splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     with _blas_threads(len(X)):
         probs = cross_val_predict(_probe(seed), X, labels, cv=splits, method="predict_proba")
@@ -199,7 +224,7 @@ def out_of_sample_probs(
 
 
 def trustworthiness(
-    X: np.ndarray,
+    X: np.ndarray | Vectors,
     Y: np.ndarray,
     *,
     k: int = 10,
@@ -216,14 +241,13 @@ def trustworthiness(
     point's distances to all others, so above ``sample`` rows the sum runs over a random sample
     of rows (each still ranked against all ``n`` rows) and is rescaled; ``sample=None`` uses every row.
 
-    The ranks are counted in float32 torch products of up to 2,048 sampled rows with ``chunk`` rows of
-    ``X`` at a time (memory O(2,048 * chunk)); the rows of ``X`` are read, never copied whole.
+    The ranks are counted in float32 torch products of blocks of up to 2,048 sampled rows with ``chunk``
+    rows of ``X`` at a time (memory O(2,048 * chunk)), in one pass over ``X`` (an array or
+    :class:`~clsmap.store.vectors.Vectors`, read part by part, never held whole).
     """
     import torch
 
-    from .ivf import _unit, inverse_norms
-
-    X, _ = _as_xy(X, None, "trustworthiness")
+    X = as_vectors(X, "trustworthiness")
     Y, _ = _as_xy(Y, None, "trustworthiness")
     n = len(X)
     if len(Y) != n:
@@ -234,41 +258,53 @@ def trustworthiness(
     if sample is not None and n > sample:
         rows = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
     map_neighbours = knn_indices(Y, k=k, metric="euclidean", backend="sklearn", query=rows)
-    # a score that grows as a row gets nearer: the cosine similarity, or x.y - |y|^2 / 2 (euclidean: the
-    # query's own |x|^2 / 2 is the same for every row it is compared with)
-    inv_norm = inverse_norms(X) if metric == "cosine" else None
-    half_sq = None if metric == "cosine" else 0.5 * np.einsum("ij,ij->i", X, X)
+    cosine = metric == "cosine"
 
-    def scores(Q, lo: int, hi: int):
-        S = Q @ torch.from_numpy(X[lo:hi]).T
-        if inv_norm is not None:
-            return S * torch.from_numpy(inv_norm[lo:hi])
-        return S - torch.from_numpy(half_sq[lo:hi])
+    def scored(part: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Rows as compared: a score that grows as a row gets nearer is ``Q . row`` for unit rows (cosine),
+        or ``Q . row - |row|^2 / 2`` (euclidean: the query's own ``|q|^2 / 2`` is the same for every row it
+        is compared with): the rows (unit for cosine) and the offsets (None for cosine)."""
+        squares = np.einsum("ij,ij->i", part, part)
+        if cosine:
+            return torch.from_numpy(part / np.maximum(np.sqrt(squares), 1e-12)[:, None]), None
+        return torch.from_numpy(part), torch.from_numpy(0.5 * squares)
 
-    penalty = 0
+    read = X.rows(np.concatenate([rows, map_neighbours.ravel()]))  # one pass for the queries and their map neighbours
+    Q, _ = scored(read[:len(rows)])
+    theirs_rows, theirs_offset = scored(read[len(rows):])
+    theirs_rows = theirs_rows.view(len(rows), k, -1)
+    del read
+    # per block of queries: the score of each map neighbour (the thresholds, sorted); the map neighbours
+    # are left out of the counting below and ranked among themselves from these scores, so that no
+    # product is compared with itself
+    blocks = []
     for qa in range(0, len(rows), 2048):
         part = rows[qa:qa + 2048]
-        Q = _unit(X, inv_norm, part) if inv_norm is not None else torch.from_numpy(X[part])
-        theirs = map_neighbours[qa:qa + 2048]
-        # the score of each map neighbour; the map neighbours are left out of the counting below and
-        # ranked among themselves from these scores, so that no product is compared with itself
-        near = torch.einsum("qd,qkd->qk", Q, torch.from_numpy(X[theirs]))
-        near = near * torch.from_numpy(inv_norm[theirs]) if inv_norm is not None else near - torch.from_numpy(
-            half_sq[theirs])
+        near = torch.einsum("qd,qkd->qk", Q[qa:qa + 2048], theirs_rows[qa:qa + 2048])
+        if theirs_offset is not None:
+            near = near - theirs_offset.view(len(rows), k)[qa:qa + 2048]
         thresholds, _ = near.sort(dim=1)
-        nearer = torch.zeros((len(part), k + 1), dtype=torch.int64)  # rows between successive thresholds
-        offsets = torch.arange(len(part))[:, None] * (k + 1)
-        skip = torch.from_numpy(np.concatenate([part[:, None], theirs], axis=1))  # the row itself, its map neighbours
-        for lo in range(0, n, chunk):
-            hi = min(n, lo + chunk)
-            S = scores(Q, lo, hi)
-            at, column = ((skip >= lo) & (skip < hi)).nonzero(as_tuple=True)
-            S[at, skip[at, column] - lo] = -torch.inf
+        skip = np.concatenate([part[:, None], map_neighbours[qa:qa + 2048]], axis=1)  # itself, its map neighbours
+        blocks.append((qa, thresholds, torch.zeros((len(part), k + 1), dtype=torch.int64), skip))
+    for positions, part in X.blocks(chunk):
+        R, offset = scored(part)
+        sorter = np.argsort(positions, kind="stable")
+        for qa, thresholds, nearer, skip in blocks:
+            S = Q[qa:qa + len(skip)] @ R.T
+            if offset is not None:
+                S -= offset
+            # the row itself and its map neighbours, where this block holds them
+            at = np.minimum(np.searchsorted(positions, skip, sorter=sorter), len(positions) - 1)
+            held = positions[sorter[at]] == skip
+            query, column = np.nonzero(held)
+            S[torch.from_numpy(query), torch.from_numpy(sorter[at[query, column]])] = -torch.inf
             # how many thresholds each score exceeds (strictly), then a histogram per query; most rows are
             # below a query's lowest threshold and are counted nowhere
             at, column = (S > thresholds[:, :1]).nonzero(as_tuple=True)
             above = torch.searchsorted(thresholds[at], S[at, column][:, None], right=False)[:, 0]
-            nearer += torch.bincount(offsets[at, 0] + above, minlength=len(part) * (k + 1)).view(-1, k + 1)
+            nearer += torch.bincount(at * (k + 1) + above, minlength=len(skip) * (k + 1)).view(-1, k + 1)
+    penalty = 0
+    for _, thresholds, nearer, _ in blocks:
         # the map neighbours strictly nearer than each threshold
         nearer_neighbours = (thresholds[:, None, :] > thresholds[:, :, None]).sum(dim=2)
         # rows strictly nearer than the m-th threshold: those exceeding more than m thresholds
@@ -287,10 +323,17 @@ def knn_preservation(
     Y, _ = _as_xy(Y, None, "knn_preservation")
     if len(X) != len(Y):
         raise ValueError(f"knn_preservation: {len(X)} vectors but {len(Y)} map points")
-    a = np.sort(knn_indices(X, k=k, metric=metric, backend=backend), axis=1)
-    b = np.sort(knn_indices(Y, k=k, metric="euclidean", backend=backend), axis=1)
-    shared = [np.intersect1d(x, y, assume_unique=True).size for x, y in zip(a, b, strict=True)]
-    return float(np.mean(shared) / a.shape[1])
+    return shared_neighbours(knn_indices(X, k=k, metric=metric, backend=backend),
+                             knn_indices(Y, k=k, metric="euclidean", backend=backend))
+
+
+def shared_neighbours(a: np.ndarray, b: np.ndarray, *, rows: int = 65_536) -> float:
+    """The mean share of each row's neighbours in ``a`` (n, k; distinct per row) that are also among its
+    neighbours in ``b`` (n, k), compared ``rows`` rows at a time."""
+    shared = 0
+    for lo in range(0, len(a), rows):
+        shared += int((a[lo:lo + rows, :, None] == b[lo:lo + rows, None, :]).sum())
+    return shared / max(a.size, 1)
 
 
 def classification_metrics(labels: np.ndarray | list, preds: np.ndarray | list) -> pd.DataFrame:

@@ -12,7 +12,9 @@ this takes 11 s for the same probabilities (accuracy 0.9188 against 0.9190).
 Cost in proportion to the data: each fold is fitted on at most :data:`MAX_FIT_ROWS` of its training rows
 (a stratified random sample beyond; a linear read-out of a few hundred dimensions has long stopped
 improving by then) and predicts all of its held-out rows, so fitting is bounded and prediction is
-O(N). Every row's probabilities still come from a probe that never saw its label.
+O(N). Every row's probabilities still come from a probe that never saw its label. The vectors are read
+part by part (:class:`~clsmap.store.vectors.Vectors`): the rows the probes learn from once, the rows
+they predict once more.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+
+from ..store.vectors import Vectors, as_vectors
 
 __all__ = ["cross_val_probs", "fit_probe", "MAX_FIT_ROWS"]
 
@@ -48,20 +52,26 @@ def fit_probe(X: np.ndarray, codes: np.ndarray, n_classes: int, *, C: float = 1.
     import torch
 
     mean, std = _standardise(X)
-    Z = np.ascontiguousarray((X - mean) / std, dtype=np.float32)
+    Z = np.subtract(X, mean, dtype=np.float32)
+    Z /= std
     # whitened coordinates: W = P V with P = cov^(-1/2) makes the log-loss's curvature about equal in
     # every direction, so L-BFGS needs tens of iterations instead of hundreds. The objective (and so
     # its minimiser) is the same: the penalty stays on W.
-    cov = (Z.T.astype(np.float64) @ Z) / len(Z)
+    cov = np.zeros((Z.shape[1], Z.shape[1]))
+    for lo in range(0, len(Z), 16_384):  # in float64, a block of rows at a time
+        block = Z[lo:lo + 16_384].astype(np.float64)
+        cov += block.T @ block
+    cov /= len(Z)
     values, vectors = np.linalg.eigh(cov)
     P = (vectors / np.sqrt(np.maximum(values, values.max() * 1e-6))).astype(np.float32)
     Zp = torch.from_numpy(Z @ P)
+    del Z
     Pt = torch.from_numpy(P)
     y = torch.from_numpy(np.asarray(codes, dtype=np.int64))
-    V = torch.zeros((Z.shape[1], n_classes), dtype=torch.float32, requires_grad=True)
+    V = torch.zeros((Zp.shape[1], n_classes), dtype=torch.float32, requires_grad=True)
     b = torch.zeros(n_classes, dtype=torch.float32, requires_grad=True)
     # log-loss averaged over rows (scikit-learn sums it: the same minimiser with the penalty divided by n)
-    penalty = 0.5 / (C * len(Z))
+    penalty = 0.5 / (C * len(Zp))
     optimizer = torch.optim.LBFGS([V, b], lr=1.0, max_iter=max_iter, history_size=20, tolerance_grad=_TOL,
                                   tolerance_change=1e-10, line_search_fn="strong_wolfe")
 
@@ -94,21 +104,40 @@ def _predict(X: np.ndarray, mean: np.ndarray, std: np.ndarray, W: np.ndarray, b:
     return out
 
 
-def cross_val_probs(X: np.ndarray, codes: np.ndarray, n_classes: int, *, folds: int, seed: int,
+def cross_val_probs(X: np.ndarray | Vectors, codes: np.ndarray, n_classes: int, *, folds: int, seed: int,
                     max_fit_rows: int = MAX_FIT_ROWS) -> np.ndarray:
     """(n, C) out-of-sample probabilities: stratified ``folds`` (shuffled with ``seed``), each fold's
-    rows predicted by a probe fitted on (at most ``max_fit_rows`` of) the other folds' rows."""
+    rows predicted by a probe fitted on (at most ``max_fit_rows`` of) the other folds' rows.
+
+    The rows the probes learn from are read once: every row, or beyond ``max_fit_rows * folds / (folds -
+    1)`` rows a stratified pool of that many, each fold's probe then fitted on the pool's rows outside the
+    fold (about ``max_fit_rows``). Then one pass over ``X`` predicts every row with its fold's probe."""
     from sklearn.model_selection import StratifiedKFold
 
-    X = np.ascontiguousarray(X, dtype=np.float32)
+    X = as_vectors(X, "cross_val_probs")
     codes = np.asarray(codes, dtype=np.int64)
-    probs = np.empty((len(X), n_classes), dtype=np.float64)
+    n = len(codes)
     rng = np.random.default_rng(seed)
+    fold_of = np.empty(n, dtype=np.int64)
     splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train, test in splits.split(np.zeros(len(codes)), codes):
+    for fold, (_, test) in enumerate(splits.split(np.zeros(n), codes)):
+        fold_of[test] = fold
+    pool = np.arange(n)
+    if n > -(-max_fit_rows * folds // (folds - 1)):
+        pool = np.sort(_stratified_sample(codes, pool, -(-max_fit_rows * folds // (folds - 1)), rng))
+    learn = X.rows(pool)
+    probes = []
+    for fold in range(folds):
+        train = np.flatnonzero(fold_of[pool] != fold)  # positions in ``pool``
         if len(train) > max_fit_rows:
-            train = np.sort(_stratified_sample(codes, train, max_fit_rows, rng))
-        probs[test] = _predict(X[test], *fit_probe(X[train], codes[train], n_classes))
+            train = np.sort(_stratified_sample(codes[pool], train, max_fit_rows, rng))
+        probes.append(fit_probe(learn[train], codes[pool[train]], n_classes))
+    del learn
+    probs = np.empty((n, n_classes), dtype=np.float64)
+    for positions, part in X.blocks(65_536):
+        for fold in np.unique(fold_of[positions]):
+            mine = fold_of[positions] == fold
+            probs[positions[mine]] = _predict(part[mine], *probes[fold])
     return probs
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..store.vectors import Vectors
 from .metrics import classification_metrics, silhouette_per_class
 from .regions import confusion_regions, region_membership
 
@@ -49,7 +50,7 @@ def split_metrics(
     agreement: np.ndarray | None = None,
     map_agreement: np.ndarray | None = None,
     probe_correct: np.ndarray | None = None,
-    X: np.ndarray | None = None,
+    X: np.ndarray | Vectors | None = None,
     xy: np.ndarray | None = None,
     silhouette_sample: int | None = 2000,
     seed: int = 0,
@@ -86,7 +87,7 @@ def split_metrics(
             if values is not None:
                 row[key] = float(np.asarray(values, dtype=float)[mask].mean())
         if X is not None and len(np.unique(labels[mask])) >= 2 and mask.sum() >= 3:
-            sil = silhouette_per_class(np.asarray(X)[mask], labels[mask], sample=silhouette_sample, seed=seed)
+            sil = silhouette_per_class(X, labels, sample=silhouette_sample, seed=seed, within=np.flatnonzero(mask))
             row["silhouette"] = float(np.average(sil["silhouette"], weights=sil["n_sampled"]))
         if inside is not None:
             errors = wrong & mask
