@@ -224,7 +224,7 @@ class CellIndex:
         best = {key: (torch.full((len(rows), k1 if key is None else keep), -np.inf),
                       torch.full((len(rows), k1 if key is None else keep), -1, dtype=torch.int64))
                 for key in [None, *levels]}
-        for positions, part in self.X.blocks(4096):  # each block's products, masked per level: ~100 MB
+        for positions, part in self.X.blocks(2048):  # each block's products, masked per level: ~50 MB
             unit, at = _unit(part, self.inv_norm[positions]), torch.from_numpy(positions)
             S = Q @ unit.T
             home = torch.from_numpy(self.home[positions])

@@ -62,8 +62,8 @@ def _as_vectors(X: np.ndarray | Vectors, labels: np.ndarray | list | None,
 
 def neighbour_agreement(neighbours: np.ndarray, labels: np.ndarray | list) -> np.ndarray:
     """Per row, the fraction of its neighbours (rows of ``neighbours``) that share its label."""
-    labels = np.asarray(labels)
-    return (labels[neighbours] == labels[: len(neighbours), None]).mean(axis=1)
+    codes = np.unique(np.asarray(labels), return_inverse=True)[1].reshape(-1).astype(np.int32)  # not (n, k) labels
+    return (codes[neighbours] == codes[: len(neighbours), None]).mean(axis=1)
 
 
 def knn_purity(

@@ -120,7 +120,8 @@ def confusion_regions(
     wrong = np.zeros(n, dtype=bool) if preds is None else (np.asarray(preds).astype(str) != labels)
     if neighbours is not None:
         neighbours = np.asarray(neighbours)
-        mixed = (labels[neighbours] == labels[:, None]).mean(axis=1) < mixed_below
+        codes = np.unique(labels, return_inverse=True)[1].reshape(-1).astype(np.int32)  # not (n, k) strings
+        mixed = (codes[neighbours] == codes[:, None]).mean(axis=1) < mixed_below
     else:
         mixed = np.zeros(n, dtype=bool)
     flags = wrong if preds is not None else mixed

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .._memory import release_freed_memory
 from .._validation import check_positive_int
 from ..store.reader import Store, open_store
 from ..store.writer import write_projection
@@ -57,6 +58,7 @@ def project(
         else:
             vectors = opened.vectors_of(name)
             xy = reducer.fit_transform(vectors)
+        release_freed_memory()  # what the fit's temporaries left in the C allocator's heaps
         seconds = time.perf_counter() - started
         logger.info("%s map of %s (%d rows) in %.1f s", method, name, n, seconds)
         meta = {
