@@ -98,7 +98,7 @@ def test_analyze_never_holds_every_vector_of_a_large_store(tmp_path):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Store, "vectors_of", held_whole)
-        summary = analyze(tmp_path / "s", knn="approximate", layers=False).summary
+        summary = analyze(store, knn="approximate", layers=False).summary
     assert summary["knn_backend"].startswith("inverted file") and summary["knn_recall_sample"] == 1000
     assert summary["trustworthiness"] == trustworthiness(X, xy, k=10, sample=2000)
     assert summary["linear_probe_accuracy"] == linear_probe_accuracy(X, labels)

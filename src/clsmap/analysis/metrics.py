@@ -40,24 +40,24 @@ def _as_xy(X: np.ndarray, labels: np.ndarray | list | None, func: str) -> tuple[
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2:
         raise ValueError(f"{func}: expected a 2-D array of vectors, got shape {X.shape}")
-    if labels is None:
-        return X, None
-    labels = np.asarray(labels)
-    if len(X) != len(labels):
-        raise ValueError(f"{func}: {len(X)} vectors but {len(labels)} labels")
-    return X, labels
+    return X, _labels_of(len(X), labels, func)
 
 
 def _as_vectors(X: np.ndarray | Vectors, labels: np.ndarray | list | None,
                 func: str) -> tuple[Vectors, np.ndarray | None]:
     """:func:`_as_xy` for the measures that read their vectors part by part."""
     X = as_vectors(X, func)
+    return X, _labels_of(len(X), labels, func)
+
+
+def _labels_of(n: int, labels: np.ndarray | list | None, func: str) -> np.ndarray | None:
+    """``labels`` as an array, one per vector (``n``), or None."""
     if labels is None:
-        return X, None
+        return None
     labels = np.asarray(labels)
-    if len(X) != len(labels):
-        raise ValueError(f"{func}: {len(X)} vectors but {len(labels)} labels")
-    return X, labels
+    if n != len(labels):
+        raise ValueError(f"{func}: {n} vectors but {len(labels)} labels")
+    return labels
 
 
 def neighbour_agreement(neighbours: np.ndarray, labels: np.ndarray | list) -> np.ndarray:
