@@ -49,12 +49,10 @@ def _neighbour_votes(neighbours: np.ndarray, codes: np.ndarray, n_classes: int) 
     return votes
 
 
-def _fit_weight(probs: np.ndarray, votes: np.ndarray, codes: np.ndarray) -> float:
-    """The weight of ``probs`` against ``votes`` that best predicts the given labels (least mean
-    log-loss over the grid 0.05, 0.10, ..., 0.95): a calibration that needs no clean labels,
-    since most are right."""
-    rows = np.arange(len(codes))
-    p, v = probs[rows, codes], votes[rows, codes]
+def _fit_weight(p: np.ndarray, v: np.ndarray) -> float:
+    """The weight of the probabilities ``p`` of the given labels against their neighbour shares ``v`` that
+    best predicts the given labels (least mean log-loss over the grid 0.05, 0.10, ..., 0.95): a
+    calibration that needs no clean labels, since most are right."""
     grid = np.linspace(0.05, 0.95, 19)  # both sources always count: votes alone tie (k + 1 values)
     loss = [-np.log(np.clip(w * p + (1.0 - w) * v, 1e-12, None)).mean() for w in grid]
     return float(grid[int(np.argmin(loss))])
@@ -79,14 +77,27 @@ def estimate_issue_count(q: np.ndarray, codes: np.ndarray, *, seed: int = 0) -> 
     n, n_classes = q.shape
     if n == 0 or n_classes < 2:
         return 0
-    rows = np.arange(n)
-    given = np.sort(q[rows, codes])
-    # the null from (a sample of) the rows: O(sample) memory however large n * C is
-    take = rows if n * (n_classes - 1) <= _NULL_SAMPLE else np.sort(
-        np.random.default_rng(seed).choice(n, size=max(1, _NULL_SAMPLE // (n_classes - 1)), replace=False))
-    wrong = np.ones((len(take), n_classes), dtype=bool)
-    wrong[np.arange(len(take)), codes[take]] = False
-    null = q[take][wrong]
+    take = _null_rows(n, n_classes, seed)
+    return _issue_count(q[np.arange(n), codes], q[take], codes[take])
+
+
+def _null_rows(n: int, n_classes: int, seed: int) -> np.ndarray:
+    """The rows whose scores of the other classes make the null of :func:`estimate_issue_count`: every row,
+    or a sample (O(sample) memory however large n * C is)."""
+    if n * (n_classes - 1) <= _NULL_SAMPLE:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=max(1, _NULL_SAMPLE // (n_classes - 1)),
+                                                      replace=False))
+
+
+def _issue_count(given: np.ndarray, null_rows: np.ndarray, null_codes: np.ndarray) -> int:
+    """:func:`estimate_issue_count` from every row's score of its given label and the scores (r, C) of
+    the null's rows, whose given labels are ``null_codes``."""
+    n = len(given)
+    given = np.sort(given)
+    wrong = np.ones(null_rows.shape, dtype=bool)
+    wrong[np.arange(len(null_rows)), null_codes] = False
+    null = null_rows[wrong]
     levels = np.unique(np.concatenate([np.geomspace(1e-4, 0.5, 60), np.linspace(0.5, 0.99, 50)]))
     below = np.searchsorted(given, np.quantile(null, levels), side="right")
     usable = (below >= _MIN_TAIL) | (levels >= 0.5)
@@ -173,27 +184,37 @@ def label_issue_scores(
     codes = np.array([index[v] for v in labels], dtype=np.int64)
     if neighbours is None:
         neighbours = knn_indices(X, k=k, metric=metric)
-    votes = _neighbour_votes(neighbours, codes, len(classes))
-    w = _fit_weight(probs, votes, codes) if weight is None else float(weight)
-    q = votes  # q = w * probs + (1 - w) * votes, in place (at 1M rows and 40 classes each is 320 MB)
-    q *= 1.0 - w
-    for lo in range(0, len(q), 65_536):
-        q[lo:lo + 65_536] += w * probs[lo:lo + 65_536]
     rows = np.arange(len(X))
-    q_given = q[rows, codes]
+    n_classes = len(classes)
+    p_given = probs[rows, codes]
+    v_given = ((codes[neighbours] == codes[:, None]).sum(axis=1) + 1.0 / n_classes) / (neighbours.shape[1] + 1.0)
+    w = _fit_weight(p_given, v_given) if weight is None else float(weight)
+    # q = w * probs + (1 - w) * votes, a block of rows at a time (at 1M rows and 40 classes an (n, C)
+    # array is 320 MB): what is kept of it is each row's best class and its score, and the null's rows
+    q_given = w * p_given + (1.0 - w) * v_given
+    best, q_best = np.empty(len(X), dtype=np.int64), np.empty(len(X))
+    take = _null_rows(len(X), n_classes, seed) if n_classes >= 2 else rows[:0]
+    null_rows = np.empty((len(take), n_classes))
+    for lo in range(0, len(X), 65_536):
+        q = _neighbour_votes(neighbours[lo:lo + 65_536], codes, n_classes)
+        q *= 1.0 - w
+        q += w * probs[lo:lo + 65_536]
+        best[lo:lo + len(q)] = q.argmax(axis=1)
+        q_best[lo:lo + len(q)] = q[np.arange(len(q)), best[lo:lo + len(q)]]
+        inside = (take >= lo) & (take < lo + len(q))
+        null_rows[inside] = q[take[inside] - lo]
     score = 1.0 - q_given
-    best = q.argmax(axis=1)
     # a row whose given label is still its likeliest class is never ranked above (or flagged
     # before) one where another class is likelier: a flag whose suggestion is the given label
     # would contradict itself. Then by score; ties: the lower probability first
     agrees = best == codes
-    order = np.lexsort((rows, probs[rows, codes], -score, agrees))
+    order = np.lexsort((rows, p_given, -score, agrees))
     rank = np.empty(len(X), dtype=np.int64)
     rank[order] = np.arange(1, len(X) + 1)
 
     accuracy = float((probs.argmax(axis=1) == codes).mean()) if len(X) else 0.0
     chance, needed, note = flag_gate(accuracy, codes, len(classes))
-    estimated = estimate_issue_count(q, codes, seed=seed)
+    estimated = _issue_count(q_given, null_rows, codes[take]) if len(X) and n_classes >= 2 else 0
     if note is None and estimated > len(X) / 2:
         note = (f"nothing flagged: the estimate says {estimated:,} of {len(X):,} labels are wrong, more than "
                 f"half, so these vectors do not separate the classes enough to tell which")
@@ -201,11 +222,11 @@ def label_issue_scores(
     frame = pd.DataFrame({
         "row": rows,
         "label": labels,
-        "p_given": probs[rows, codes],
+        "p_given": p_given,
         "knn_given": (codes[neighbours] == codes[:, None]).mean(axis=1),
         "q_given": q_given,
         "suggested_label": np.asarray(classes, dtype=object)[best],
-        "q_suggested": q[rows, best],
+        "q_suggested": q_best,
         "score": score,
         "flagged": rank <= n_flagged,
         "rank": rank,
