@@ -100,18 +100,17 @@ def knn_graph(
     rows = np.arange(n) if query is None else np.asarray(query)
     if backend == "faiss":
         squared, found = _exact_search(X, rows, k + 1)
-    else:
-        from sklearn.neighbors import NearestNeighbors
+        return _without_self(found, squared, rows, k, metric)
+    from sklearn.neighbors import NearestNeighbors
 
-        index = NearestNeighbors(n_neighbors=k + 1).fit(X)
-        indices, similarity = np.empty((len(rows), k), dtype=np.int64), np.empty((len(rows), k), dtype=np.float32)
-        for lo in range(0, len(rows), 65_536):  # a block of queries at a time: at 1M, 0.4 GB of temporaries less
-            at = rows[lo:lo + 65_536]
-            distance, found = index.kneighbors(X[at], return_distance=True)
-            indices[lo:lo + len(at)], similarity[lo:lo + len(at)] = _without_self(
-                np.asarray(found, dtype=np.int64), distance ** 2, at, k, metric)
-        return indices, similarity
-    return _without_self(np.asarray(found, dtype=np.int64), squared, rows, k, metric)
+    index = NearestNeighbors(n_neighbors=k + 1).fit(X)
+    indices, similarity = np.empty((len(rows), k), dtype=np.int64), np.empty((len(rows), k), dtype=np.float32)
+    for lo in range(0, len(rows), 65_536):  # a block of queries at a time: at 1M, 0.4 GB of temporaries less
+        at = rows[lo:lo + 65_536]
+        distance, found = index.kneighbors(X[at], return_distance=True)
+        indices[lo:lo + len(at)], similarity[lo:lo + len(at)] = _without_self(
+            np.asarray(found, dtype=np.int64), distance ** 2, at, k, metric)
+    return indices, similarity
 
 
 def _faiss():

@@ -133,9 +133,9 @@ def cross_val_probs(X: np.ndarray | Vectors, codes: np.ndarray, n_classes: int, 
     splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for fold, (_, test) in enumerate(splits.split(np.zeros(n), codes)):
         fold_of[test] = fold
-    pool = np.arange(n)
-    if n > -(-max_fit_rows * folds // (folds - 1)):
-        pool = np.sort(_stratified_sample(codes, pool, -(-max_fit_rows * folds // (folds - 1)), rng))
+    pool, pool_size = np.arange(n), -(-max_fit_rows * folds // (folds - 1))  # each fold ~max_fit_rows of it
+    if n > pool_size:
+        pool = np.sort(_stratified_sample(codes, pool, pool_size, rng))
     learn = X.rows(pool)
     probes = []
     for fold in range(folds):
