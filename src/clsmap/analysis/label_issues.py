@@ -187,7 +187,8 @@ def label_issue_scores(
     rows = np.arange(len(X))
     n_classes = len(classes)
     p_given = probs[rows, codes]
-    v_given = ((codes[neighbours] == codes[:, None]).sum(axis=1) + 1.0 / n_classes) / (neighbours.shape[1] + 1.0)
+    same = (codes[neighbours] == codes[:, None]).sum(axis=1)  # neighbours with the given label
+    v_given = (same + 1.0 / n_classes) / (neighbours.shape[1] + 1.0)
     w = _fit_weight(p_given, v_given) if weight is None else float(weight)
     # q = w * probs + (1 - w) * votes, a block of rows at a time (at 1M rows and 40 classes an (n, C)
     # array is 320 MB): what is kept of it is each row's best class and its score, and the null's rows
@@ -223,7 +224,7 @@ def label_issue_scores(
         "row": rows,
         "label": labels,
         "p_given": p_given,
-        "knn_given": (codes[neighbours] == codes[:, None]).mean(axis=1),
+        "knn_given": same / neighbours.shape[1],
         "q_given": q_given,
         "suggested_label": np.asarray(classes, dtype=object)[best],
         "q_suggested": q_best,
