@@ -167,8 +167,7 @@ class CellIndex:
     def _rerank(self, Q, values, candidates: np.ndarray, k1: int):
         """The ``k1`` best of each query's ``candidates`` (indices into ``X``; ``values`` their scan scores,
         -inf where there was none) by float32 products of the queries ``Q`` with the rows as the index holds
-        them (:meth:`_rows`):
-        ``(similarity, indices)``, -inf and -1 where fewer than ``k1``."""
+        them (:meth:`_rows`): ``(similarity, indices)``, -inf and -1 where fewer than ``k1``."""
         import torch
 
         missing = ~torch.isfinite(values.float())
