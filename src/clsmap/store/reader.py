@@ -183,12 +183,7 @@ class Store:
         one array: the store's vectors are held once, not once more as Arrow tables)."""
         cache = self.__dict__.setdefault("_vector_cache", {})
         if column not in cache:
-            vectors = None
-            for positions, part in self.iter_vectors(column):
-                if vectors is None:
-                    vectors = np.empty((len(self.frame), part.shape[1]), dtype=np.float32)
-                vectors[positions] = part
-            cache[column] = np.empty((0, 0), dtype=np.float32) if vectors is None else vectors
+            cache[column] = self.vector_parts(column).array()
         return cache[column]
 
     def _vector_column(self, column: str | None) -> str:

@@ -1,5 +1,5 @@
 """A column of vectors read part by part: what the analysis works on, so that a large store's vectors are
-never held whole (:class:`Vectors`; :meth:`clsmap.store.Store.vectors` gives one for a store's column,
+never held whole (:class:`Vectors`; :meth:`clsmap.store.Store.vector_parts` gives one for a store's column,
 :func:`as_vectors` one for an array already in memory)."""
 
 from __future__ import annotations
