@@ -203,8 +203,8 @@ def analyze(
     steps: dict[str, float] = {}
     step = _Steps(steps, column)
     backend = knn_backend(len(X), X.dim, knn)
-    if backend != "approximate":  # an exact search reads them whole: the other measures keep them
-        X = as_vectors(X.array())
+    if backend != "approximate":  # an exact search reads them whole: the other measures (and layers) keep them
+        X = as_vectors(opened.vectors_of(column))
     with step("neighbours"):
         if backend == "approximate":
             neighbours, similarity, info = approximate_knn_graph(X, k=k, seed=seed)
