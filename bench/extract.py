@@ -15,6 +15,8 @@ variant. The variants:
 * ``clsmap``: ``clsmap.extract`` into a store (float32), and its other modes: the full last
   layer (``fast path off``), ``--dtype bfloat16``, ``--quantize int8``;
 * the levers tried on ``--dtype auto`` (issue 15), each one change from ``clsmap_auto``:
+  ``clsmap_auto_unfused`` / ``clsmap_unfused`` (the encoder layers as transformers runs them, not
+  fused: see ``clsmap.extraction.fused``),
   ``clsmap_auto_autocast`` (float32 weights under ``torch.autocast``, as before bf16 weights),
   ``clsmap_auto_eager`` (transformers' eager attention instead of SDPA), ``clsmap_auto_2048`` /
   ``clsmap_auto_8192`` (other token budgets), ``clsmap_auto_compile`` / ``clsmap_compile``
@@ -30,6 +32,10 @@ load is not timed. The table gives medians, the ratio of clsmap float32 to each,
 FLOP roofline (FLOPs of the real tokens through the full model, over a GEMM peak measured in the
 same run) and the difference of each variant's vectors to a plain float32 reference (one text at
 a time, no padding). Results are appended to ``bench/results/extract.jsonl``.
+
+``--before-src DIR`` (the ``src/`` of another commit, e.g. a ``git worktree``) runs every clsmap variant
+a second time from that code, as ``VARIANT@before``, interleaved with the others: before and after in
+one run, under the same load.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ MODES = {
     "clsmap_bf16": {"dtype": "bfloat16"},
     "clsmap_int8": {"dtype": "float32", "quantize": "int8"},
     "clsmap_auto_autocast": {"dtype": "auto", "autocast": True},
+    "clsmap_auto_unfused": {"dtype": "auto", "fused": False},
+    "clsmap_unfused": {"dtype": "float32", "fused": False},
     "clsmap_auto_eager": {"dtype": "auto", "attention": "eager"},
     "clsmap_auto_2048": {"dtype": "auto", "batch_tokens": 2048},
     "clsmap_auto_8192": {"dtype": "auto", "batch_tokens": 8192},
@@ -132,14 +140,17 @@ def run_sentence_transformers(model_path, texts, max_length):
 
 
 def run_clsmap(model_path, texts, max_length, *, dtype, quantize="none", fast=True, autocast=False,
-               attention=None, batch_tokens=4096, torch_compile=False):
+               attention=None, batch_tokens=4096, torch_compile=False, fused=True):
     import pandas as pd
 
     import clsmap
     from clsmap.extraction import fastpath as _fastpath
     from clsmap.extraction import local as _local
+    from clsmap.extraction import runner as _runner
     from clsmap.extraction.models import load_model
 
+    if not fused and hasattr(_runner, "fusing_pays"):  # the layers as transformers runs them
+        _runner.fusing_pays = lambda dtype: False
     if not fast:  # no model is found fit for the [CLS]-only last layer: the full computation runs
         _fastpath._last_layer = lambda model: None
     prepare = _local.prepare
@@ -236,7 +247,7 @@ def child(variant: str, texts_file: str, vectors_file: str, max_length: int) -> 
     elif variant in OPENVINO:
         extra, vectors, rows_out = run_openvino(model_path, texts, max_length, precision=OPENVINO[variant])
     else:
-        extra, vectors, rows_out = run_clsmap(model_path, texts, max_length, **MODES[variant])
+        extra, vectors, rows_out = run_clsmap(model_path, texts, max_length, **MODES[variant.split("@")[0]])
     np.save(vectors_file, np.asarray(vectors, dtype=np.float32))
     print(json.dumps({
         **_TIMING, "rows_out": rows_out, "dtype_used": extra,
@@ -300,6 +311,9 @@ def main() -> None:
                         default=["clsmap", "sentence_transformers", "pipeline", "seed", "clsmap_full_last_layer",
                                  "clsmap_auto", "clsmap_int8", "clsmap_bf16"],
                         choices=["sentence_transformers", "pipeline", "seed", *MODES, *OPENVINO])
+    parser.add_argument("--before-src", type=Path, default=None,
+                        help="the src/ folder of another commit: each clsmap variant also runs from it "
+                             "(as VARIANT@before)")
     parser.add_argument("--child", nargs=3, metavar=("VARIANT", "TEXTS", "VECTORS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -336,6 +350,8 @@ def main() -> None:
     peak16 = gemm_peak("bfloat16", seconds=1.5)
     print(f"GEMM peak measured now: float32 {peak32:.0f} GFLOP/s, bfloat16 {peak16:.0f} GFLOP/s")
 
+    if args.before_src:  # before and after in one run, under the same load
+        args.variants += [f"{v}@before" for v in args.variants if v in MODES]
     runs: dict[str, list[dict]] = {v: [] for v in args.variants}
     vectors: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -346,12 +362,15 @@ def main() -> None:
         for attempt in range(args.repeat):
             order = args.variants if attempt % 2 == 0 else list(reversed(args.variants))
             for variant in order:
-                which = "bounded" if variant in slow else "full"
+                which = "bounded" if variant.split("@")[0] in slow else "full"
                 out = Path(tmp) / f"{variant}.npy"
+                env = dict(os.environ)
+                if variant.endswith("@before"):
+                    env["PYTHONPATH"] = os.pathsep.join([str(args.before_src.resolve()), env.get("PYTHONPATH", "")])
                 done = subprocess.run(
                     [sys.executable, __file__, "--max-length", str(args.max_length),
                      "--child", variant, str(files[which]), str(out)],
-                    capture_output=True, text=True,
+                    capture_output=True, text=True, env=env,
                 )
                 if done.returncode:
                     raise SystemExit(f"{variant} failed:\n{done.stderr[-3000:]}")
@@ -359,7 +378,7 @@ def main() -> None:
                 result["subset"] = which
                 runs[variant].append(result)
                 vectors[variant] = np.load(out)
-                print(f"  {variant:<24} repeat {attempt + 1}: {result['seconds']:.1f} s", flush=True)
+                print(f"  {variant:<28} repeat {attempt + 1}: {result['seconds']:.1f} s", flush=True)
         reference = reference_vectors(model_path, bounded, args.max_length)
 
     index = {text: i for i, text in enumerate(corpus)}
@@ -385,13 +404,13 @@ def main() -> None:
             "seconds_all": [r["seconds"] for r in results],
         })
     base = next(r for r in table if r["variant"] == "clsmap")["texts_per_s"]
-    header = (f"{'variant':<24}{'texts':>6}{'texts/s':>9}{'clsmap x':>10}{'roofline':>10}{'cpu/wall':>9}"
+    header = (f"{'variant':<28}{'texts':>6}{'texts/s':>9}{'clsmap x':>10}{'roofline':>10}{'cpu/wall':>9}"
               f"{'RSS MB':>8}{'max|d|':>10}{'cos mean':>10}{'rows out':>9}")
     print(header)
     print("-" * len(header))
     for r in table:
         r["clsmap_ratio"] = base / r["texts_per_s"]
-        print(f"{r['variant']:<24}{r['texts']:>6}{r['texts_per_s']:>9.1f}{r['clsmap_ratio']:>10.2f}"
+        print(f"{r['variant']:<28}{r['texts']:>6}{r['texts_per_s']:>9.1f}{r['clsmap_ratio']:>10.2f}"
               f"{r['roofline']:>10.1%}{r['cpu_per_wall']:>9.2f}{r['peak_rss_mb']:>8.0f}{r['max_abs_diff']:>10.2e}"
               f"{r['mean_cosine']:>10.6f}{r['rows_out']:>9}")
     print("clsmap x: clsmap float32's texts/s over the variant's. roofline: FLOPs of the real tokens through the full "

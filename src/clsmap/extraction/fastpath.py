@@ -32,57 +32,82 @@ logger = logging.getLogger(__name__)
 _BERT_LIKE = frozenset({"bert", "electra", "roberta", "xlm-roberta", "camembert"})
 
 
+def bert_layers(model: Any) -> list[Any]:
+    """The encoder layers if they have the BERT structure that :func:`_cls_forward` (and
+    :mod:`.fused`) rely on, else an empty list."""
+    config = getattr(model, "config", None)
+    if config is None or getattr(config, "model_type", None) not in _BERT_LIKE or not _layers_return_tensors():
+        return []
+    if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
+        return []
+    if getattr(config, "position_embedding_type", "absolute") not in (None, "absolute"):
+        return []
+    base = getattr(model, "base_model", model)
+    layers = list(getattr(getattr(base, "encoder", None), "layer", None) or [])
+    for layer in layers:
+        attention = getattr(layer, "attention", None)
+        needed = (
+            getattr(attention, "self", None), getattr(attention, "output", None),
+            getattr(layer, "intermediate", None), getattr(layer, "output", None),
+        )
+        if any(part is None for part in needed):
+            return []
+        if not all(hasattr(attention.self, name) for name in ("query", "key", "value", "num_attention_heads")):
+            return []
+    return layers
+
+
+def _layers_return_tensors() -> bool:
+    """Whether transformers' encoder layers return a tensor (5.x), as the forwards here do; 4.x
+    layers return a tuple."""
+    import transformers
+
+    return int(transformers.__version__.split(".")[0]) >= 5
+
+
 def _last_layer(model: Any) -> Any | None:
     """The last encoder layer if it has the structure :func:`_cls_forward` relies on, else None."""
-    config = getattr(model, "config", None)
-    if config is None or getattr(config, "model_type", None) not in _BERT_LIKE:
+    layers = bert_layers(model)
+    return layers[-1] if layers else None
+
+
+def sdpa_mask(mask: Any, dtype: Any, *, first_row: bool) -> Any:
+    """The model's attention mask as ``scaled_dot_product_attention`` takes it: (b, t) of 0/1 becomes
+    (b, 1, 1, t) of bool; a 4-D mask keeps only its first query row when ``first_row``; an additive
+    mask of another dtype is cast to ``dtype``."""
+    import torch
+
+    if mask is None:
         return None
-    if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
-        return None
-    if getattr(config, "position_embedding_type", "absolute") not in (None, "absolute"):
-        return None
-    base = getattr(model, "base_model", model)
-    layers = getattr(getattr(base, "encoder", None), "layer", None)
-    if not layers:
-        return None
-    last = layers[-1]
-    attention = getattr(last, "attention", None)
-    needed = (
-        getattr(attention, "self", None), getattr(attention, "output", None),
-        getattr(last, "intermediate", None), getattr(last, "output", None),
-    )
-    if any(part is None for part in needed):
-        return None
-    if not all(hasattr(attention.self, name) for name in ("query", "key", "value", "num_attention_heads")):
-        return None
-    return last
+    if mask.dim() == 2:  # (b, t) of 0/1
+        return mask[:, None, None, :].to(torch.bool)
+    if first_row and mask.shape[-2] > 1:
+        mask = mask[..., :1, :]
+    if mask.dtype not in (torch.bool, dtype):
+        mask = mask.to(dtype)
+    return mask
 
 
 def _cls_forward(layer: Any, hidden_states: Any, attention_mask: Any = None, *args: Any, **kwargs: Any) -> Any:
     """The BERT layer's computation for the first row only; returns (b, 1, h)."""
-    import torch
     import torch.nn.functional as F
 
+    fused = layer.__dict__.get("_clsmap_fused")
+    if fused is not None:  # the layer's products are packed (see .fused)
+        return fused.cls_forward(hidden_states, attention_mask)
     attn = layer.attention.self
     b, t, _ = hidden_states.shape
     heads = attn.num_attention_heads
     size = attn.attention_head_size
-    first = hidden_states[:, :1]
+    first = hidden_states[:, 0].contiguous()  # (b, h): a (b, 1, h) slice would run as b products (bmm)
     query = attn.query(first).view(b, 1, heads, size).transpose(1, 2)
     key = attn.key(hidden_states).view(b, t, heads, size).transpose(1, 2)
     value = attn.value(hidden_states).view(b, t, heads, size).transpose(1, 2)
-    mask = attention_mask
-    if mask is not None:
-        if mask.dim() == 2:  # (b, t) of 0/1
-            mask = mask[:, None, None, :].to(torch.bool)
-        elif mask.shape[-2] > 1:
-            mask = mask[..., :1, :]
-        if mask.dtype not in (torch.bool, query.dtype):
-            mask = mask.to(query.dtype)
+    mask = sdpa_mask(attention_mask, query.dtype, first_row=True)
     context = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, scale=attn.scaling)
-    context = context.transpose(1, 2).reshape(b, 1, heads * size)
+    context = context.reshape(b, heads * size)
     attention_output = layer.attention.output(context, first)
-    return layer.output(layer.intermediate(attention_output), attention_output)
+    return layer.output(layer.intermediate(attention_output), attention_output).view(b, 1, -1)
 
 
 @contextmanager
@@ -95,12 +120,16 @@ def cls_only_last_layer(model: Any, *, wanted: bool) -> Iterator[bool]:
     if layer is None:
         yield False
         return
+    previous = layer.__dict__.get("forward")  # a fused layer's forward (see .fused), kept for after
     layer.forward = types.MethodType(_cls_forward, layer)
     logger.debug("last layer computed for the [CLS] row only")
     try:
         yield True
     finally:
-        del layer.forward
+        if previous is None:
+            del layer.forward
+        else:
+            layer.forward = previous
 
 
 def bf16_copy(model: Any) -> Any:

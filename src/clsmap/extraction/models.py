@@ -8,6 +8,7 @@ as ``AutoModel`` and yields vectors without predictions.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import re
@@ -16,11 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from .._errors import ClsmapError
 from .._validation import check_choice
 
 __all__ = [
-    "LoadedModel", "load_model", "resolve_device", "resolve_dtype", "cpu_has_native_bf16", "pad_batch", "autocast_for",
+    "LoadedModel", "load_model", "resolve_device", "resolve_dtype", "cpu_has_native_bf16", "cpu_vendor", "pad_batch",
+    "autocast_for",
     "config_hash",
 ]
 
@@ -70,6 +74,18 @@ def resolve_device(device: str | None = "auto") -> str:
     if mps is not None and mps.is_available():
         return "mps"
     return "cpu"
+
+
+def cpu_vendor() -> str:
+    """The CPU's vendor string from /proc/cpuinfo (``GenuineIntel``, ``AuthenticAMD``), or ``""``."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
 
 
 def cpu_has_native_bf16() -> bool:
@@ -217,19 +233,17 @@ def pad_batch(encoded: Any, rows: Any, pad_id: int, device: str) -> dict[str, An
     import torch
 
     batch_ids = [encoded["input_ids"][r] for r in rows]
-    longest = max(len(x) for x in batch_ids)
-    ids = torch.full((len(batch_ids), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch_ids), longest), dtype=torch.long)
-    for i, row in enumerate(batch_ids):
-        ids[i, :len(row)] = torch.tensor(row, dtype=torch.long)
-        mask[i, :len(row)] = 1
-    inputs = {"input_ids": ids, "attention_mask": mask}
+    lengths = np.fromiter(map(len, batch_ids), dtype=np.int64, count=len(batch_ids))
+    real = np.arange(max(int(lengths.max()), 1)) < lengths[:, None]  # (rows, longest): the real tokens
+
+    def padded(sequences: list[list[int]], fill: int) -> Any:
+        out = np.full(real.shape, fill, dtype=np.int64)
+        out[real] = np.fromiter(itertools.chain.from_iterable(sequences), dtype=np.int64, count=int(lengths.sum()))
+        return torch.from_numpy(out)
+
+    inputs = {"input_ids": padded(batch_ids, pad_id), "attention_mask": torch.from_numpy(real.astype(np.int64))}
     if "token_type_ids" in encoded:
-        types = torch.zeros((len(batch_ids), longest), dtype=torch.long)
-        for i, r in enumerate(rows):
-            row = encoded["token_type_ids"][r]
-            types[i, :len(row)] = torch.tensor(row, dtype=torch.long)
-        inputs["token_type_ids"] = types
+        inputs["token_type_ids"] = padded([encoded["token_type_ids"][r] for r in rows], 0)
     return {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from .._errors import ClsmapError
 from ..store.schema import part_table
 from .fastpath import bf16_copy, cls_only_last_layer, quantize_int8
+from .fused import fused_layers, fusing_pays
 from .hooks import capture, resolve_module
 from .models import LoadedModel, autocast_for, pad_batch, resolve_dtype
 
@@ -168,17 +169,21 @@ class Runner:
     #: whether the forward passes run under ``torch.autocast`` (float16; bfloat16 on a ``live`` model)
     #: rather than on weights already in ``dtype``
     autocast: bool = False
+    #: whether the encoder layers run fused during a session (see :mod:`.fused`)
+    fused: bool = False
 
     def tokenize(self, texts: Sequence[str]) -> Any:
         return self.tokenizer(list(texts), truncation=True, max_length=self.max_length, padding=False)
 
     @contextmanager
     def session(self) -> Iterator[Any]:
-        """The model set up for a run of chunks: the forward hook (if any) held, and the last layer
-        computed for the [CLS] row only where nothing reads the other rows (see :mod:`.fastpath`).
+        """The model set up for a run of chunks: the forward hook (if any) held, the layers fused where
+        that pays (see :mod:`.fused`), and the last layer computed for the [CLS] row only where nothing
+        reads the other rows (see :mod:`.fastpath`).
         Yields the capture of the hooked module, or ``None``."""
         with ExitStack() as stack:
             hooked = stack.enter_context(capture(self.net, self.hook_path)) if self.hook_path else None
+            stack.enter_context(fused_layers(self.net, wanted=self.fused, rows_hint=self.batch_tokens))
             stack.enter_context(
                 cls_only_last_layer(self.net, wanted=_only_first_row_of_last_layer(self.net, self.target))
             )
@@ -214,10 +219,14 @@ def prepare(loaded: LoadedModel, options: Options, *, classes: list[str] | None,
     autocast = run_dtype != "float32"
     if run_dtype == "bfloat16" and options.quantize == "none" and not live:
         net, autocast = bf16_copy(net), False
+    # a hooked module inside a layer would not run in a fused layer; a live model goes on changing
+    fused = (run_device == "cpu" and target.module is None and options.quantize == "none" and not autocast
+             and not live and fusing_pays(run_dtype))
     return Runner(
         net=net, tokenizer=tokenizer, target=target, hook_path=hook_path,
         max_length=_max_length(net, tokenizer, options.max_length), batch_tokens=options.batch_tokens,
         device=run_device, dtype=run_dtype, classes=classes, label_lookup=label_lookup, autocast=autocast,
+        fused=fused,
     )
 
 
