@@ -15,8 +15,9 @@ variant. The variants:
 * ``clsmap``: ``clsmap.extract`` into a store (float32), and its other modes: the full last
   layer (``fast path off``), ``--dtype bfloat16``, ``--quantize int8``;
 * the levers tried on ``--dtype auto`` (issue 15), each one change from ``clsmap_auto``:
-  ``clsmap_auto_unfused`` / ``clsmap_unfused`` (the encoder layers as transformers runs them, not
-  fused: see ``clsmap.extraction.fused``),
+  ``clsmap_auto_unfused`` (the encoder layers as transformers runs them, not fused: see
+  ``clsmap.extraction.fused``), and ``clsmap_fused`` (float32 with the layers fused, which clsmap does
+  not do),
   ``clsmap_auto_autocast`` (float32 weights under ``torch.autocast``, as before bf16 weights),
   ``clsmap_auto_eager`` (transformers' eager attention instead of SDPA), ``clsmap_auto_2048`` /
   ``clsmap_auto_8192`` (other token budgets), ``clsmap_auto_compile`` / ``clsmap_compile``
@@ -65,7 +66,7 @@ MODES = {
     "clsmap_int8": {"dtype": "float32", "quantize": "int8"},
     "clsmap_auto_autocast": {"dtype": "auto", "autocast": True},
     "clsmap_auto_unfused": {"dtype": "auto", "fused": False},
-    "clsmap_unfused": {"dtype": "float32", "fused": False},
+    "clsmap_fused": {"dtype": "float32", "fused": True},
     "clsmap_auto_eager": {"dtype": "auto", "attention": "eager"},
     "clsmap_auto_2048": {"dtype": "auto", "batch_tokens": 2048},
     "clsmap_auto_8192": {"dtype": "auto", "batch_tokens": 8192},
@@ -140,7 +141,7 @@ def run_sentence_transformers(model_path, texts, max_length):
 
 
 def run_clsmap(model_path, texts, max_length, *, dtype, quantize="none", fast=True, autocast=False,
-               attention=None, batch_tokens=4096, torch_compile=False, fused=True):
+               attention=None, batch_tokens=4096, torch_compile=False, fused=None):
     import pandas as pd
 
     import clsmap
@@ -149,8 +150,8 @@ def run_clsmap(model_path, texts, max_length, *, dtype, quantize="none", fast=Tr
     from clsmap.extraction import runner as _runner
     from clsmap.extraction.models import load_model
 
-    if not fused and hasattr(_runner, "fusing_pays"):  # the layers as transformers runs them
-        _runner.fusing_pays = lambda dtype: False
+    if fused is not None and hasattr(_runner, "fusing_pays"):  # fused layers off, or on in float32 too
+        _runner.fusing_pays = lambda dtype: fused
     if not fast:  # no model is found fit for the [CLS]-only last layer: the full computation runs
         _fastpath._last_layer = lambda model: None
     prepare = _local.prepare

@@ -23,8 +23,7 @@ from .._errors import ClsmapError
 from .._validation import check_choice
 
 __all__ = [
-    "LoadedModel", "load_model", "resolve_device", "resolve_dtype", "cpu_has_native_bf16", "cpu_vendor", "pad_batch",
-    "autocast_for",
+    "LoadedModel", "load_model", "resolve_device", "resolve_dtype", "cpu_has_native_bf16", "pad_batch", "autocast_for",
     "config_hash",
 ]
 
@@ -74,18 +73,6 @@ def resolve_device(device: str | None = "auto") -> str:
     if mps is not None and mps.is_available():
         return "mps"
     return "cpu"
-
-
-def cpu_vendor() -> str:
-    """The CPU's vendor string from /proc/cpuinfo (``GenuineIntel``, ``AuthenticAMD``), or ``""``."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 def cpu_has_native_bf16() -> bool:
