@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..store.files import read_json_object, write_json_atomic
+from .metrics import neighbour_agreement
 from .scan import Scan, make_grid, outline
 
 __all__ = ["confusion_regions", "region_membership", "region_coverage", "write_regions", "read_regions",
@@ -119,9 +120,7 @@ def confusion_regions(
                          f"permutations >= 1; got {max_share}, {min_enrichment}, {alpha}, {permutations}")
     wrong = np.zeros(n, dtype=bool) if preds is None else (np.asarray(preds).astype(str) != labels)
     if neighbours is not None:
-        neighbours = np.asarray(neighbours)
-        codes = np.unique(labels, return_inverse=True)[1].reshape(-1).astype(np.int32)  # not (n, k) strings
-        mixed = (codes[neighbours] == codes[:, None]).mean(axis=1) < mixed_below
+        mixed = neighbour_agreement(np.asarray(neighbours), labels) < mixed_below
     else:
         mixed = np.zeros(n, dtype=bool)
     flags = wrong if preds is not None else mixed

@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .._memory import release_freed_memory
 from ..io.dataset import read_dataset
 from .driver import class_names, label_lookup, make_manifest, open_writer, progress_bar, summarize
 from .models import LoadedModel, load_model
@@ -70,22 +71,9 @@ class LocalBackend:
 
 def give_back_freed_memory() -> None:
     """Return freed heap to the system between parts (glibc keeps it otherwise, and the
-    fragmentation of a long run with a tokenizer thread beside the model grows with N)."""
-    import ctypes
-    import ctypes.util
-
-    global _LIBC
-    if _LIBC is None:
-        name = ctypes.util.find_library("c")
-        try:
-            _LIBC = ctypes.CDLL(name) if name else False
-        except OSError:
-            _LIBC = False
-    if _LIBC and hasattr(_LIBC, "malloc_trim"):
-        _LIBC.malloc_trim(0)
+    fragmentation of a long run with a tokenizer thread beside the model grows with N), and what
+    Arrow's pool holds."""
     import pyarrow as pa
 
+    release_freed_memory()
     pa.default_memory_pool().release_unused()
-
-
-_LIBC: Any = None
