@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import types
 import warnings
@@ -57,6 +58,7 @@ def bert_layers(model: Any) -> list[Any]:
     return layers
 
 
+@functools.cache
 def _layers_return_tensors() -> bool:
     """Whether transformers' encoder layers return a tensor (5.x), as the forwards here do; 4.x
     layers return a tuple."""

@@ -178,11 +178,10 @@ def can_fuse(model: Any) -> bool:
     with SDPA attention, its weights in float32 or bfloat16, and a oneDNN that runs that dtype."""
     import torch
 
-    if not bert_layers(model) or model.training:
+    layers = bert_layers(model)
+    if not layers or model.training or getattr(model.config, "_attn_implementation", "sdpa") != "sdpa":
         return False
-    if getattr(model.config, "_attn_implementation", "sdpa") != "sdpa":
-        return False
-    if any(not hasattr(layer.intermediate, "intermediate_act_fn") for layer in bert_layers(model)):
+    if any(not hasattr(layer.intermediate, "intermediate_act_fn") for layer in layers):
         return False
     dtype = next(model.parameters()).dtype
     names = {torch.float32: "float32", torch.bfloat16: "bfloat16"}
