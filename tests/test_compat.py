@@ -53,3 +53,49 @@ def test_an_old_store_renders_and_is_analysed_again(old_store, tmp_path):
     assert clsmap.report(store, tmp_path / "report.html", analysis=result).stat().st_size > 10_000
     clsmap.project(store, method="pca")  # and written to again
     assert clsmap.open_store(old_store).projection is not None
+
+
+# ``store-51122be`` was written by clsmap at commit 51122be (before "the house, second floor"): a synthetic
+# store of 480 rows (four classes, one Korean; planted confusion, wrong labels, train/test splits), projected
+# with PCA and analysed; its ``analysis/`` is what that commit's ``analyze`` wrote. ``store-0.1.0.analysis.json``
+# is what the same commit's ``analyze`` wrote for ``store-0.1.0`` (three layers).
+GOLDEN = {
+    "store-51122be": Path(__file__).parent / "data" / "store-51122be" / "analysis" / "analysis.json",
+    "store-0.1.0": Path(__file__).parent / "data" / "store-0.1.0.analysis.json",
+}
+_TIMINGS = ("seconds", "step_seconds")
+
+
+def _same(a, b, where="analysis.json"):
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert sorted(a) == sorted(b), f"{where}: keys {sorted(set(a) ^ set(b))} differ"
+        for key in a:
+            _same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), f"{where}: {len(a)} items against {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12), f"{where}: {a} against {b}"
+    else:
+        assert a == b, f"{where}: {a!r} against {b!r}"
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_a_store_written_before_analyses_to_the_same_analysis_json(name, tmp_path):
+    folder = tmp_path / name
+    shutil.copytree(Path(__file__).parent / "data" / name, folder)
+    for written in ("analysis", "neighbours"):
+        shutil.rmtree(folder / written, ignore_errors=True)
+    clsmap.analyze(folder)
+    got = json.loads((folder / "analysis" / "analysis.json").read_text(encoding="utf-8"))
+    want = json.loads(GOLDEN[name].read_text(encoding="utf-8"))
+    for record in (got, want):
+        record.pop("store")
+        for key in _TIMINGS:
+            record["summary"].pop(key)
+    _same(got, want)
+    if name == "store-51122be":  # the other files analyze writes are the same too
+        for file in ("regions.json", "keywords.json"):
+            assert json.loads((folder / "analysis" / file).read_text(encoding="utf-8")) == json.loads(
+                (Path(__file__).parent / "data" / name / "analysis" / file).read_text(encoding="utf-8"))
