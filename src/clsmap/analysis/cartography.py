@@ -26,15 +26,14 @@ import pandas as pd
 
 from .._errors import ClsmapError
 from ..store.files import write_parquet_atomic
-from ..store.schema import ANALYSIS
+from ..store.layout import CARTOGRAPHY_FILE
 
-__all__ = ["GROUPS", "CARTOGRAPHY_FILE", "cartography", "store_cartography", "read_cartography"]
+__all__ = ["GROUPS", "cartography", "store_cartography", "read_cartography"]
 
 logger = logging.getLogger(__name__)
 
 #: the groups, in the paper's order
 GROUPS = ("easy-to-learn", "ambiguous", "hard-to-learn")
-CARTOGRAPHY_FILE = f"{ANALYSIS}/cartography.parquet"
 
 
 def cartography(labels: np.ndarray, probs: np.ndarray, *, fraction: float = 1 / 3) -> pd.DataFrame:

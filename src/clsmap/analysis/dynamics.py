@@ -23,17 +23,16 @@ import pandas as pd
 from .._errors import ClsmapError
 from ..store.files import write_json_atomic
 from ..store.reader import Store, open_store
-from ..store.schema import ANALYSIS
+from ..store.layout import DYNAMICS_FILE
 from ..store.writer import write_projection
 from .alignment import compare_alignments
 from .cartography import GROUPS, store_cartography
 from .metrics import knn_purity_per_class, linear_probe_accuracy, silhouette_per_class
 
-__all__ = ["DynamicsAnalysis", "analyze_dynamics", "snapshot_curves", "formation_steps", "DYNAMICS_FILE"]
+__all__ = ["DynamicsAnalysis", "analyze_dynamics", "snapshot_curves", "formation_steps"]
 
 logger = logging.getLogger(__name__)
 
-DYNAMICS_FILE = f"{ANALYSIS}/dynamics.json"
 
 
 @dataclass

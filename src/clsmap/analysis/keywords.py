@@ -29,13 +29,12 @@ import numpy as np
 import pandas as pd
 
 from ..store.files import read_json_object, write_json_atomic
+from ..store.layout import KEYWORDS_FILE, KEYWORDS_SCHEMA
 
-__all__ = ["tokenize", "class_keywords", "write_keywords", "read_keywords", "keyword_terms", "KEYWORDS_FILE"]
+__all__ = ["tokenize", "class_keywords", "write_keywords", "read_keywords", "keyword_terms"]
 
 logger = logging.getLogger(__name__)
 
-KEYWORDS_FILE = Path("analysis") / "keywords.json"
-KEYWORDS_SCHEMA = 1
 
 # a run of letters (an apostrophe inside an English word kept); digits and punctuation split runs
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")

@@ -38,16 +38,14 @@ import numpy as np
 import pandas as pd
 
 from ..store.files import read_json_object, write_json_atomic
+from ..store.layout import REGIONS_FILE, REGIONS_SCHEMA
 from .metrics import neighbour_agreement
 from .scan import Scan, make_grid, outline
 
-__all__ = ["confusion_regions", "region_membership", "region_coverage", "write_regions", "read_regions",
-           "REGIONS_FILE"]
+__all__ = ["confusion_regions", "region_membership", "region_coverage", "write_regions", "read_regions"]
 
 logger = logging.getLogger(__name__)
 
-REGIONS_FILE = Path("analysis") / "regions.json"
-REGIONS_SCHEMA = 2
 COLUMNS = ["region_id", "polygon", "area", "n", "n_errors", "n_mixed", "error_rate", "rate", "enrichment",
            "p_value", "llr", "share_points", "purity", "true_label", "pred_label", "examples"]
 

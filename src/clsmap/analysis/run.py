@@ -19,6 +19,7 @@ from .._memory import release_freed_memory
 from .._validation import check_choice, check_positive_int
 from ..projection.reducers import is_constant, make_reducer
 from ..store.files import write_json_atomic
+from ..store.layout import ANALYSIS_FILE
 from ..store.reader import open_store
 from ..store.vectors import as_vectors
 from ..store.writer import write_neighbours
@@ -38,11 +39,10 @@ from .metrics import (
 from .regions import confusion_regions, region_coverage, region_membership, write_regions
 from .splits import split_metrics
 
-__all__ = ["Analysis", "analyze", "ANALYSIS_FILE"]
+__all__ = ["Analysis", "analyze"]
 
 logger = logging.getLogger(__name__)
 
-ANALYSIS_FILE = Path("analysis") / "analysis.json"
 ProbSource = Literal["probe", "model"]
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ClsmapError
-from ..analysis.dynamics import DYNAMICS_FILE, DynamicsAnalysis, analyze_dynamics
+from ..analysis.dynamics import DynamicsAnalysis, analyze_dynamics
 from ..store.files import write_json_atomic
 from ..store.reader import Store, open_store
-from ..store.schema import MANIFEST
+from ..store.layout import DYNAMICS, DYNAMICS_FILE, MANIFEST
 from .animation import write_animation
 from .dynamics_report import write_dynamics_report
 from .player import write_player
@@ -22,8 +22,6 @@ __all__ = ["write_dynamics", "open_dynamics"]
 
 logger = logging.getLogger(__name__)
 
-#: the dynamics store's folder in a training output (``clsmap.training.dynamics.DYNAMICS``)
-_DYNAMICS = "dynamics"
 
 
 def open_dynamics(run: str | Path | Store) -> Store:
@@ -31,8 +29,8 @@ def open_dynamics(run: str | Path | Store) -> Store:
     if isinstance(run, Store):
         return run
     folder = Path(run)
-    if not (folder / MANIFEST).exists() and (folder / _DYNAMICS / MANIFEST).exists():
-        folder = folder / _DYNAMICS
+    if not (folder / MANIFEST).exists() and (folder / DYNAMICS / MANIFEST).exists():
+        folder = folder / DYNAMICS
     if not (folder / MANIFEST).exists():
         raise ClsmapError(f"{run}: no training dynamics here; record them with clsmap train ... --map-every epoch")
     store = open_store(folder)

@@ -38,8 +38,9 @@ import numpy as np
 
 from .._errors import ClsmapError
 from .._validation import check_choice, check_positive_int
-from ..analysis.regions import REGIONS_FILE, read_regions
+from ..analysis.regions import read_regions
 from ..store.files import write_text_atomic
+from ..store.layout import PAGE_META_VERSION, REGIONS_FILE
 from ..store.reader import Store, open_store
 from .fonts import WebFont, web_font
 from .model import RenderModel, render_model
@@ -52,8 +53,6 @@ logger = logging.getLogger(__name__)
 
 Theme = Literal["light", "dark", "auto"]
 THEMES = ("light", "dark", "auto")
-#: version of the page's metadata (the viewer reads this layout)
-META_VERSION = 2
 #: by default, the neighbours add at most this share to the size of the page without them, or
 #: :data:`NEIGHBOUR_ALLOWANCE` bytes if that is more
 NEIGHBOUR_SHARE = 0.25
@@ -236,7 +235,7 @@ def map_parts(
     heading = model.title
     keywords = model.keywords if extras.xy is None else {}
     meta = {
-        "version": META_VERSION,
+        "version": PAGE_META_VERSION,
         "n": n,
         "title": {**{k: v for k, v in asdict(heading).items() if k != "single_class"}, "facts": heading.facts},
         "classes": model.classes,

@@ -26,7 +26,8 @@ from ..analysis.cartography import GROUPS
 from ..analysis.dynamics import DynamicsAnalysis
 from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
-from .map import META_VERSION, THEMES, map_page, page_parts
+from ..store.layout import PAGE_META_VERSION
+from .map import THEMES, map_page, page_parts
 from .model import COLOURS, point_sizes, render_model
 from .palette import categorical
 from .payload import normalise, pack, smallest_int, strings
@@ -91,7 +92,7 @@ def player_html(store: str | Path | Store, analysis: DynamicsAnalysis, *, max_te
     heading = model.title
     facts = [f for f in heading.facts if not f.startswith(("N=", "accuracy"))]
     meta = {
-        "version": META_VERSION, "n": n,
+        "version": PAGE_META_VERSION, "n": n,
         "title": {**{k: v for k, v in asdict(heading).items() if k != "single_class"}, "n": n,
                   "facts": [*facts, f"{n:,} texts", f"{count} snapshots"]},
         "classes": model.classes, "pairs": model.pairs, "colors": model.page_colours(),

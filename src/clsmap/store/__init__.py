@@ -1,5 +1,6 @@
 """The store: a folder of Parquet files that any Parquet reader opens (stage 3 of the pipeline).
 
+- :mod:`~clsmap.store.layout`: where each file of a store lives, and each file's layout version;
 - :mod:`~clsmap.store.schema`: the one schema (columns, Arrow types, :class:`Manifest`, version);
 - :mod:`~clsmap.store.files`: atomic writes and the one error for a refused write;
 - :mod:`~clsmap.store.lock`: one writer per store;
@@ -11,7 +12,8 @@
 """
 
 from .reader import Store, open_store, read_manifest
-from .schema import MANIFEST, NEIGHBOURS, PROJECTIONS, SCHEMA_VERSION, VECTORS, Manifest
+from .layout import MANIFEST, NEIGHBOURS, PROJECTIONS, SCHEMA_VERSION, VECTORS
+from .schema import Manifest
 from .synthetic import synthetic_dynamics_store, synthetic_store
 from .vectors import Vectors, as_vectors
 from .writer import StoreWriter, write_neighbours, write_projection

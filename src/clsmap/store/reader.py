@@ -1,21 +1,10 @@
 """Opening a store: the manifest, a DataFrame of the rows, their vectors and their 2-D maps.
 
-Layout of a store folder::
-
-    OUT/
-      clsmap.json                    manifest: schema version, producer, model, extraction
-                                     settings, dataset fingerprint, progress
-      vectors/part-000000.parquet    rows [0, part_rows) in input order
-      vectors/part-000001.parquet    rows [part_rows, 2 * part_rows) ...
-      projections/<column>.parquet   2-D map of one vector column: id, x, y (+ parameters)
-      neighbours/<column>.parquet    each row's k nearest rows in that vector space (clsmap analyze)
-      analysis/                      what clsmap analyze found (analysis.json, regions.json)
-
-Each part file is written to a temporary name and renamed when complete, so a part either
-exists whole or not at all: an interrupted extraction resumes at the first missing part and
-no row is lost or duplicated. Every Parquet file carries the manifest in its key-value
-metadata, so a file moved out of its folder still says what made it. The columns are those of
-:mod:`clsmap.store.schema`.
+Where each file lives is :mod:`clsmap.store.layout`'s. Each part file is written to a temporary name
+and renamed when complete, so a part either exists whole or not at all: an interrupted extraction
+resumes at the first missing part and no row is lost or duplicated. Every Parquet file carries the
+manifest in its key-value metadata, so a file moved out of its folder still says what made it. The
+columns are those of :mod:`clsmap.store.schema`.
 """
 
 from __future__ import annotations
@@ -32,17 +21,8 @@ import pandas as pd
 
 from .._errors import ClsmapError
 from .files import read_file_meta
-from .schema import (
-    MANIFEST,
-    NEIGHBOURS,
-    PROJECTIONS,
-    SCALAR_COLUMNS,
-    SCHEMA_VERSION,
-    SNAPSHOT_COLUMNS,
-    VECTORS,
-    Manifest,
-    vectors_to_numpy,
-)
+from .layout import MANIFEST, SCHEMA_VERSION, VECTORS, neighbours_file, projection_file
+from .schema import SCALAR_COLUMNS, SNAPSHOT_COLUMNS, Manifest, vectors_to_numpy
 from .vectors import Vectors, as_vectors
 
 __all__ = ["FLAT_COLUMNS", "Store", "open_store", "read_manifest"]
@@ -226,7 +206,7 @@ class Store:
         return Vectors(len(self.frame), dim, lambda: self.iter_vectors(column))
 
     def projection_path(self, column: str | None = None) -> Path:
-        return self.path / PROJECTIONS / f"{column or self.default_vector}.parquet"
+        return self.path / projection_file(column or self.default_vector)
 
     def projected_columns(self) -> list[str]:
         """The vector columns that have a 2-D map."""
@@ -258,7 +238,7 @@ class Store:
         first, aligned with ``frame``; ``None`` when there is none."""
         import pyarrow.parquet as pq
 
-        path = self.path / NEIGHBOURS / f"{column or self.default_vector}.parquet"
+        path = self.path / neighbours_file(column or self.default_vector)
         if not path.exists():
             return None
         table = pq.read_table(path)

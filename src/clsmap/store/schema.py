@@ -47,21 +47,14 @@ import numpy as np
 
 from .._errors import ClsmapError
 from .._version import __version__
+from .layout import SCHEMA_VERSION
 
 __all__ = [
-    "SCHEMA_VERSION", "MANIFEST", "VECTORS", "PROJECTIONS", "NEIGHBOURS", "ANALYSIS", "META_KEY", "INPUT_COLUMNS",
-    "SCALAR_COLUMNS", "RESUME_KEYS", "Manifest", "input_table", "part_table", "projection_table",
-    "neighbour_table", "vector_array", "vectors_to_numpy", "part_rows_for", "part_name", "SNAPSHOT_COLUMNS",
+    "META_KEY", "INPUT_COLUMNS", "SCALAR_COLUMNS", "RESUME_KEYS", "Manifest", "input_table", "part_table",
+    "projection_table", "neighbour_table", "vector_array", "vectors_to_numpy", "part_rows_for", "SNAPSHOT_COLUMNS",
     "snapshot_table",
 ]
 
-#: Version of the store layout; readers refuse a store with a newer major version.
-SCHEMA_VERSION = "1.1"  # 1.1: the ``split`` column, dynamics stores (SNAPSHOT_COLUMNS, Manifest.dynamics); 1.0 reads
-MANIFEST = "clsmap.json"
-VECTORS = "vectors"
-PROJECTIONS = "projections"
-NEIGHBOURS = "neighbours"
-ANALYSIS = "analysis"
 #: key of the manifest in the key-value metadata of every Parquet file a store holds
 META_KEY = b"clsmap"
 
@@ -81,10 +74,6 @@ RESUME_KEYS = ("model", "extraction", "dataset", "part_rows", "n_rows")
 PART_BYTES = 64 << 20
 MAX_PART_ROWS = 8192
 MIN_PART_ROWS = 256
-
-
-def part_name(index: int) -> str:
-    return f"part-{index:06d}.parquet"
 
 
 def part_rows_for(width: int, columns: int) -> int:

@@ -11,17 +11,8 @@ from .._errors import ClsmapError
 from .files import write_json_atomic, write_parquet_atomic, writing_error
 from .lock import acquire_lock, now, release_lock
 from .reader import read_manifest
-from .schema import (
-    MANIFEST,
-    NEIGHBOURS,
-    PROJECTIONS,
-    RESUME_KEYS,
-    VECTORS,
-    Manifest,
-    neighbour_table,
-    part_name,
-    projection_table,
-)
+from .layout import MANIFEST, NEIGHBOURS, PROJECTIONS, VECTORS, neighbours_file, part_name, projection_file
+from .schema import RESUME_KEYS, Manifest, neighbour_table, projection_table
 
 __all__ = ["StoreWriter", "write_projection", "write_neighbours"]
 
@@ -134,7 +125,7 @@ def _describe_difference(key: str, old: Any, new: Any) -> str:
 
 def write_projection(folder: str | Path, column: str, ids: Any, xy: Any, *, metadata: dict[str, Any]) -> Path:
     """Save the 2-D map ``xy`` (n, 2) of the vector column ``column`` as ``projections/<column>.parquet``."""
-    path = Path(folder) / PROJECTIONS / f"{column}.parquet"
+    path = Path(folder) / projection_file(column)
     return write_parquet_atomic(projection_table(ids, xy), path, metadata=metadata)
 
 
@@ -142,5 +133,5 @@ def write_neighbours(folder: str | Path, column: str, ids: Any, indices: Any, si
                      metadata: dict[str, Any]) -> Path:
     """Save the k-NN graph of the vector column ``column`` (``indices`` and ``similarity``, both (n, k),
     nearest first) as ``neighbours/<column>.parquet``."""
-    path = Path(folder) / NEIGHBOURS / f"{column}.parquet"
+    path = Path(folder) / neighbours_file(column)
     return write_parquet_atomic(neighbour_table(ids, indices, similarity), path, metadata=metadata)

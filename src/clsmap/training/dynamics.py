@@ -29,17 +29,14 @@ from ..extraction.driver import make_manifest, summarize
 from ..extraction.models import LoadedModel, config_hash
 from ..extraction.runner import Options, extract_chunk, prepare
 from ..io.dataset import LabeledTexts
-from ..store.schema import ANALYSIS, snapshot_table
+from ..store.layout import ANALYSIS, CHECKPOINTS, DYNAMICS
+from ..store.schema import snapshot_table
 from ..store.writer import StoreWriter
 
-__all__ = ["DYNAMICS", "CHECKPOINTS", "MapEvery", "SnapshotRecorder", "snapshot_steps", "probe_rows"]
+__all__ = ["MapEvery", "SnapshotRecorder", "snapshot_steps", "probe_rows"]
 
 logger = logging.getLogger(__name__)
 
-#: the dynamics store's folder in the training output
-DYNAMICS = "dynamics"
-#: the checkpoints' folder in the training output (``--keep-checkpoints``)
-CHECKPOINTS = "checkpoints"
 
 MapEvery = int | Literal["epoch"]
 
