@@ -11,7 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["fmt_number", "cell", "table_block", "text_block", "png_uri", "figure_block", "section"]
+from .fonts import web_font
+from .templates import Markup, render
+
+__all__ = ["REPORT_CSP", "fmt_number", "cell", "table_block", "text_block", "png_uri", "figure_block", "section",
+           "report_document"]
+
+#: the reports' Content-Security-Policy: nothing loads from outside the file
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 
 def fmt_number(value: Any, digits: int = 3) -> str:
@@ -66,3 +73,13 @@ def figure_block(uri: str, alt: str, caption: str = "") -> dict[str, Any]:
 
 def section(title: str, anchor: str, *blocks: dict[str, Any]) -> dict[str, Any]:
     return {"title": title, "anchor": anchor, "blocks": list(blocks)}
+
+
+def report_document(page: dict[str, Any]) -> str:
+    """``templates/report.html`` filled with ``page``; when its text needs CJK glyphs, a subset of a CJK font
+    holding just those is embedded (and allowed by the policy)."""
+    document = render("report.html", csp=REPORT_CSP, font_face=None, **page)
+    font = web_font(document.encode("utf-8"))  # every character the page shows
+    if font is None:
+        return document
+    return render("report.html", csp=REPORT_CSP + "; font-src data:", font_face=Markup(font.css), **page)

@@ -20,11 +20,15 @@ from ..analysis.cartography import GROUPS
 from ..analysis.dynamics import DynamicsAnalysis
 from ..store.files import write_text_atomic
 from ..store.reader import Store
-from .fonts import font_families, web_font
+from .fonts import font_families
 from .model import COLOURS, render_model
 from .palette import categorical
-from .report import CSP, _figure, _png, _section, _table, _text
-from .templates import Markup, render
+from .blocks import figure_block as _figure
+from .blocks import png_uri as _png
+from .blocks import report_document
+from .blocks import section as _section
+from .blocks import table_block as _table
+from .blocks import text_block as _text
 
 __all__ = ["write_dynamics_report"]
 
@@ -128,10 +132,7 @@ def write_dynamics_report(store: Store, analysis: DynamicsAnalysis, out: str | P
             "subtitle": f"{store.path} · {summary['snapshots']} snapshots (every {dyn.get('map_every')}) of "
                         f"{summary['probe_rows']:,} texts ({held_out:,} held out)",
             "version": __version__, "generated": generated, "json_name": "dynamics.json", "warnings": []}
-    document = render("report.html", csp=CSP, font_face=None, **page)
-    font = web_font(document.encode("utf-8"))
-    if font is not None:
-        document = render("report.html", csp=CSP + "; font-src data:", font_face=Markup(font.css), **page)
+    document = report_document(page)
     path = Path(out)
     write_text_atomic(path, document)
     logger.info("training dynamics report: %s", path)

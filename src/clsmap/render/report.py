@@ -30,21 +30,19 @@ from .blocks import cell as _cell
 from .blocks import figure_block as _figure
 from .blocks import fmt_number as _num
 from .blocks import png_uri as _png
+from .blocks import report_document
 from .blocks import section as _section
 from .blocks import table_block as _table
 from .blocks import text_block as _text
 from .compare import compare_sections, side_names
 from .figures import confusion_figure, layer_grid_figure, map_figure, plot_layer_curves
-from .fonts import web_font
 from .model import RenderModel, render_model
-from .templates import Markup, render
 
-__all__ = ["report", "CSP"]
+__all__ = ["report"]
 
 logger = logging.getLogger(__name__)
 
 #: nothing may load from anywhere but the page itself: images only as data: URIs, inline CSS
-CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 _SUMMARY_DOC = {
     "n_rows": "rows in the store",
@@ -269,10 +267,7 @@ def report(
     page = {"title": f"clsmap report: {model_name or opened.path.name}", "sections": sections,
             "subtitle": f"{opened.path} · {len(opened):,} rows · column {analysis.column}",
             "version": __version__, "generated": generated, "json_name": json_path.name, "warnings": model.warnings}
-    document = render("report.html", csp=CSP, font_face=None, **page)
-    font = web_font(document.encode("utf-8"))  # every character the page shows
-    if font is not None:
-        document = render("report.html", csp=CSP + "; font-src data:", font_face=Markup(font.css), **page)
+    document = report_document(page)
     numbers = analysis.to_dict(top_issues=top)
     numbers["meta"] = {k: opened.meta.get(k) for k in ("model", "extraction", "dataset", "n_rows", "classes",
                                                        "clsmap_version", "schema_version")}
