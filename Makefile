@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow install clean js
+.PHONY: demo test test-slow install clean js docs typecheck
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,10 +22,23 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/clsmap demo -o demo_out
 
+# the docs build sees this tree's clsmap (mkdocstrings imports it); NO_MKDOCS_2_WARNING quiets Material's banner
+MKDOCS := NO_MKDOCS_2_WARNING=1 PYTHONPATH=src $(BIN)/python -m mkdocs
+
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/lint-imports
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
+	$(MKDOCS) build --strict --site-dir site
+
+# the type check of src alone ([tool.mypy] in pyproject.toml)
+typecheck: $(STAMP)
+	$(BIN)/python -m mypy
+
+# the docs site (mkdocs.yml, docs/) into site/; offline, warnings are errors
+docs: $(STAMP)
+	$(MKDOCS) build --strict --site-dir site
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
@@ -37,4 +50,4 @@ js:
 	cd js/viewer && npm ci --no-audit --no-fund && npm run build
 
 clean:
-	rm -rf $(VENV) demo_out .pytest_cache .hypothesis
+	rm -rf $(VENV) demo_out .pytest_cache .hypothesis .mypy_cache site

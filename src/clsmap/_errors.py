@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 __all__ = ["ClsmapError", "MissingExtraError"]
 
 
@@ -25,7 +27,7 @@ class MissingExtraError(ClsmapError, ImportError):
         self.extra = extra
 
 
-def require(module: str, *, extra: str, purpose: str, package: str | None = None):
+def require(module: str, *, extra: str, purpose: str, package: str | None = None) -> ModuleType:
     """Import an optional backend, or raise :class:`MissingExtraError` naming its extra."""
     import importlib
 

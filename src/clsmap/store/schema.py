@@ -154,7 +154,7 @@ class Manifest:
 # --------------------------------------------------------------------------- tables
 
 
-def input_table(rows: Any, ids: Sequence[str], texts: Sequence[str], labels: Sequence[str] | None,
+def input_table(rows: Any, ids: Sequence[str], texts: Sequence[str], labels: Sequence[str | None] | None,
                 splits: Sequence[str | None] | str | None = None) -> Any:
     """The reader's output and the first five columns of a store: ``row``, ``id``, ``text``, ``label``,
     ``split`` (``splits``: one name per row, one name for every row, or ``None``)."""
