@@ -319,7 +319,8 @@ def test_three_hundred_classes_get_distinct_colours(browser, tmp_path):
 
 def test_region_list_says_how_strong_each_region_is(browser, tmp_path):
     """regions.json schema 2: the list and the description give each region's enrichment and p-value."""
-    from clsmap.analysis import confusion_regions, write_regions
+    from clsmap.analysis import confusion_regions
+    from clsmap.analysis.files import write_regions
 
     rng = np.random.default_rng(4)
     n = 3000
