@@ -336,7 +336,7 @@ def test_region_list_says_how_strong_each_region_is(browser, tmp_path):
     assert len(regions) >= 1
     write_regions(store.path, regions, column="vector")
     page = open_map(browser, write_map(store, tmp_path / "map.html"))
-    first = regions.iloc[0]
+    first = regions.frame.iloc[0]
     item = page.locator(".region-item").first
     assert f"({first['enrichment']:.1f}×)" in item.text_content()
     item.click()

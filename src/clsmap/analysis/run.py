@@ -23,7 +23,7 @@ from .results import (
 )
 from .steps import run_steps
 
-__all__ = ["analyze"]
+__all__ = ["analyze", "assemble"]
 
 #: the results whose per-class columns join ``Analysis.per_class``, in column order (the k-NN graph's first)
 _PER_CLASS = (Silhouette, MapNeighbours, Classification)

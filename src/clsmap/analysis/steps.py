@@ -1,8 +1,25 @@
 """The steps of :func:`~clsmap.analysis.analyze`, in order: :data:`STEPS`.
 
-Each step is one function ``step(context) -> result`` (a typed result of :mod:`clsmap.analysis.results`),
-run when its condition holds, timed under its name (``summary["step_seconds"]``), its result kept in the
-context for the steps after it. A new step is one function here and one line in :data:`STEPS`.
+Each step is one function ``step(context) -> result`` (a typed result of :mod:`clsmap.analysis.results`,
+whose ``summary()`` gives its entries of the analysis's summary), run when its condition holds, timed under
+its name (``summary["step_seconds"]``), its result kept in the context (by its type) for the steps after it.
+A new step is one function here and one line in :data:`STEPS`.
+
+=================  ==========================  ===================================================
+step               function                    result
+=================  ==========================  ===================================================
+classification     :func:`classification`      :class:`~.results.Classification` (not timed)
+neighbours         :func:`neighbours`          :class:`~.results.KnnGraph`
+silhouette         :func:`silhouette`          :class:`~.results.Silhouette` (two classes or more)
+probe              :func:`probe`               :class:`~.results.Probe`
+map neighbours     :func:`map_neighbours`      :class:`~.results.MapNeighbours` (with a map)
+trustworthiness    :func:`trust`               :class:`~.results.Trust` (with a map, k < n / 2)
+regions            :func:`regions`             :class:`~.results.Regions` (with a map)
+keywords           :func:`keywords`            :class:`~.results.Keywords`
+label flags        :func:`label_flags`         :class:`~.results.LabelFlags` (labels and a probe)
+splits             :func:`splits`              :class:`~.results.SplitMetrics` (rows with splits; not timed)
+N layers           :func:`layers`              :class:`~.results.Layers` (``layer_N`` columns)
+=================  ==========================  ===================================================
 """
 
 from __future__ import annotations
