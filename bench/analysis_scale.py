@@ -20,13 +20,13 @@ import numpy as np
 
 from clsmap.analysis import (
     confusion_regions,
-    knn_indices,
     label_issue_scores,
-    neighbour_agreement,
     out_of_sample_probs,
     silhouette_per_class,
     trustworthiness,
 )
+from clsmap.analysis.knn import knn_indices
+from clsmap.analysis.metrics import neighbour_agreement
 
 RESULTS = Path(__file__).resolve().parent / "results" / "analysis_scale.jsonl"
 

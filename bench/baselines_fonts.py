@@ -69,7 +69,7 @@ def korean_pages() -> dict:
                                 classes=sorted(frame["label"].unique()))
         for embed in (True, False):
             if not embed:
-                for module in ("clsmap.render.map", "clsmap.render.report"):
+                for module in ("clsmap.render.map", "clsmap.render.blocks"):
                     importlib.import_module(module).web_font = lambda *blobs: None
             sizes[embed] = (write_map(store, Path(folder) / f"map{embed}.html").stat().st_size,
                             report(store, Path(folder) / f"report{embed}.html").stat().st_size)

@@ -54,11 +54,11 @@ def main() -> None:
         started = time.perf_counter()
         by_region = class_keywords(texts, regions, ignore=[0])
         region_s = time.perf_counter() - started
-        firsts = by_region[by_region["rank"] == 1].set_index("group")["term"]
+        firsts = by_region.frame[by_region.frame["rank"] == 1].set_index("group")["term"]
         planted_first = sum(firsts.get(r) == PLANTED[r - 1] for r in range(1, 7))
         row = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "n": n,
                "classes_s": round(class_s, 2), "regions_s": round(region_s, 2),
-               "texts_counted": by_class.attrs["n_texts"], "terms": by_class.attrs["n_terms"],
+               "texts_counted": by_class.n_texts, "terms": by_class.n_terms,
                "planted_first": f"{planted_first}/6",
                "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
                "cpu": cpu_name(), "clsmap": clsmap.__version__}

@@ -41,7 +41,9 @@ import pandas as pd
 from _label_noise_data import splits, training_dynamics, vectors
 from _machine import cpu_name
 
-from clsmap.analysis import cleanlab_issues, knn_indices, label_issue_scores, out_of_sample_probs
+from clsmap.analysis import label_issue_scores, out_of_sample_probs
+from clsmap.analysis.knn import knn_indices
+from clsmap.analysis.label_issues import cleanlab_issues
 
 RESULTS = Path(__file__).resolve().parent / "results" / "label_noise.jsonl"
 #: fine-tuning epochs of the hard-to-learn flagger's run on the noisy bench rows
@@ -97,10 +99,10 @@ def bench_one(name: str, kind: str, X: np.ndarray, clean: np.ndarray, seeds: lis
         quality = get_label_quality_scores(codes, probs)
         base = {"corpus": name, "vectors": kind, "rows": len(X), "classes": len(classes), "noise": noise,
                 "seed": seed, "flipped": int(truth.sum()), "probe_accuracy": probe_acc, "k": k}
-        records.append({**base, "method": "clsmap", **prf(ours["flagged"].to_numpy(), truth),
-                        "precision_at_k": precision_at_k(ours["score"].to_numpy(), truth),
-                        "estimated": ours.attrs["n_estimated"], "weight": ours.attrs["weight"],
-                        "note": ours.attrs["note"], "seconds": round(ours_s, 3)})
+        records.append({**base, "method": "clsmap", **prf(ours.frame["flagged"].to_numpy(), truth),
+                        "precision_at_k": precision_at_k(ours.frame["score"].to_numpy(), truth),
+                        "estimated": ours.n_estimated, "weight": ours.weight,
+                        "note": ours.note, "seconds": round(ours_s, 3)})
         records.append({**base, "method": "cleanlab_find", **prf(found, truth), "precision_at_k": None})
         records.append({**base, "method": "cleanlab_rank", **prf(None, truth),
                         "precision_at_k": precision_at_k(-quality, truth)})

@@ -34,6 +34,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,8 @@ import numpy as np
 from _machine import cpu_name
 from _planted import planted
 from clsmap import open_store
-from clsmap.analysis import confusion_regions, region_coverage, region_membership
+from clsmap.analysis import confusion_regions, region_membership
+from clsmap.analysis.regions import region_coverage
 
 RESULTS = Path(__file__).resolve().parent / "results" / "regions.jsonl"
 
@@ -72,12 +74,12 @@ def measure(name: str, xy: np.ndarray, labels: np.ndarray, preds: np.ndarray, ol
     started = time.perf_counter()
     regions = confusion_regions(xy, labels, preds=preds)
     seconds = time.perf_counter() - started
-    cov = region_coverage(xy, wrong, regions)
+    cov = asdict(region_coverage(xy, wrong, regions))
     print(f"\n== {name}: {len(xy):,} points, {wrong.mean():.1%} wrong; {len(regions)} regions in {seconds:.2f} s "
-          f"({regions.attrs.get('cells')} cells across, {regions.attrs.get('n_candidates')} candidates tested)")
+          f"({regions.cells} cells across, {regions.n_candidates} candidates tested)")
     if len(regions):
         print(f"{'id':>3} {'points':>7} {'share':>6} {'err rate':>8} {'enrich':>6} {'p':>6}  true -> predicted")
-        for r in regions.itertuples():
+        for r in regions.frame.itertuples():
             print(f"{r.region_id:>3} {r.n:>7,} {r.share_points:>6.1%} {r.error_rate:>8.1%} {r.enrichment:>5.1f}x "
                   f"{r.p_value:>6.3f}  {r.true_label} -> {r.pred_label}")
     print(f"{cov['note']}; share of errors held {cov['share_errors']:.1%}, of points {cov['share_points']:.1%}, "
@@ -88,7 +90,7 @@ def measure(name: str, xy: np.ndarray, labels: np.ndarray, preds: np.ndarray, ol
            "regions": [{"id": int(r.region_id), "n": int(r.n), "share_points": round(r.share_points, 4),
                         "error_rate": round(r.error_rate, 4), "enrichment": round(r.enrichment, 2),
                         "p_value": r.p_value, "pair": f"{r.true_label} -> {r.pred_label}"}
-                       for r in regions.itertuples()]}
+                       for r in regions.frame.itertuples()]}
     if old_src:
         row["old"] = old_method(old_src, xy, labels, preds)
         old = row["old"]
@@ -125,7 +127,7 @@ def planted_recall(n: int, seeds: int, share: float = 0.03) -> dict:
         member = region_membership(xy, regions)
         in_disc = np.any(discs, axis=0)
         recalls.append(np.mean([(member[d] > 0).mean() >= 0.5 for d in discs]))
-        false_regions.append(sum(in_disc[member == i].mean() < 0.5 for i in regions["region_id"]))
+        false_regions.append(sum(in_disc[member == i].mean() < 0.5 for i in regions.frame["region_id"]))
     print(f"\n== planted discs of {share:.0%} of the points ({round(share * n):,}), {n:,} points, {seeds} seeds: "
           f"recall {np.mean(recalls):.2f} (min {min(recalls):.2f}; goal >= 0.9), false regions per map "
           f"{np.mean(false_regions):.1f} (max {max(false_regions)}; goal <= 1), {np.median(seconds):.2f} s per map")
@@ -148,7 +150,7 @@ def stability(name: str, xy: np.ndarray, labels: np.ndarray, preds: np.ndarray, 
         small = confusion_regions(xy[rows], labels[rows], preds=preds[rows])
         counts.append(len(small))
         member_small = region_membership(xy, small)
-        for region_id in small["region_id"]:
+        for region_id in small.frame["region_id"]:
             inside = member_small == region_id
             overlap = np.bincount(member_full[inside], minlength=len(full) + 1)[1:]
             if not overlap.any():

@@ -27,12 +27,10 @@ from viewer_browser import launch, open_map  # noqa: E402
 def clicked_row(store: clsmap.Store) -> int:
     """A misclassified row inside the first region (else the first misclassified row)."""
     wrong = np.flatnonzero((store.frame["correct"] == False).to_numpy(dtype=bool))  # noqa: E712
-    regions = (read_regions(store.path) or {}).get("regions") or []
-    if regions:
-        import pandas as pd
-
-        member = region_membership(store.projection[["x", "y"]].to_numpy(), pd.DataFrame(regions))
-        inside = wrong[member[wrong] == regions[0]["region_id"]]
+    regions = read_regions(store, store.default_vector)
+    if regions is not None and len(regions):
+        member = region_membership(store.projection[["x", "y"]].to_numpy(), regions)
+        inside = wrong[member[wrong] == regions.frame["region_id"].iloc[0]]
         if len(inside):
             return int(inside[0])
     return int(wrong[0])

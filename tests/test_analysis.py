@@ -8,20 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.manifold import trustworthiness as sk_trustworthiness
 
-from clsmap.analysis import (
-    aligned_layer_maps,
-    classification_metrics,
-    confusion_frame,
-    knn_indices,
-    knn_preservation,
-    knn_purity,
-    knn_purity_per_class,
-    linear_probe_accuracy,
-    procrustes_align,
-    silhouette_per_class,
-    trustworthiness,
-)
-from clsmap.analysis.layers import degenerate_maps
+from clsmap.analysis import knn_purity, linear_probe_accuracy, silhouette_per_class, trustworthiness
+from clsmap.analysis.knn import knn_indices
+from clsmap.analysis.layers import aligned_layer_maps, degenerate_maps, procrustes_align
+from clsmap.analysis.metrics import classification_metrics, confusion_frame, knn_preservation, knn_purity_per_class
 from clsmap.projection.reducers import is_constant, make_reducer
 
 
@@ -166,7 +156,8 @@ def test_approximate_neighbours_measure_their_recall(tmp_path, monkeypatch, dtyp
 
     import torch
 
-    from clsmap.analysis import analyze, approximate_knn_graph, knn
+    from clsmap.analysis import analyze, knn
+    from clsmap.analysis.knn import approximate_knn_graph
     from clsmap.store import synthetic_store
 
     monkeypatch.setattr(knn, "_search_dtype", lambda: getattr(torch, dtype))
@@ -265,3 +256,172 @@ def test_mismatched_lengths_are_refused():
         knn_purity(np.zeros((3, 2)), [0, 1])
     with pytest.raises(ValueError, match="metric"):
         knn_purity(np.zeros((3, 2)), [0, 1, 1], metric="manhattan")
+
+
+# ---------------------------------------------------------------- analyze as steps with typed results
+
+
+def _planted_store(folder, n=600, seed=0):
+    """Four classes in the vector space; the map is its first two axes; a patch of the map where the model
+    errs; a train/test split."""
+    from clsmap.store import synthetic_store
+
+    rng = np.random.default_rng(seed)
+    classes = ["a", "b", "c", "d"]
+    lab = rng.integers(0, 4, n)
+    X = rng.normal(size=(4, 8))[lab] * 3 + rng.normal(size=(n, 8))
+    xy = X[:, :2].copy()
+    hot = np.linalg.norm(xy - xy[0], axis=1) < np.quantile(np.linalg.norm(xy - xy[0], axis=1), 0.06)
+    wrong = rng.random(n) < np.where(hot, 0.7, 0.03)
+    pred = np.where(wrong, (lab + 1) % 4, lab)
+    texts = [f"word{i % 5} {'patch zebra' if hot[i] else 'plain'} {classes[lab[i]]}name text" for i in range(n)]
+    return synthetic_store(folder, xy, texts, labels=[classes[i] for i in lab], preds=[classes[i] for i in pred],
+                           classes=classes, vectors=X, splits=["test" if i % 4 == 0 else "train" for i in range(n)])
+
+
+@pytest.fixture(scope="module")
+def stepped(tmp_path_factory):
+    """A store, and the context after every step of analyze has run over it."""
+    from clsmap.analysis.context import AnalysisOptions, analysis_context
+    from clsmap.analysis.steps import run_steps
+
+    store = _planted_store(tmp_path_factory.mktemp("steps") / "store")
+    return store, run_steps(analysis_context(store, AnalysisOptions(layers=False)))
+
+
+def test_each_step_gives_its_typed_result(stepped):
+    from clsmap.analysis import Keywords, LabelFlags, RegionCoverage, Regions, SplitMetrics
+    from clsmap.analysis.results import Classification, KnnGraph, MapNeighbours, Probe, Silhouette, Trust
+
+    store, ctx = stepped
+    n, k = len(store), ctx.k
+    frame = store.frame
+    assert set(ctx.results) == {Classification, KnnGraph, Silhouette, Probe, MapNeighbours, Trust, Regions, Keywords,
+                                LabelFlags, SplitMetrics}
+    assert all(type(result) is kind for kind, result in ctx.results.items())
+    labels = ctx.labels
+    assert labels.source == "label" and list(np.asarray(labels.classes)[labels.codes]) == frame["label"].tolist()
+
+    graph = ctx.need(KnnGraph)
+    assert graph.indices.shape == graph.similarity.shape == (n, k)
+    assert not (graph.indices == np.arange(n)[:, None]).any()  # a row is not its own neighbour
+    assert (np.diff(graph.similarity, axis=1) <= 1e-6).all()  # nearest first
+    assert graph.recall == 1.0 and graph.backend.endswith("(exact)")
+    assert graph.per_class["n"].sum() == n and graph.purity == pytest.approx(knn_purity(store.vectors, labels.names))
+    assert 0 < graph.chance < graph.purity <= 1
+
+    quality = ctx.need(Classification)
+    assert quality.accuracy == pytest.approx(frame["correct"].mean()) and 0 < quality.macro_f1 <= 1
+    assert quality.confusion["count"].sum() == n
+
+    probe = ctx.need(Probe)
+    assert probe.probs.shape == (n, 4) and np.allclose(probe.probs.sum(axis=1), 1)
+    assert probe.accuracy == pytest.approx(probe.correct.mean()) and probe.accuracy > 0.8
+    silhouette = ctx.need(Silhouette)
+    assert -1 <= silhouette.mean <= 1 and silhouette.sample == silhouette.per_class["n_sampled"].sum() <= n
+    assert 0 <= ctx.need(MapNeighbours).preservation <= 1 and 0 < ctx.need(Trust).value <= 1
+
+    regions = ctx.need(Regions)  # the facts are typed fields, never DataFrame.attrs
+    assert regions.measure == "error" and regions.overall_rate == pytest.approx(1 - frame["correct"].mean())
+    assert isinstance(regions.cells, int) and regions.cells >= 8 and regions.cell_size > 0
+    assert regions.n_candidates >= len(regions) >= 1 and regions.alpha == 0.05 and not regions.frame.attrs
+    coverage = regions.coverage
+    assert isinstance(coverage, RegionCoverage) and coverage.n_regions == len(regions)
+    assert 0 < coverage.share_points <= 0.1 * len(regions) + 1e-9 < coverage.share_errors <= 1
+
+    words = ctx.need(Keywords)
+    assert set(words.frame["kind"]) == {"class", "region"} and words.n_texts == n
+    assert words.n_terms >= words.frame["term"].nunique()
+    for _, group in words.frame.groupby(["kind", "group"]):
+        assert list(group["rank"]) == list(range(1, len(group) + 1))
+    assert "zebra" in next(iter(words.terms("region").values()))  # the patch's own word leads a region
+
+    flags = ctx.need(LabelFlags)
+    assert flags.source == "probe" and flags.n_flagged == flags.frame["flagged"].sum() <= flags.n_estimated
+    assert list(flags.frame["rank"]) == list(range(1, n + 1))  # sorted by rank: flagged rows first
+    assert flags.chance < flags.needed <= 1 and 0 < flags.weight < 1
+    assert flags.accuracy == pytest.approx(probe.accuracy)  # the flags stand on the probe's probabilities
+
+    splits = ctx.need(SplitMetrics)
+    assert splits.reference == "train" and splits.frame["n"].sum() == n and list(splits.frame["split"]) == [
+        "train", "test"]
+    assert list(ctx.step_seconds) == ["neighbours", "silhouette", "probe", "map neighbours", "trustworthiness",
+                                      "regions", "keywords", "label flags"]
+
+
+def test_analyze_assembles_the_steps_and_writes_apart(stepped, tmp_path):
+    import json
+
+    import clsmap
+    from clsmap.analysis import read_keywords, read_regions, write_analysis
+    from clsmap.analysis.results import SUMMARY_KEYS
+
+    store, ctx = stepped
+    result = clsmap.analyze(store, layers=False, write=False)
+    assert not (store.path / "analysis").exists()  # computing writes nothing
+    keys = list(result.summary)
+    assert keys == [key for key in SUMMARY_KEYS if key in result.summary]  # one order, whatever ran
+    assert result.summary["regions_share_errors"] == ctx.results[type(result.regions)].coverage.share_errors
+    assert result.summary["n_flagged"] == result.label_issues.n_flagged
+    assert list(result.per_class.columns[:4]) == ["label", "n", "knn_purity", "chance"]
+    write_analysis(store, result)
+    saved = json.loads((store.path / "analysis" / "analysis.json").read_text(encoding="utf-8"))
+    assert saved == json.loads(json.dumps(result.to_dict()))
+    regions = read_regions(store, "vector")
+    assert regions.frame["region_id"].tolist() == result.regions.frame["region_id"].tolist()
+    assert regions.overall_rate == pytest.approx(result.regions.overall_rate)
+    assert read_keywords(store, "vector").terms("class") == result.keywords.terms("class")
+    assert clsmap.open_store(store.path).neighbours_of("vector") is not None
+
+
+def test_a_new_step_is_one_function_and_one_line(stepped):
+    """A step added to the list runs over the same context, sees the results before it, is timed under its
+    name, and its summary entries join the summary (after the known keys)."""
+    from dataclasses import dataclass
+
+    from clsmap.analysis.context import AnalysisOptions, analysis_context
+    from clsmap.analysis.results import KnnGraph
+    from clsmap.analysis.run import assemble
+    from clsmap.analysis.steps import STEPS, Step, run_steps
+
+    @dataclass
+    class Spread:
+        mean_similarity: float
+
+        def summary(self):
+            return {"mean_similarity": self.mean_similarity}
+
+    def spread(ctx):
+        return Spread(float(ctx.need(KnnGraph).similarity.mean()))
+
+    store, _ = stepped
+    ctx = run_steps(analysis_context(store, AnalysisOptions(layers=False)), (*STEPS, Step("spread", spread)))
+    result = assemble(ctx, seconds=0.0)
+    assert "spread" in result.summary["step_seconds"] and 0 < result.summary["mean_similarity"] <= 1
+    assert list(result.summary)[-1] == "mean_similarity"
+
+
+def test_the_figure_the_page_and_the_report_draw_the_typed_results(tmp_path):
+    """Nothing written to the store: the figure and the report draw the regions they are given; the page
+    draws what the store keeps, read once (outlines in the page's coordinates, with their keywords)."""
+    import clsmap
+    from clsmap.analysis import read_regions, write_analysis
+    from clsmap.render.map import map_parts
+
+    store = _planted_store(tmp_path / "store")
+    result = clsmap.analyze(store, layers=False, write=False)
+    assert len(result.regions) >= 1 and read_regions(store, "vector") is None
+    figure = clsmap.render.map_figure(store, panels=("label",), regions=result.regions)
+    assert {str(i) for i in result.regions.frame["region_id"]} <= {t.get_text() for t in figure.axes[0].texts}
+    page = clsmap.report(store, tmp_path / "report.html", analysis=result).read_text(encoding="utf-8")
+    assert "zebra" in page[page.index('id="regions"'):]
+    assert map_parts(store).meta["regions"] == []  # the page shows what the store keeps: nothing yet
+    write_analysis(store, result)
+    meta = map_parts(store).meta
+    assert [r["region_id"] for r in meta["regions"]] == [str(i) for i in result.regions.frame["region_id"]]
+    for region in meta["regions"]:
+        ring = np.asarray(region["polygon"])
+        assert np.allclose(ring[0], ring[-1]) and (np.abs(ring) <= 1.0 + 1e-6).all()
+        assert region["n"] > 0 and 0 < region["p_value"] <= 0.05
+    assert any("zebra" in region["keywords"] for region in meta["regions"])
+    assert meta["keywords"] == result.keywords.terms("class")

@@ -7,10 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clsmap.analysis import (
-    cleanlab_issues,
-    label_issue_scores,
-)
+from clsmap.analysis import LabelFlags, label_issue_scores
+from clsmap.analysis.label_issues import cleanlab_issues
 
 
 def planted(seed: int = 0, n_per: int = 80, classes: int = 4, flips: int = 12):
@@ -27,7 +25,9 @@ def planted(seed: int = 0, n_per: int = 80, classes: int = 4, flips: int = 12):
 
 def test_planted_mislabeled_rows_rank_at_the_top():
     X, _, noisy, flipped = planted()
-    scores = label_issue_scores(X, noisy)
+    flags = label_issue_scores(X, noisy)
+    assert isinstance(flags, LabelFlags) and len(flags) == len(X)
+    scores = flags.frame
     assert list(scores.columns) == ["row", "label", "p_given", "knn_given", "q_given", "suggested_label",
                                     "q_suggested", "score", "flagged", "rank"]
     top = set(scores.nsmallest(len(flipped), "rank")["row"])
@@ -39,7 +39,7 @@ def test_planted_mislabeled_rows_rank_at_the_top():
 
 def test_clean_labels_flag_almost_nothing():
     X, clean, _, _ = planted(seed=1)
-    assert label_issue_scores(X, clean)["flagged"].sum() <= 2
+    assert label_issue_scores(X, clean).frame["flagged"].sum() <= 2
 
 
 @settings(max_examples=8, deadline=None)
@@ -50,8 +50,8 @@ def test_issue_scores_ignore_row_order_given_the_same_probabilities(seed):
     probs = rng.dirichlet(np.ones(4), size=len(X))
     classes = sorted(set(noisy))
     order = rng.permutation(len(X))
-    a = label_issue_scores(X, noisy, probs=probs, classes=classes)
-    b = label_issue_scores(X[order], noisy[order], probs=probs[order], classes=classes)
+    a = label_issue_scores(X, noisy, probs=probs, classes=classes).frame
+    b = label_issue_scores(X[order], noisy[order], probs=probs[order], classes=classes).frame
     assert np.allclose(a["score"].to_numpy()[order], b["score"].to_numpy())
     assert (a["flagged"].to_numpy()[order] == b["flagged"].to_numpy()).all()
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 import clsmap
 from clsmap import ClsmapError
-from clsmap.analysis import change_kinds, compare, neighbour_change
+from clsmap.analysis import compare
+from clsmap.analysis.changes import change_kinds, neighbour_change
 from clsmap.cli import main
 from clsmap.render import write_compare
 from clsmap.render.payload import normalise

@@ -14,8 +14,8 @@ import pytest
 from viewer_browser import canvas_pixels, open_map, wait_for_picture
 
 import clsmap
-from clsmap.analysis import class_keywords, knn_graph, read_keywords, tokenize
-from clsmap.analysis.keywords import _JOSA
+from clsmap.analysis import class_keywords, knn_graph, read_keywords
+from clsmap.analysis.keywords import _JOSA, tokenize
 from clsmap.render import map_html, write_map
 from clsmap.render.payload import similarity_codes, similarity_of
 from clsmap.store import synthetic_store, write_neighbours
@@ -168,11 +168,13 @@ def test_a_planted_word_leads_its_region(explain_store):
     member = clsmap.analysis.region_membership(store.projection[["x", "y"]].to_numpy(), regions)
     best = int(pd.Series(member[hot]).value_counts().idxmax())  # the region that holds the disc
     assert best > 0
-    words = result.keywords[(result.keywords["kind"] == "region") & (result.keywords["group"] == best)]
-    assert words.sort_values("rank")["term"].iloc[0] == PLANTED
-    saved = read_keywords(store.path)
-    assert saved["column"] == "vector" and saved["regions"][str(best)][0]["term"] == PLANTED
-    assert set(saved["classes"]) <= set(CLASSES)
+    words = result.keywords.of("region")
+    assert words[words["group"] == best].sort_values("rank")["term"].iloc[0] == PLANTED
+    saved = read_keywords(store, "vector")  # what the store keeps, read back as the same typed result
+    assert saved.terms("region")[str(best)][0] == PLANTED and saved.n_texts == result.keywords.n_texts
+    assert set(saved.terms("class")) <= set(CLASSES)
+    assert saved.terms("class", top=5) == result.keywords.terms("class", top=5)
+    assert read_keywords(store, "another column") is None
 
 
 def test_korean_planted_word_with_particles():
@@ -184,13 +186,13 @@ def test_korean_planted_word_with_particles():
     groups[:40] = 1
     for i in range(40):
         texts[i] += " " + planted[i % len(planted)]
-    found = class_keywords(texts, groups, ignore=[0])
+    found = class_keywords(texts, groups, ignore=[0]).frame
     assert set(found["group"]) == {1} and found["term"].iloc[0] == "쿼카"
 
 
 def test_korean_keywords_are_hangul_words(shared_data):
     data = pd.read_csv(shared_data / "chatterbot_ko.csv")
-    found = class_keywords(data["text"], data["label"], top=5)
+    found = class_keywords(data["text"], data["label"], top=5).frame
     assert found["group"].nunique() >= 0.8 * data["label"].nunique()
     for term in found["term"]:
         hangul = re.fullmatch(r"[\uac00-\ud7a3]+", term)
@@ -205,7 +207,7 @@ def test_keywords_count_a_bounded_sample():
     texts = pd.Series(rng.choice(WORDS, size=(30_000, 4)).tolist()).str.join(" ")
     groups = rng.integers(0, 5, len(texts))
     found = class_keywords(texts, groups, sample=2_000, max_terms=8)
-    assert found.attrs["n_texts"] <= 2_000 and found.attrs["n_terms"] <= 8
+    assert found.n_texts <= 2_000 and found.n_terms <= 8 and found.frame["term"].nunique() <= 8
 
 
 def test_report_shows_the_keywords(explain_store, tmp_path):
@@ -273,7 +275,7 @@ def test_keywords_caption_the_regions_and_the_legend(browser, explain_store, exp
     items = page.locator(".region-item .keywords").all_text_contents()
     assert any(text.split(" · ")[0] == PLANTED for text in items)
     titles = page.eval_on_selector_all(".legend-item", "(items) => items.map((i) => i.title)")
-    class_words = result.keywords[result.keywords["kind"] == "class"]
+    class_words = result.keywords.of("class")
     assert len(class_words) and any(t.startswith("keywords: ") for t in titles)
     before = page.locator("#legend-title").text_content()
     page.locator("#modes button[data-mode=correct]").click()  # not a class mode: no keywords

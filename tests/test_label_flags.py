@@ -32,9 +32,11 @@ def overlapping(seed: int = 0, n: int = 900, classes: int = 6, noise: float = 0.
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_flag_count_follows_the_planted_count_and_flags_are_right(seed):
     X, noisy, flipped = overlapping(seed)
-    scores = label_issue_scores(X, noisy, seed=seed)
+    flags = label_issue_scores(X, noisy, seed=seed)
+    scores = flags.frame
     flagged = scores["flagged"].to_numpy()
-    assert scores.attrs["note"] is None and scores.attrs["accuracy"] > 0.75
+    assert flags.note is None and flags.accuracy > 0.75 and flags.accuracy >= flags.needed > flags.chance
+    assert 0 < flags.weight < 1 and flags.n_flagged == flagged.sum() <= flags.n_estimated
     assert 0.5 * flipped.sum() <= flagged.sum() <= 2 * flipped.sum()
     assert flipped[flagged].mean() >= 0.7  # precision
     # precision at k (k = planted) of the ranking
@@ -47,9 +49,10 @@ def test_flagged_rows_are_exactly_a_top_prefix_of_the_ranking(classes, spread):
     # both maps have rows whose given label is their likeliest class yet score low (uncertain
     # rows): by score alone, 2 of them were flagged in the first and 18 ranked among the others
     X, noisy, _ = overlapping(3, n=1200, classes=classes, spread=spread, noise=0.1)
-    scores = label_issue_scores(X, noisy)
+    flags = label_issue_scores(X, noisy)
+    scores = flags.frame
     n = int(scores["flagged"].sum())
-    assert n > 0 and scores.attrs["n_flagged"] == n
+    assert n > 0 and flags.n_flagged == n
     assert set(scores.loc[scores["flagged"], "rank"]) == set(range(1, n + 1))
     assert bool(scores.loc[scores["rank"] == 1, "flagged"].item())
     by_rank = scores.sort_values("rank")
@@ -63,17 +66,18 @@ def test_flagged_rows_are_exactly_a_top_prefix_of_the_ranking(classes, spread):
 
 def test_clean_labels_estimate_few_wrong_labels():
     X, noisy, _ = overlapping(4, noise=0.0, spread=0.6)
-    scores = label_issue_scores(X, noisy)
-    assert scores["flagged"].sum() <= 0.01 * len(X)
+    flags = label_issue_scores(X, noisy)
+    assert flags.frame["flagged"].sum() <= 0.01 * len(X) and flags.n_estimated <= 0.01 * len(X)
 
 
 def test_near_chance_vectors_flag_nothing_and_say_why():
     rng = np.random.default_rng(5)
     X = rng.normal(size=(800, 16)).astype(np.float32)
     labels = rng.choice(["a", "b", "c", "d"], size=800)
-    scores = label_issue_scores(X, labels)
-    assert not scores["flagged"].any() and scores.attrs["n_flagged"] == 0
-    assert "chance" in scores.attrs["note"] and scores.attrs["accuracy"] < scores.attrs["needed"]
+    flags = label_issue_scores(X, labels)
+    scores = flags.frame
+    assert not scores["flagged"].any() and flags.n_flagged == 0
+    assert "chance" in flags.note and flags.accuracy < flags.needed
     assert len(scores) == 800 and (np.sort(scores["rank"]) == np.arange(1, 801)).all()  # still ranked
 
 
@@ -108,8 +112,11 @@ def test_report_lists_flagged_rows_first_and_states_the_probe_accuracy(tmp_path)
                             vectors=X, method="pca")
     analysis = clsmap.analyze(store)
     summary = analysis.summary
-    issues = analysis.label_issues
+    issues = analysis.label_issues.frame
     n = summary["n_flagged"]
+    flags = analysis.label_issues  # the decision in the summary is the typed result's
+    assert (flags.source, flags.n_flagged, flags.accuracy, flags.weight) == (
+        "probe", n, summary["flags_accuracy"], summary["flags_weight"])
     assert n > 0 and issues["flagged"].head(n).all() and not issues["flagged"].iloc[n:].any()
     assert summary["flags_note"] is None and summary["flags_accuracy"] == pytest.approx(
         summary["linear_probe_accuracy"])

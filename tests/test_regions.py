@@ -13,14 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clsmap.analysis import (
-    confusion_regions,
-    knn_indices,
-    read_regions,
-    region_coverage,
-    region_membership,
-    write_regions,
-)
+from clsmap.analysis import Regions, RegionOptions, confusion_regions, read_regions, region_membership
+from clsmap.analysis.files import write_regions
+from clsmap.analysis.knn import knn_indices
+from clsmap.analysis.regions import region_coverage
+from clsmap.analysis.results import RegionCoverage
 from clsmap.analysis.scan import Grid, llr, outline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -30,11 +27,14 @@ from _planted import blobs, planted  # noqa: E402  (the maps bench/regions.py me
 def check_claims(regions, flags):
     """Every region holds what it claims: rate >= 2x overall, <= 10 % of the points, p <= alpha."""
     overall = flags.mean()
-    assert regions.attrs["overall_rate"] == pytest.approx(overall)
-    for r in regions.itertuples():
+    assert isinstance(regions, Regions) and regions.overall_rate == pytest.approx(overall)
+    assert regions.measure == "error" and regions.n_candidates >= len(regions)
+    assert regions.min_enrichment == 2 and regions.max_share == 0.10 and 0 < regions.alpha < 1
+    assert regions.cells is None or (8 <= regions.cells and regions.cell_size > 0)
+    for r in regions.frame.itertuples():
         assert r.rate >= 2 * overall - 1e-12 and r.enrichment == pytest.approx(r.rate / overall)
         assert r.share_points <= 0.10 and r.n <= 0.10 * len(flags)
-        assert 0 < r.p_value <= regions.attrs["alpha"]
+        assert 0 < r.p_value <= regions.alpha
 
 
 @pytest.mark.parametrize("n", [600, 25_000])
@@ -44,16 +44,18 @@ def test_planted_areas_are_found_and_claims_hold(n):
     wrong = preds != labels
     check_claims(regions, wrong)
     member = region_membership(xy, regions)
-    assert (regions["n"].to_numpy() == np.bincount(member, minlength=len(regions) + 1)[1:]).all()
+    assert (regions.frame["n"].to_numpy() == np.bincount(member, minlength=len(regions) + 1)[1:]).all()
     found = [(member[d] > 0).mean() >= 0.5 for d in discs]
     # at 600 points a disc holds 18 points, 9 of them wrong: most, not all, are found
     assert sum(found) >= (len(discs) if n > 1000 else len(discs) - 2), found
     in_disc = np.any(discs, axis=0)
-    false = [i for i in regions["region_id"] if in_disc[member == i].mean() < 0.5]
+    false = [i for i in regions.frame["region_id"] if in_disc[member == i].mean() < 0.5]
     assert len(false) <= 1
-    assert list(regions["region_id"]) == list(range(1, len(regions) + 1))
-    assert (np.diff(regions["p_value"].to_numpy()) >= 0).all()  # strongest first
-    first = regions.iloc[0]
+    assert list(regions.frame["region_id"]) == list(range(1, len(regions) + 1))
+    assert (np.diff(regions.frame["p_value"].to_numpy()) >= 0).all()  # strongest first
+    # the permutations' 95th percentile of the best score: a region found at alpha 0.05 scores above it
+    assert regions.null_llr_95 is not None and (regions.frame["llr"] > regions.null_llr_95).all()
+    first = regions.frame.iloc[0]
     assert first["examples"] and all(preds[int(t[1:])] != labels[int(t[1:])] for t in first["examples"])
     assert first["polygon"][0] == first["polygon"][-1]
 
@@ -65,10 +67,11 @@ def test_diffuse_errors_give_no_region(n):
     wrong = rng.random(n) < 0.15
     preds = np.where(wrong, np.where(labels == "c0", "c1", "c0"), labels)
     regions = confusion_regions(xy, labels, preds=preds)
-    assert regions.empty and regions.attrs["cells"] >= 8  # the map was scanned: nothing held
+    assert regions.frame.empty and regions.cells >= 8  # the map was scanned: nothing held
     coverage = region_coverage(xy, wrong, regions)
-    assert coverage["n_regions"] == 0 and coverage["share_points"] == 0
-    assert coverage["note"].startswith("errors are diffuse: no region")
+    assert isinstance(coverage, RegionCoverage) and coverage.n_regions == 0 and coverage.share_points == 0
+    assert coverage.note.startswith("errors are diffuse: no region")
+    assert coverage.overall_rate == pytest.approx(wrong.mean())
 
 
 def test_false_regions_are_rare_under_the_null():
@@ -79,7 +82,7 @@ def test_false_regions_are_rare_under_the_null():
         xy, labels = blobs(1500, seed=100 + seed)
         wrong = np.random.default_rng(seed).random(len(xy)) < 0.1
         preds = np.where(wrong, np.where(labels == "c0", "c1", "c0"), labels)
-        hits += len(confusion_regions(xy, labels, preds=preds, permutations=99, seed=seed)) > 0
+        hits += len(confusion_regions(xy, labels, preds=preds, seed=seed, options=RegionOptions(permutations=99))) > 0
     assert hits <= 3
 
 
@@ -90,7 +93,7 @@ def test_regions_are_stable_under_subsampling():
     small = confusion_regions(xy[sample], labels[sample], preds=preds[sample])
     assert len(small) >= 3
     member_full, member_small = region_membership(xy, full), region_membership(xy, small)
-    for region_id in small["region_id"]:
+    for region_id in small.frame["region_id"]:
         rows = member_small == region_id
         best = np.bincount(member_full[rows], minlength=len(full) + 1)[1:].argmax() + 1
         both = (rows & (member_full == best)).sum()
@@ -110,7 +113,7 @@ def test_a_region_never_holds_more_than_a_tenth():
     assert len(regions) >= 2
     member = region_membership(xy, regions)
     assert strip[member > 0].mean() > 0.9  # what the regions mark is the strip
-    assert {regions.iloc[0]["true_label"], regions.iloc[0]["pred_label"]} == {"left", "right"}
+    assert {regions.frame.iloc[0]["true_label"], regions.frame.iloc[0]["pred_label"]} == {"left", "right"}
 
 
 def test_regions_without_predictions_use_mixed_neighbourhoods():
@@ -121,13 +124,13 @@ def test_regions_without_predictions_use_mixed_neighbourhoods():
     swap = patch & (rng.random(3000) < 0.5)
     labels[swap] = np.where(labels[swap] == "left", "right", "left")
     regions = confusion_regions(xy, labels, neighbours=knn_indices(xy, k=10, metric="euclidean"))
-    assert regions.attrs["measure"] == "mixed"
-    assert len(regions) >= 1 and (regions["n_errors"] == 0).all() and (regions["n_mixed"] > 0).all()
+    assert regions.measure == "mixed"
+    assert len(regions) >= 1 and (regions.frame["n_errors"] == 0).all() and (regions.frame["n_mixed"] > 0).all()
     inside = region_membership(xy, regions) > 0
     # the patch holds 5 % of the map but most of what the regions mark (the rest: its rim, whose
     # neighbours lie in it)
     assert patch[inside].mean() > 0.5 and inside[patch].mean() > 0.6
-    assert {regions.iloc[0]["true_label"], regions.iloc[0]["pred_label"]} == {"left", "right"}
+    assert {regions.frame.iloc[0]["true_label"], regions.frame.iloc[0]["pred_label"]} == {"left", "right"}
     with pytest.raises(ValueError, match="preds= or neighbours="):
         confusion_regions(xy, labels)
 
@@ -135,8 +138,8 @@ def test_regions_without_predictions_use_mixed_neighbourhoods():
 def test_no_errors_gives_no_regions():
     xy, labels = blobs(600, seed=0)
     regions = confusion_regions(xy, labels, preds=labels)
-    assert regions.empty
-    assert region_coverage(xy, labels != labels, regions)["note"].startswith("errors are diffuse")
+    assert regions.frame.empty and regions.cells is None  # nothing flagged: the map is not scanned
+    assert region_coverage(xy, labels != labels, regions).note.startswith("errors are diffuse")
 
 
 @pytest.mark.parametrize("shape", ["one spot", "one line"])
@@ -149,9 +152,9 @@ def test_a_map_without_area_has_no_regions(shape):
     labels = np.repeat(["a", "b"], 150)
     preds = np.where(rng.uniform(size=300) < 0.3, "b", "a")
     regions = confusion_regions(xy, labels, preds=preds)
-    assert regions.empty
+    assert regions.frame.empty
     coverage = region_coverage(xy, preds != labels, regions)
-    assert coverage["share_area"] == 0 and coverage["n_regions"] == 0
+    assert coverage.share_area == 0 and coverage.n_regions == 0
 
 
 @settings(max_examples=60, deadline=None)
@@ -202,7 +205,10 @@ def test_regions_file_schema_2_and_older_files(tmp_path):
     path = write_regions(tmp_path, regions, column="vector")
     assert path == tmp_path / "analysis" / "regions.json" and not list(path.parent.glob("*.tmp"))
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data == read_regions(tmp_path)
+    back = read_regions(tmp_path, "vector")  # read back as typed regions, checked once
+    assert back.measure == "error" and back.overall_rate == pytest.approx(regions.overall_rate)
+    assert back.frame.to_dict("records") == data["regions"]
+    assert read_regions(tmp_path, "another column") is None
     assert data["schema"] == 2 and data["column"] == "vector" and data["measure"] == "error"
     assert data["overall_rate"] == pytest.approx((preds != labels).mean())
     region = data["regions"][0]
@@ -211,12 +217,14 @@ def test_regions_file_schema_2_and_older_files(tmp_path):
     assert len(region["polygon"]) >= 5  # a closed ring
     assert all(len(p) == 2 and all(isinstance(v, float) for v in p) for p in region["polygon"])
     assert region["examples"][0] == texts[0] and region["enrichment"] >= 2
-    assert read_regions(tmp_path / "nowhere") is None
-    old = {"schema": 1, "column": "vector", "regions": [{"region_id": 1, "polygon": [[0, 0], [1, 0], [0, 1]]}]}
+    assert read_regions(tmp_path / "nowhere", "vector") is None
+    old = {"schema": 1, "column": "vector", "regions": [{"region_id": 1, "polygon": [[0, 0], [1, 0], [0, 1]]},
+                                                          {"region_id": 2, "polygon": [[0, 0], [1, 0]]}]}
     path.write_text(json.dumps(old), encoding="utf-8")
-    assert read_regions(tmp_path) == old  # schema 1 files are still read
+    back = read_regions(tmp_path, "vector")  # schema 1 files are still read; an unusable outline is left out
+    assert list(back.frame["region_id"]) == [1] and back.measure is None and back.frame["p_value"].isna().all()
     path.write_text(json.dumps({**old, "schema": 3}), encoding="utf-8")
-    assert read_regions(tmp_path) is None  # a newer schema is refused (with a warning)
+    assert read_regions(tmp_path, "vector") is None  # a newer schema is refused (with a warning)
 
 
 def test_an_area_below_twice_the_rate_is_no_candidate():

@@ -53,7 +53,7 @@ def test_analyze_measures_the_store(layered_store):
     assert set(result.per_class["label"]) == {"ham", "spam"}
     assert {"knn_purity", "map_knn_purity", "silhouette", "precision", "recall", "f1"} <= set(result.per_class)
     assert result.confusion["count"].sum() == 60
-    issues = result.label_issues
+    issues = result.label_issues.frame
     assert len(issues) == 60 and list(issues["rank"]) == list(range(1, 61))
     assert issues["text"].isin(store.frame["text"]).all()
     # layers: embeddings + 2 encoder layers of the tiny model, each with an aligned map
@@ -64,9 +64,9 @@ def test_analyze_measures_the_store(layered_store):
     # written into the store
     saved = json.loads((store.path / "analysis" / "analysis.json").read_text(encoding="utf-8"))
     assert saved["summary"]["knn_purity"] == pytest.approx(summary["knn_purity"])
-    regions = read_regions(store.path)
-    assert regions["schema"] == 2 and regions["column"] == store.default_vector
-    assert len(regions["regions"]) == len(result.regions)
+    regions = read_regions(store, store.default_vector)
+    assert regions.measure == result.regions.measure and len(regions) == len(result.regions)
+    assert json.loads((store.path / "analysis" / "regions.json").read_text(encoding="utf-8"))["schema"] == 2
 
 
 def _spread(xy):
@@ -230,7 +230,7 @@ def test_static_map_outlines_the_regions(planted_store, tmp_path):
     with_regions = clsmap.plot(store, tmp_path / "with", formats=("svg",), panels=("label",))[0]
     without = clsmap.plot(store, tmp_path / "without", formats=("svg",), panels=("label",), regions=False)[0]
     svg, plain = with_regions.read_text(encoding="utf-8"), without.read_text(encoding="utf-8")
-    ids = [str(i) for i in result.regions["region_id"]]
+    ids = [str(i) for i in result.regions.frame["region_id"]]
     # svg.fonttype "none": each region's id is a text element next to its dashed outline
     assert all(f">{i}</text>" in svg for i in ids) and not any(f">{i}</text>" in plain for i in ids)
     assert svg.count("stroke-dasharray") > plain.count("stroke-dasharray")
@@ -241,12 +241,12 @@ def test_report_states_each_regions_enrichment_and_p_value(planted_store, layere
     page = clsmap.report(store, tmp_path / "r.html", analysis=result).read_text(encoding="utf-8")
     section = page[page.index('id="regions"'):]
     assert "error rate / overall" in section and "p-value" in section
-    first = result.regions.iloc[0]
+    first = result.regions.frame.iloc[0]
     assert f"{first['enrichment']:.1f}×" in section and f"{first['p_value']:.3f}" in section
     assert result.summary["regions_note"].startswith(f"{len(result.regions)} region(s) where the errors are")
     # 60 rows of a random tiny model: no region, and the report says why
     plain = clsmap.analyze(layered_store, write=False)
-    assert plain.regions.empty and plain.summary["regions_note"].startswith("errors are diffuse: no region")
+    assert plain.regions.frame.empty and plain.summary["regions_note"].startswith("errors are diffuse: no region")
     page = clsmap.report(layered_store, tmp_path / "none.html", analysis=plain).read_text(encoding="utf-8")
     assert "Errors are diffuse: no region" in page[page.index('id="regions"'):]
 

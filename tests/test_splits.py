@@ -86,9 +86,10 @@ def _planted(folder, n=900, seed=0):
 def test_per_split_metrics_table(tmp_path):
     store = _planted(tmp_path / "s")
     analysis = clsmap.analyze(store, layers=False)
-    table = analysis.splits.set_index("split")
+    table = analysis.splits.frame.set_index("split")
     frame = store.frame
-    assert list(table.index) == ["train", "test"] and table.attrs["reference"] == "train"
+    assert list(table.index) == ["train", "test"] and analysis.splits.reference == "train"
+    assert analysis.summary["splits"] == ["train", "test"]
     for name in ("train", "test"):
         rows = frame[frame["split"] == name]
         assert table.loc[name, "n"] == len(rows)
@@ -109,10 +110,11 @@ def test_per_split_metrics_table(tmp_path):
 
 def test_split_metrics_without_a_map_or_predictions():
     labels = np.array(["a", "b"] * 10)
-    table = split_metrics(np.array(["x"] * 12 + ["y"] * 8, dtype=object), labels, agreement=np.ones(20))
+    result = split_metrics(np.array(["x"] * 12 + ["y"] * 8, dtype=object), labels, agreement=np.ones(20))
+    table = result.frame
     assert table["split"].tolist() == ["x", "y"] and table["knn_purity"].tolist() == [1.0, 1.0]
     assert table[["accuracy", "errors_in_reference_regions"]].isna().all().all()
-    assert table.attrs["reference"] == "x"
+    assert result.reference == "x"
 
 
 def test_figure_and_map_draw_splits_apart(tmp_path):

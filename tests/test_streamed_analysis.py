@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clsmap.analysis import approximate_knn_graph, silhouette_per_class, trustworthiness
+from clsmap.analysis import silhouette_per_class, trustworthiness
+from clsmap.analysis.knn import approximate_knn_graph
 from clsmap.analysis.probe import cross_val_probs
 from clsmap.store import Store, Vectors, as_vectors, synthetic_store
 

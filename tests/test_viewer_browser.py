@@ -319,7 +319,8 @@ def test_three_hundred_classes_get_distinct_colours(browser, tmp_path):
 
 def test_region_list_says_how_strong_each_region_is(browser, tmp_path):
     """regions.json schema 2: the list and the description give each region's enrichment and p-value."""
-    from clsmap.analysis import confusion_regions, write_regions
+    from clsmap.analysis import confusion_regions
+    from clsmap.analysis.files import write_regions
 
     rng = np.random.default_rng(4)
     n = 3000
@@ -335,7 +336,7 @@ def test_region_list_says_how_strong_each_region_is(browser, tmp_path):
     assert len(regions) >= 1
     write_regions(store.path, regions, column="vector")
     page = open_map(browser, write_map(store, tmp_path / "map.html"))
-    first = regions.iloc[0]
+    first = regions.frame.iloc[0]
     item = page.locator(".region-item").first
     assert f"({first['enrichment']:.1f}×)" in item.text_content()
     item.click()

@@ -140,7 +140,7 @@ def run_demo(
         titles=["before fine-tuning: all-MiniLM-L6-v2 [CLS]", "after fine-tuning"],
     )
     dynamics = write_dynamics(model_dir, out / "dynamics", seed=seed)
-    before, after = (analyses[name].splits.set_index("split").loc["held-out"] for name in ("before", "after"))
+    before, after = (analyses[name].splits.frame.set_index("split").loc["held-out"] for name in ("before", "after"))
     summary = {
         "figure": [str(p) for p in figure],
         "interactive_maps": [str(out / name / "map.html") for name in stores],
@@ -149,7 +149,7 @@ def run_demo(
         "train_rows": len(train_data),
         "epochs": epochs,
         "held_out_accuracy_after": float(after["accuracy"]),
-        "train_accuracy_after": float(analyses["after"].splits.set_index("split").loc["train", "accuracy"]),
+        "train_accuracy_after": float(analyses["after"].splits.frame.set_index("split").loc["train", "accuracy"]),
         "knn10_purity_before": float(before["knn_purity"]),
         "knn10_purity_after": float(after["knn_purity"]),
         "linear_probe_accuracy_before": float(before["linear_probe_accuracy"]),

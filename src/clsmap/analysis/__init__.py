@@ -12,75 +12,55 @@
 - :mod:`~clsmap.analysis.cartography`: how hard each training text was to learn (dataset cartography);
 - :mod:`~clsmap.analysis.alignment` and :mod:`~clsmap.analysis.dynamics`: a training run's snapshots: aligned
   maps, per-step curves, where the space formed (:func:`analyze_dynamics`);
-- :func:`analyze`: all of it for one store;
+- :func:`analyze`: all of it for one store, as named steps (:mod:`~clsmap.analysis.steps`) over one
+  context (:mod:`~clsmap.analysis.context`), each giving a typed result (:mod:`~clsmap.analysis.results`);
+  :mod:`~clsmap.analysis.files` writes them to the store and reads the regions and keywords back;
 - :mod:`~clsmap.analysis.compare` (with :mod:`~clsmap.analysis.changes`): two stores of the same texts
   side by side (:func:`compare`).
 """
 
 from .cartography import cartography, store_cartography
-from .dynamics import DynamicsAnalysis, analyze_dynamics
-from .changes import CHANGE_KINDS, change_kinds, neighbour_change
 from .compare import Comparison, compare
-from .keywords import class_keywords, read_keywords, tokenize, write_keywords
-from .label_issues import cleanlab_issues, label_issue_scores
-from .layers import aligned_layer_maps, layer_curves, procrustes_align
-from .knn import APPROX_FROM, approximate_knn_graph, knn_backend, knn_graph, knn_indices
-from .metrics import (
-    classification_metrics,
-    confusion_frame,
-    knn_preservation,
-    knn_purity,
-    knn_purity_per_class,
-    linear_probe_accuracy,
-    neighbour_agreement,
-    out_of_sample_probs,
-    silhouette_per_class,
-    trustworthiness,
-)
-from .regions import confusion_regions, read_regions, region_coverage, region_membership, write_regions
-from .run import Analysis, analyze
+from .dynamics import DynamicsAnalysis, analyze_dynamics
+from .files import read_keywords, read_regions, write_analysis
+from .keywords import class_keywords
+from .knn import knn_graph
+from .label_issues import label_issue_scores
+from .layers import layer_curves
+from .metrics import knn_purity, linear_probe_accuracy, out_of_sample_probs, silhouette_per_class, trustworthiness
+from .regions import RegionOptions, confusion_regions, region_membership
+from .results import Analysis, Keywords, LabelFlags, RegionCoverage, Regions, SplitMetrics
+from .run import analyze
 from .splits import split_metrics
 
 __all__ = [
     "Analysis",
-    "CHANGE_KINDS",
     "Comparison",
     "DynamicsAnalysis",
-    "aligned_layer_maps",
+    "Keywords",
+    "LabelFlags",
+    "RegionCoverage",
+    "RegionOptions",
+    "Regions",
+    "SplitMetrics",
     "analyze",
     "analyze_dynamics",
     "cartography",
-    "change_kinds",
     "class_keywords",
-    "classification_metrics",
     "compare",
-    "cleanlab_issues",
-    "confusion_frame",
     "confusion_regions",
-    "APPROX_FROM",
-    "approximate_knn_graph",
-    "knn_backend",
     "knn_graph",
-    "knn_indices",
-    "knn_preservation",
     "knn_purity",
-    "knn_purity_per_class",
     "label_issue_scores",
     "layer_curves",
     "linear_probe_accuracy",
-    "neighbour_agreement",
-    "neighbour_change",
     "out_of_sample_probs",
-    "procrustes_align",
     "read_keywords",
     "read_regions",
-    "region_coverage",
     "region_membership",
     "silhouette_per_class",
     "split_metrics",
-    "tokenize",
     "store_cartography",
     "trustworthiness",
-    "write_keywords",
-    "write_regions",
+    "write_analysis",
 ]

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ClsmapError
+from .._json import jsonable
 from .._validation import check_choice, check_positive_int
 from ..projection.reducers import make_reducer
 from ..projection.sampling import MAX_FIT, fit_on_sample
@@ -33,7 +34,8 @@ from ..store.reader import Store, open_store
 from .changes import CHANGE_KINDS, change_kinds, displacement, neighbour_change, region_matches
 from .layers import procrustes_align
 from .regions import region_membership
-from .run import Analysis, _jsonable, analyze
+from .results import Analysis
+from .run import analyze
 
 __all__ = ["Comparison", "compare", "COMPARED_METRICS"]
 
@@ -90,13 +92,13 @@ class Comparison:
         """Every number, JSON-ready; the moved-most table cut to ``top`` texts."""
 
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            return [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
+            return [{k: jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
         return {
             "a": {"store": str(self.path_a), "column": self.column_a},
             "b": {"store": str(self.path_b), "column": self.column_b},
-            "summary": {k: _jsonable(v) for k, v in self.summary.items()},
-            "alignment": {k: _jsonable(v) for k, v in self.alignment.items()},
+            "summary": {k: jsonable(v) for k, v in self.summary.items()},
+            "alignment": {k: jsonable(v) for k, v in self.alignment.items()},
             "metrics": records(self.metrics),
             "per_class": records(self.per_class),
             "regions": records(self.regions),
@@ -199,8 +201,8 @@ def _per_class_diff(a: Analysis, b: Analysis) -> pd.DataFrame:
 def _regions(a: Analysis, b: Analysis, xy_a: np.ndarray, xy_b: np.ndarray) -> pd.DataFrame:
     """Each map's confusion regions (in its own stored map), matched by the rows they hold."""
     columns = ["map", "region_id", "true_label", "pred_label", "n", "error_rate", "match", "overlap", "status"]
-    ra = a.regions if a.regions is not None else pd.DataFrame()
-    rb = b.regions if b.regions is not None else pd.DataFrame()
+    ra = a.regions.frame if a.regions is not None else pd.DataFrame()
+    rb = b.regions.frame if b.regions is not None else pd.DataFrame()
     member_a = region_membership(xy_a, ra) if len(ra) else np.zeros(len(xy_a), dtype=np.int64)
     member_b = region_membership(xy_b, rb) if len(rb) else np.zeros(len(xy_b), dtype=np.int64)
     rows = []

@@ -14,24 +14,26 @@ English stop words dropped); Hangul words split on spaces with their particles (
 It stays fast at any N: above ``sample`` texts, each group is sampled (at most ``sample / groups``
 texts, and all of a smaller group), the vocabulary is capped at ``max_terms`` terms, and the counts
 are sparse matrices (scikit-learn's ``CountVectorizer``). Keywords go into the store as
-``analysis/keywords.json`` (per class and per confusion region; schema 1).
+``analysis/keywords.json`` (per class and per confusion region; :mod:`clsmap.analysis.files`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..store.files import read_json_object, write_json_atomic
-from ..store.layout import KEYWORDS_FILE, KEYWORDS_SCHEMA
+from .results import Keywords
 
-__all__ = ["tokenize", "class_keywords", "write_keywords", "read_keywords", "keyword_terms"]
+__all__ = ["tokenize", "class_keywords", "KEYWORD_COLUMNS"]
+
+#: the columns of :func:`class_keywords`' frame
+KEYWORD_COLUMNS = ["group", "rank", "term", "score", "n_texts", "share"]
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +114,7 @@ def class_keywords(
     max_terms: int = 50_000,
     ignore: Any = (),
     seed: int = 0,
-) -> pd.DataFrame:
+) -> Keywords:
     """The ``top`` distinguishing terms of each group of ``texts`` by c-TF-IDF (module docstring).
 
     ``groups``: one group per text (a class name, a region id, ...). Groups in ``ignore`` take part
@@ -121,94 +123,67 @@ def class_keywords(
     ``sample / groups`` texts); ``None`` counts every text. ``max_terms``: the vocabulary's size cap
     (the terms in most texts).
 
-    Columns: ``group``, ``rank`` (1 = most distinguishing), ``term``, ``score`` (c-TF-IDF weight),
-    ``n_texts`` (texts of the group counted that hold the term), ``share`` (n_texts / texts of the
-    group counted). ``frame.attrs``: ``n_texts`` (texts counted), ``n_terms`` (vocabulary size).
+    The frame's columns: ``group``, ``rank`` (1 = most distinguishing), ``term``, ``score`` (c-TF-IDF
+    weight), ``n_texts`` (texts of the group counted that hold the term), ``share`` (n_texts / texts of the
+    group counted). The :class:`~clsmap.analysis.results.Keywords` also says how many texts were counted
+    (``n_texts``) and the vocabulary's size (``n_terms``); both None when no text holds a term.
     """
-    from scipy import sparse
     from sklearn.feature_extraction.text import CountVectorizer
 
     texts = pd.Series(texts, dtype="object").fillna("").astype(str).to_numpy()
     groups = np.asarray(groups)
     if len(texts) != len(groups):
         raise ValueError(f"class_keywords: {len(texts)} texts but {len(groups)} groups")
-    columns = ["group", "rank", "term", "score", "n_texts", "share"]
     rows = _sample(groups, sample, seed)
     vectorizer = CountVectorizer(analyzer=tokenize, binary=True, max_features=max_terms, dtype=np.int32)
     try:
         counts = vectorizer.fit_transform(texts[rows])
     except ValueError:  # no term at all (empty texts, only stop words)
-        return pd.DataFrame(columns=columns)
-    names, codes = np.unique(groups[rows], return_inverse=True)
-    member = sparse.csr_matrix((np.ones(len(rows)), (codes, np.arange(len(rows)))), shape=(len(names), len(rows)))
-    per_group = (member @ counts).tocsr().astype(np.float64)  # texts of each group holding each term
-    sizes = np.asarray(member.sum(axis=1)).ravel()
-    totals = np.asarray(per_group.sum(axis=1)).ravel()
-    freq = np.asarray(per_group.sum(axis=0)).ravel()
-    idf = np.log1p(totals.mean() / np.maximum(freq, 1.0))
+        return Keywords(frame=pd.DataFrame(columns=KEYWORD_COLUMNS))
     terms = vectorizer.get_feature_names_out()
+    names, codes = np.unique(groups[rows], return_inverse=True)
+    table = _GroupCounts.of(counts, codes, len(names))
     skip = {str(g) for g in ignore}
-    found = []
-    for g, name in enumerate(names):
-        if str(name) in skip or totals[g] == 0:
-            continue
-        row = per_group.getrow(g)
-        others = len(rows) - sizes[g]
-        # a keyword is in at least min_texts of the group's texts, and in a larger share of them than of the others'
-        rest_share = (freq[row.indices] - row.data) / others if others else np.zeros(len(row.data))
-        keep = (row.data >= min_texts) & (row.data / sizes[g] > rest_share)
+    found = [row for g, name in enumerate(names) if str(name) not in skip and table.totals[g] != 0
+             for row in table.keywords(g, name, terms, top=top, min_texts=min_texts)]
+    return Keywords(frame=pd.DataFrame(found, columns=KEYWORD_COLUMNS), n_texts=int(len(rows)),
+                    n_terms=int(len(terms)))
+
+
+@dataclass
+class _GroupCounts:
+    """The counts of c-TF-IDF: per group, the texts holding each term (``per_group``, sparse (G, T)), the
+    group's texts (``sizes``) and term occurrences (``totals``); per term, its occurrences (``freq``) and
+    ``idf``."""
+
+    per_group: Any
+    sizes: np.ndarray
+    totals: np.ndarray
+    freq: np.ndarray
+    idf: np.ndarray
+
+    @classmethod
+    def of(cls, counts: Any, codes: np.ndarray, n_groups: int) -> _GroupCounts:
+        from scipy import sparse
+
+        member = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
+                                   shape=(n_groups, len(codes)))
+        per_group = (member @ counts).tocsr().astype(np.float64)  # texts of each group holding each term
+        totals = np.asarray(per_group.sum(axis=1)).ravel()
+        freq = np.asarray(per_group.sum(axis=0)).ravel()
+        return cls(per_group=per_group, sizes=np.asarray(member.sum(axis=1)).ravel(), totals=totals, freq=freq,
+                   idf=np.log1p(totals.mean() / np.maximum(freq, 1.0)))
+
+    def keywords(self, g: int, name: Any, terms: np.ndarray, *, top: int, min_texts: int) -> list[tuple]:
+        """The rows of group ``g``'s keywords: in at least ``min_texts`` of its texts, and in a larger share
+        of them than of the others'."""
+        row = self.per_group.getrow(g)
+        others = self.sizes.sum() - self.sizes[g]
+        rest_share = (self.freq[row.indices] - row.data) / others if others else np.zeros(len(row.data))
+        keep = (row.data >= min_texts) & (row.data / self.sizes[g] > rest_share)
         cols, n_texts = row.indices[keep], row.data[keep]
-        score = n_texts / totals[g] * idf[cols]
+        score = n_texts / self.totals[g] * self.idf[cols]
         order = np.lexsort((terms[cols], -score))[:top]  # ties: alphabetical, so the result is stable
-        for rank, i in enumerate(order, start=1):
-            found.append((name.item() if isinstance(name, np.generic) else name, rank, str(terms[cols[i]]),
-                          float(score[i]), int(n_texts[i]), float(n_texts[i] / sizes[g])))
-    out = pd.DataFrame(found, columns=columns)
-    out.attrs = {"n_texts": int(len(rows)), "n_terms": int(len(terms))}
-    return out
-
-
-def _records(frame: pd.DataFrame | None) -> dict[str, list[dict[str, Any]]]:
-    if frame is None or not len(frame):
-        return {}
-    return {str(group): [{"term": r.term, "score": round(float(r.score), 6), "share": round(float(r.share), 4)}
-                         for r in part.sort_values("rank").itertuples()]
-            for group, part in frame.groupby("group", sort=False)}
-
-
-def write_keywords(store_path: str | Path, classes: pd.DataFrame | None, regions: pd.DataFrame | None, *,
-                   column: str) -> Path:
-    """Write ``<store>/analysis/keywords.json``: per class and per region (by id), the keywords in rank
-    order, each ``{term, score, share}``."""
-    attrs = (classes.attrs if classes is not None else {}) or {}
-    payload = {"schema": KEYWORDS_SCHEMA, "column": column, "method": "c-TF-IDF", "n_texts": attrs.get("n_texts"),
-               "classes": _records(classes), "regions": _records(regions)}
-    return write_json_atomic(Path(store_path) / KEYWORDS_FILE, payload)
-
-
-def read_keywords(store_path: str | Path) -> dict[str, Any] | None:
-    """The keywords file of a store, or ``None`` when there is none (or it cannot be read, or is of a
-    newer schema: a warning says why, and the pages are made without keywords)."""
-    path = Path(store_path) / KEYWORDS_FILE
-    data = read_json_object(path, without="the pages are made without keywords")
-    if data is None:
-        return None
-    schema = data.get("schema")
-    if not isinstance(schema, int) or schema > KEYWORDS_SCHEMA:
-        logger.warning("%s is not a keywords file this clsmap reads (schema %r); the pages are made without keywords",
-                       path, schema)
-        return None
-    return data
-
-
-def keyword_terms(data: dict[str, Any] | None, kind: str, *, column: str, top: int = 5) -> dict[str, list[str]]:
-    """From a keywords file (:func:`read_keywords`), the first ``top`` terms of each class or region
-    (``kind``: ``"classes"`` or ``"regions"``) when it describes ``column``; else nothing."""
-    if not data or data.get("column") != column or not isinstance(data.get(kind), dict):
-        return {}
-    out = {}
-    for group, entries in data[kind].items():
-        terms = [str(e["term"]) for e in entries if isinstance(e, dict) and "term" in e][:top]
-        if terms:
-            out[str(group)] = terms
-    return out
+        group = name.item() if isinstance(name, np.generic) else name
+        return [(group, rank, str(terms[cols[i]]), float(score[i]), int(n_texts[i]), float(n_texts[i] / self.sizes[g]))
+                for rank, i in enumerate(order, start=1)]

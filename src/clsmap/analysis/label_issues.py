@@ -18,13 +18,16 @@ probabilities are too close to chance to tell a wrong label from a hard row.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from .._blocks import ROWS, blocks
 from ..store.vectors import Vectors, as_vectors
 from .knn import Metric, knn_indices
 from .metrics import out_of_sample_probs
+from .results import LabelFlags
 
 __all__ = ["label_issue_scores", "estimate_issue_count", "flag_gate", "cleanlab_issues"]
 
@@ -39,11 +42,10 @@ _MIN_TAIL = 30
 def _neighbour_votes(neighbours: np.ndarray, codes: np.ndarray, n_classes: int) -> np.ndarray:
     """(n, C) share of each row's neighbours per class, with add-one smoothing (one (n, C) array)."""
     votes = np.empty((len(neighbours), n_classes))
-    for lo in range(0, len(neighbours), 65_536):  # each (row, class) pair counted, a block of rows at a time
-        block = neighbours[lo:lo + 65_536]
+    for rows in blocks(len(neighbours), ROWS):  # each (row, class) pair counted, a block of rows at a time
+        block = neighbours[rows]
         cells = codes[block] + np.arange(len(block))[:, None] * n_classes  # the pair's place in the block's (r, C)
-        votes[lo:lo + len(block)] = np.bincount(cells.ravel(), minlength=len(block) * n_classes).reshape(
-            len(block), n_classes)
+        votes[rows] = np.bincount(cells.ravel(), minlength=len(block) * n_classes).reshape(len(block), n_classes)
     votes += 1.0 / n_classes
     votes /= neighbours.shape[1] + 1.0
     return votes
@@ -137,7 +139,7 @@ def label_issue_scores(
     folds: int = 5,
     seed: int = 0,
     neighbours: np.ndarray | None = None,
-) -> pd.DataFrame:
+) -> LabelFlags:
     """Score every row for how likely its given label is wrong, and flag the likeliest.
 
     ``q = w * p + (1 - w) * v`` per class, where ``p`` is the row's out-of-sample probability
@@ -155,13 +157,13 @@ def label_issue_scores(
     says more than half the labels are wrong (then the classes do not separate enough for the
     estimate to mean anything).
 
-    Columns, one row per input row, in input order: ``row``, ``label`` (given), ``p_given``,
+    The frame's columns, one row per input row, in input order: ``row``, ``label`` (given), ``p_given``,
     ``knn_given`` (neighbour share of the given label), ``q_given``, ``suggested_label`` (the
     class with the highest ``q``), ``q_suggested``, ``score`` (higher is more suspicious),
-    ``flagged`` (bool), ``rank`` (1 = most suspicious). ``DataFrame.attrs`` holds the decision:
-    ``weight`` (``w`` used), ``accuracy`` (of ``p``), ``chance``, ``needed`` (the accuracy that
-    flags need), ``n_estimated`` (estimated wrong labels), ``n_flagged`` and ``note`` (why
-    nothing is flagged, or None).
+    ``flagged`` (bool), ``rank`` (1 = most suspicious). The decision is in the fields of the
+    :class:`~clsmap.analysis.results.LabelFlags`: ``weight`` (``w`` used), ``accuracy`` (of ``p``),
+    ``chance``, ``needed`` (the accuracy that flags need), ``n_estimated`` (estimated wrong labels),
+    ``n_flagged`` and ``note`` (why nothing is flagged, or None).
     """
     labels = np.asarray(labels)
     X = as_vectors(X, "label_issue_scores")  # read only for what is not given (probs, neighbours)
@@ -173,68 +175,99 @@ def label_issue_scores(
         probs, classes = out_of_sample_probs(X, labels, folds=folds, seed=seed)
     elif classes is None:
         raise ValueError("label_issue_scores: pass classes= (the column order of probs) with probs=")
+    probs, classes, codes = _checked(probs, classes, labels, len(X))
+    if neighbours is None:
+        neighbours = knn_indices(X, k=k, metric=metric)
+    scores = _scores(probs, codes, neighbours, weight=weight, seed=seed)
+    agrees = scores.best == codes
+    # a row whose given label is still its likeliest class is never ranked above (or flagged
+    # before) one where another class is likelier: a flag whose suggestion is the given label
+    # would contradict itself. Then by score; ties: the lower probability first
+    rows = np.arange(len(X))
+    order = np.lexsort((rows, scores.p_given, -(1.0 - scores.q_given), agrees))
+    rank = np.empty(len(X), dtype=np.int64)
+    rank[order] = np.arange(1, len(X) + 1)
+    flags = _decision(probs, codes, scores, n_classes=len(classes), can_flag=int((~agrees).sum()))
+    return replace(flags, frame=pd.DataFrame({
+        "row": rows,
+        "label": labels,
+        "p_given": scores.p_given,
+        "knn_given": scores.same / neighbours.shape[1],
+        "q_given": scores.q_given,
+        "suggested_label": np.asarray(classes, dtype=object)[scores.best],
+        "q_suggested": scores.q_best,
+        "score": 1.0 - scores.q_given,
+        "flagged": rank <= flags.n_flagged,
+        "rank": rank,
+    }))
+
+
+def _checked(probs: np.ndarray, classes: list, labels: np.ndarray, n: int) -> tuple[np.ndarray, list, np.ndarray]:
+    """``probs`` as float64, ``classes`` as a list and the labels' codes (their columns in ``probs``),
+    checked against each other."""
     probs = np.asarray(probs, dtype=np.float64)
     classes = list(classes)
-    if probs.shape != (len(X), len(classes)):
-        raise ValueError(f"label_issue_scores: probs has shape {probs.shape}, expected {(len(X), len(classes))}")
+    if probs.shape != (n, len(classes)):
+        raise ValueError(f"label_issue_scores: probs has shape {probs.shape}, expected {(n, len(classes))}")
     index = {c: i for i, c in enumerate(classes)}
     missing = sorted({str(v) for v in labels} - {str(c) for c in classes})
     if missing:
         raise ValueError(f"label_issue_scores: labels {missing[:3]} are not among the classes of probs")
-    codes = np.array([index[v] for v in labels], dtype=np.int64)
-    if neighbours is None:
-        neighbours = knn_indices(X, k=k, metric=metric)
-    rows = np.arange(len(X))
-    n_classes = len(classes)
+    return probs, classes, np.array([index[v] for v in labels], dtype=np.int64)
+
+
+@dataclass
+class _Scores:
+    """Per row: ``p_given``, ``same`` (neighbours with the given label), ``q_given``, the best class under
+    ``q`` and its score; ``weight`` (``w``); the null's rows (``take``) and their ``q`` (r, C)."""
+
+    p_given: np.ndarray
+    same: np.ndarray
+    q_given: np.ndarray
+    best: np.ndarray
+    q_best: np.ndarray
+    weight: float
+    take: np.ndarray
+    null_rows: np.ndarray
+
+
+def _scores(probs: np.ndarray, codes: np.ndarray, neighbours: np.ndarray, *, weight: float | None,
+            seed: int) -> _Scores:
+    """``q = w * probs + (1 - w) * votes``, a block of rows at a time (at 1M rows and 40 classes an (n, C)
+    array is 320 MB): what is kept of it is each row's best class and its score, and the null's rows."""
+    n, n_classes = probs.shape
+    rows = np.arange(n)
     p_given = probs[rows, codes]
     same = (codes[neighbours] == codes[:, None]).sum(axis=1)  # neighbours with the given label
     v_given = (same + 1.0 / n_classes) / (neighbours.shape[1] + 1.0)
     w = _fit_weight(p_given, v_given) if weight is None else float(weight)
-    # q = w * probs + (1 - w) * votes, a block of rows at a time (at 1M rows and 40 classes an (n, C)
-    # array is 320 MB): what is kept of it is each row's best class and its score, and the null's rows
-    q_given = w * p_given + (1.0 - w) * v_given
-    best, q_best = np.empty(len(X), dtype=np.int64), np.empty(len(X))
-    take = _null_rows(len(X), n_classes, seed) if n_classes >= 2 else rows[:0]
+    best, q_best = np.empty(n, dtype=np.int64), np.empty(n)
+    take = _null_rows(n, n_classes, seed) if n_classes >= 2 else rows[:0]
     null_rows = np.empty((len(take), n_classes))
-    for lo in range(0, len(X), 65_536):
-        q = _neighbour_votes(neighbours[lo:lo + 65_536], codes, n_classes)
+    for block in blocks(n, ROWS):
+        q = _neighbour_votes(neighbours[block], codes, n_classes)
         q *= 1.0 - w
-        q += w * probs[lo:lo + 65_536]
-        best[lo:lo + len(q)] = q.argmax(axis=1)
-        q_best[lo:lo + len(q)] = q[np.arange(len(q)), best[lo:lo + len(q)]]
-        inside = (take >= lo) & (take < lo + len(q))
-        null_rows[inside] = q[take[inside] - lo]
-    score = 1.0 - q_given
-    # a row whose given label is still its likeliest class is never ranked above (or flagged
-    # before) one where another class is likelier: a flag whose suggestion is the given label
-    # would contradict itself. Then by score; ties: the lower probability first
-    agrees = best == codes
-    order = np.lexsort((rows, p_given, -score, agrees))
-    rank = np.empty(len(X), dtype=np.int64)
-    rank[order] = np.arange(1, len(X) + 1)
+        q += w * probs[block]
+        best[block] = q.argmax(axis=1)
+        q_best[block] = q[np.arange(len(q)), best[block]]
+        inside = (take >= block.start) & (take < block.stop)
+        null_rows[inside] = q[take[inside] - block.start]
+    return _Scores(p_given=p_given, same=same, q_given=w * p_given + (1.0 - w) * v_given, best=best, q_best=q_best,
+                   weight=w, take=take, null_rows=null_rows)
 
-    accuracy = float((probs.argmax(axis=1) == codes).mean()) if len(X) else 0.0
-    chance, needed, note = flag_gate(accuracy, codes, len(classes))
-    estimated = _issue_count(q_given, null_rows, codes[take]) if len(X) and n_classes >= 2 else 0
-    if note is None and estimated > len(X) / 2:
-        note = (f"nothing flagged: the estimate says {estimated:,} of {len(X):,} labels are wrong, more than "
+
+def _decision(probs: np.ndarray, codes: np.ndarray, scores: _Scores, *, n_classes: int, can_flag: int) -> LabelFlags:
+    """How many rows to flag (at most ``can_flag``, those where another class is likelier), and why none
+    where none are: the facts of a :class:`LabelFlags` (its frame still empty)."""
+    n = len(codes)
+    accuracy = float((probs.argmax(axis=1) == codes).mean()) if n else 0.0
+    chance, needed, note = flag_gate(accuracy, codes, n_classes)
+    estimated = _issue_count(scores.q_given, scores.null_rows, codes[scores.take]) if n and n_classes >= 2 else 0
+    if note is None and estimated > n / 2:
+        note = (f"nothing flagged: the estimate says {estimated:,} of {n:,} labels are wrong, more than "
                 f"half, so these vectors do not separate the classes enough to tell which")
-    n_flagged = 0 if note is not None else min(estimated, int((~agrees).sum()))
-    frame = pd.DataFrame({
-        "row": rows,
-        "label": labels,
-        "p_given": p_given,
-        "knn_given": same / neighbours.shape[1],
-        "q_given": q_given,
-        "suggested_label": np.asarray(classes, dtype=object)[best],
-        "q_suggested": q_best,
-        "score": score,
-        "flagged": rank <= n_flagged,
-        "rank": rank,
-    })
-    frame.attrs.update({"weight": w, "accuracy": accuracy, "chance": chance, "needed": needed,
-                        "n_estimated": estimated, "n_flagged": n_flagged, "note": note})
-    return frame
+    return LabelFlags(frame=pd.DataFrame(), weight=scores.weight, accuracy=accuracy, chance=chance, needed=needed,
+                      n_estimated=estimated, n_flagged=0 if note is not None else min(estimated, can_flag), note=note)
 
 
 def cleanlab_issues(labels: np.ndarray | list, probs: np.ndarray, classes: list) -> np.ndarray:

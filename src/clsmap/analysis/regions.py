@@ -23,31 +23,76 @@ Cost: O(N) to bin, then O(cells x levels) per permutation, independent of N beyo
 Outlines are the boundaries of the regions' cells (polygons along the grid); a region's numbers
 count exactly the points in its cells. See :mod:`clsmap.analysis.scan` for the scan itself.
 
-Regions go into the store as ``analysis/regions.json`` (schema 2: schema 1 plus ``rate``,
-``enrichment``, ``p_value`` per region and ``measure``, ``overall_rate`` at the top; files of
-schema 1 are still read).
+The regions are a :class:`~clsmap.analysis.results.Regions`: the table and how it was found. They go into
+the store as ``analysis/regions.json`` (:mod:`clsmap.analysis.files`).
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..store.files import read_json_object, write_json_atomic
-from ..store.layout import REGIONS_FILE, REGIONS_SCHEMA
 from .metrics import neighbour_agreement
-from .scan import Scan, make_grid, outline
+from .results import RegionCoverage, Regions
+from .scan import Grid, Scan, make_grid, outline
 
-__all__ = ["confusion_regions", "region_membership", "region_coverage", "write_regions", "read_regions"]
+__all__ = ["RegionOptions", "confusion_regions", "region_membership", "region_coverage"]
 
 logger = logging.getLogger(__name__)
 
 COLUMNS = ["region_id", "polygon", "area", "n", "n_errors", "n_mixed", "error_rate", "rate", "enrichment",
            "p_value", "llr", "share_points", "purity", "true_label", "pred_label", "examples"]
+
+
+@dataclass(frozen=True)
+class RegionOptions:
+    """How :func:`confusion_regions` searches. Without predictions, a row is flagged when its neighbour
+    agreement is below ``mixed_below``. A region's flag rate is at least ``min_enrichment`` x the overall
+    rate, it holds at most ``max_share`` of the points, at least ``min_points`` points and ``min_flags``
+    flagged ones, and its p-value (``permutations`` Monte Carlo permutations of the flags) is at most
+    ``alpha``. ``cells``: grid cells along the map's longer side (None: from N); ``bandwidth``: the
+    smoothing in cells; ``examples``: texts kept per region."""
+
+    mixed_below: float = 0.5
+    min_enrichment: float = 2.0
+    max_share: float = 0.10
+    alpha: float = 0.05
+    permutations: int = 199
+    cells: int | None = None
+    bandwidth: float = 1.0
+    min_points: int = 10
+    min_flags: int = 5
+    examples: int = 3
+
+    def __post_init__(self) -> None:
+        if (not 0 < self.max_share <= 1 or self.min_enrichment <= 1 or not 0 < self.alpha < 1
+                or self.permutations < 1):
+            raise ValueError("confusion_regions: need 0 < max_share <= 1, min_enrichment > 1, 0 < alpha < 1 and "
+                             f"permutations >= 1; got {self.max_share}, {self.min_enrichment}, {self.alpha}, "
+                             f"{self.permutations}")
+
+
+@dataclass
+class _Flags:
+    """The rows of one map and what flags them: ``wrong`` (misclassified), ``mixed`` (mixed
+    neighbourhood), ``flags`` (those the regions are measured by) and, per flagged row, the other label
+    of its pair (``other``: the prediction, or None: the commonest other label among its neighbours)."""
+
+    labels: np.ndarray
+    wrong: np.ndarray
+    mixed: np.ndarray
+    flags: np.ndarray
+    other: np.ndarray | None
+    neighbours: np.ndarray | None
+    texts: list[str] | None
+
+    @property
+    def measure(self) -> str:
+        return "mixed" if self.other is None else "error"
 
 
 def _polygon_area(polygon: np.ndarray) -> float:
@@ -73,117 +118,106 @@ def confusion_regions(
     preds: np.ndarray | list | None = None,
     neighbours: np.ndarray | None = None,
     texts: list[str] | None = None,
-    mixed_below: float = 0.5,
-    min_enrichment: float = 2.0,
-    max_share: float = 0.10,
-    alpha: float = 0.05,
-    permutations: int = 199,
-    cells: int | None = None,
-    bandwidth: float = 1.0,
-    min_points: int = 10,
-    min_flags: int = 5,
     seed: int = 0,
-    examples: int = 3,
-) -> pd.DataFrame:
+    options: RegionOptions | None = None,
+) -> Regions:
     """The confusion regions of the map ``xy`` (n, 2), strongest first (method: module docstring).
 
     ``preds`` flags misclassified rows (``pred != label``); without it, ``neighbours`` ((n, k)
     indices of each row's nearest neighbours in the original space) flags rows whose neighbour
-    agreement is below ``mixed_below``. At least one of the two is needed. A region's flag rate is
-    at least ``min_enrichment`` x the overall rate, it holds at most ``max_share`` of the points, at
-    least ``min_points`` points and ``min_flags`` flagged ones, and its p-value (``permutations``
-    Monte Carlo permutations of the flags, ``seed``) is at most ``alpha``. ``cells``: grid cells
-    along the map's longer side (default from N); ``bandwidth``: the smoothing in cells.
+    agreement is below ``options.mixed_below``. At least one of the two is needed. ``options``: the
+    thresholds of the search (:class:`RegionOptions`); ``seed``: of the permutations.
 
-    Columns: ``region_id`` (1, 2, ...), ``polygon`` (closed outline, list of [x, y]), ``area`` (map
-    units squared), ``n`` (points inside), ``n_errors`` (misclassified inside), ``n_mixed``
+    The frame's columns: ``region_id`` (1, 2, ...), ``polygon`` (closed outline, list of [x, y]), ``area``
+    (map units squared), ``n`` (points inside), ``n_errors`` (misclassified inside), ``n_mixed``
     (mixed-neighbourhood inside), ``error_rate`` (n_errors / n), ``rate`` (flagged / n: the error
     rate, or the mixed rate without predictions), ``enrichment`` (rate / overall rate), ``p_value``,
     ``llr`` (the scan statistic), ``share_points`` (n / all points), ``purity`` (share of the most
     common true label inside), ``true_label`` and ``pred_label`` (the commonest true -> predicted
     pair among the flagged rows inside; without predictions, true label -> the commonest other
-    label among their neighbours), ``examples`` (texts of up to ``examples`` flagged rows, from
-    the region's highest-rate cells). ``frame.attrs`` holds ``measure`` ("error" or "mixed"),
-    ``overall_rate``, ``alpha``, ``permutations``, ``cells``, ``cell_size``, ``n_candidates``.
+    label among their neighbours), ``examples`` (texts of up to ``options.examples`` flagged rows, from
+    the region's highest-rate cells). The facts (measure, overall rate, the grid, the candidates) are the
+    fields of the :class:`~clsmap.analysis.results.Regions`.
     """
+    options = options or RegionOptions()
     xy = np.asarray(xy, dtype=np.float64)
+    rows = _flags(xy, labels, preds, neighbours, texts, options)
+    n, flags = len(xy), rows.flags
+    base = float(flags.mean()) if n else 0.0
+    facts: dict[str, Any] = {"measure": rows.measure, "overall_rate": base, "min_enrichment": options.min_enrichment,
+                             "max_share": options.max_share, "alpha": options.alpha,
+                             "permutations": options.permutations}
+    if n < options.min_points or flags.sum() < options.min_flags or options.min_enrichment * base > 1:
+        return Regions(frame=pd.DataFrame(columns=COLUMNS), **facts)
+    grid = make_grid(xy, cells=options.cells, bandwidth=options.bandwidth)
+    scan = Scan(base=base, min_enrichment=options.min_enrichment, max_points=options.max_share * n,
+                min_points=options.min_points, min_flags=options.min_flags, bandwidth=options.bandwidth, floor=1.0)
+    scores, masks, rate = scan.run(grid.counts, grid.flags(flags.astype(np.float64)), keep=True)
+    facts.update(cells=int(max(grid.shape)), cell_size=grid.size, n_candidates=len(scores))
+    if not len(scores):
+        return Regions(frame=pd.DataFrame(columns=COLUMNS), **facts)
+    null = scan.null_maxima(grid.counts, int(flags.sum()), options.permutations, seed)
+    p_values = (1 + (null[None, :] >= scores[:, None] - 1e-9).sum(axis=1)) / (options.permutations + 1)
+    cell_rate = rate.ravel()[grid.cell_of]
+    found = [_region(rows, grid, mask, cell_rate, score=float(score), p_value=float(p_value), base=base,
+                     examples=options.examples)
+             for score, p_value, mask in zip(scores, p_values, masks, strict=True) if p_value <= options.alpha]
+    found.sort(key=lambda r: (r["p_value"], -r["llr"]))
+    for i, region in enumerate(found, start=1):
+        region["region_id"] = i
+    return Regions(frame=pd.DataFrame(found, columns=COLUMNS), null_llr_95=float(np.quantile(null, 0.95)), **facts)
+
+
+def _flags(xy: np.ndarray, labels: np.ndarray | list, preds: np.ndarray | list | None,
+           neighbours: np.ndarray | None, texts: list[str] | None, options: RegionOptions) -> _Flags:
+    """What flags each row of the map (checked against the map's size)."""
     labels = np.asarray(labels).astype(str)
     n = len(xy)
     if len(labels) != n:
         raise ValueError(f"confusion_regions: {n} map points but {len(labels)} labels")
     if preds is None and neighbours is None:
         raise ValueError("confusion_regions needs preds= or neighbours= (or both)")
-    if not 0 < max_share <= 1 or min_enrichment <= 1 or not 0 < alpha < 1 or permutations < 1:
-        raise ValueError("confusion_regions: need 0 < max_share <= 1, min_enrichment > 1, 0 < alpha < 1 and "
-                         f"permutations >= 1; got {max_share}, {min_enrichment}, {alpha}, {permutations}")
-    wrong = np.zeros(n, dtype=bool) if preds is None else (np.asarray(preds).astype(str) != labels)
+    other = None if preds is None else np.asarray(preds).astype(str)
+    wrong = np.zeros(n, dtype=bool) if other is None else other != labels
     if neighbours is not None:
-        mixed = neighbour_agreement(np.asarray(neighbours), labels) < mixed_below
+        neighbours = np.asarray(neighbours)
+        mixed = neighbour_agreement(neighbours, labels) < options.mixed_below
     else:
         mixed = np.zeros(n, dtype=bool)
-    flags = wrong if preds is not None else mixed
-    base = float(flags.mean()) if n else 0.0
-    attrs: dict[str, Any] = {"measure": "error" if preds is not None else "mixed", "overall_rate": base,
-                             "min_enrichment": min_enrichment, "max_share": max_share, "alpha": alpha,
-                             "permutations": permutations, "cells": None, "cell_size": None, "n_candidates": 0}
+    return _Flags(labels=labels, wrong=wrong, mixed=mixed, flags=wrong if other is not None else mixed, other=other,
+                  neighbours=neighbours, texts=texts)
 
-    def none() -> pd.DataFrame:
-        empty = pd.DataFrame(columns=COLUMNS)
-        empty.attrs = attrs
-        return empty
 
-    if n < min_points or flags.sum() < min_flags or min_enrichment * base > 1:
-        return none()
-    grid = make_grid(xy, cells=cells, bandwidth=bandwidth)
-    scan = Scan(base=base, min_enrichment=min_enrichment, max_points=max_share * n, min_points=min_points,
-                min_flags=min_flags, bandwidth=bandwidth, floor=1.0)
-    flagged = grid.flags(flags.astype(np.float64))
-    scores, masks, rate = scan.run(grid.counts, flagged, keep=True)
-    attrs.update(cells=int(max(grid.shape)), cell_size=grid.size, n_candidates=len(scores))
-    if not len(scores):
-        return none()
-    null = scan.null_maxima(grid.counts, int(flags.sum()), permutations, seed)
-    p_values = (1 + (null[None, :] >= scores[:, None] - 1e-9).sum(axis=1)) / (permutations + 1)
-    attrs["null_llr_95"] = float(np.quantile(null, 0.95))
-    other = np.asarray(preds).astype(str) if preds is not None else None
-    cell_rate = rate.ravel()[grid.cell_of]
-    found = []
-    for score, p_value, mask in zip(scores, p_values, masks, strict=True):
-        if p_value > alpha:
-            continue
-        inside = mask.ravel()[grid.cell_of]
-        polygon = outline(mask, grid)
-        members = np.flatnonzero(inside)
-        hits = members[flags[members]]
-        hits = hits[np.argsort(-cell_rate[hits], kind="stable")]
-        if other is None and neighbours is not None:
-            pair = _dominant_pair(labels[hits], _neighbour_label(labels, neighbours, hits))
-        else:
-            pair = _dominant_pair(labels[hits], other[hits] if other is not None else labels[hits])
-        counts = pd.Series(labels[members]).value_counts()
-        found.append({
-            "polygon": polygon.tolist(),
-            "area": _polygon_area(polygon),
-            "n": len(members),
-            "n_errors": int(wrong[members].sum()),
-            "n_mixed": int(mixed[members].sum()),
-            "error_rate": float(wrong[members].mean()),
-            "rate": float(flags[members].mean()),
-            "enrichment": float(flags[members].mean() / base),
-            "p_value": float(p_value),
-            "llr": float(score),
-            "share_points": len(members) / n,
-            "purity": float(counts.iloc[0] / counts.sum()),
-            "true_label": pair[0],
-            "pred_label": pair[1],
-            "examples": [str(texts[i]) for i in hits[:examples]] if texts is not None else [],
-        })
-    found.sort(key=lambda r: (r["p_value"], -r["llr"]))
-    for i, region in enumerate(found, start=1):
-        region["region_id"] = i
-    out = pd.DataFrame(found, columns=COLUMNS)
-    out.attrs = attrs
-    return out
+def _region(rows: _Flags, grid: Grid, mask: np.ndarray, cell_rate: np.ndarray, *, score: float, p_value: float,
+            base: float, examples: int) -> dict[str, Any]:
+    """One region's row of the table: the rows in the cells of ``mask``, its outline and numbers."""
+    polygon = outline(mask, grid)
+    members = np.flatnonzero(mask.ravel()[grid.cell_of])
+    hits = members[rows.flags[members]]
+    hits = hits[np.argsort(-cell_rate[hits], kind="stable")]
+    labels = rows.labels
+    if rows.other is None and rows.neighbours is not None:
+        pair = _dominant_pair(labels[hits], _neighbour_label(labels, rows.neighbours, hits))
+    else:
+        pair = _dominant_pair(labels[hits], rows.other[hits] if rows.other is not None else labels[hits])
+    counts = pd.Series(labels[members]).value_counts()
+    return {
+        "polygon": polygon.tolist(),
+        "area": _polygon_area(polygon),
+        "n": len(members),
+        "n_errors": int(rows.wrong[members].sum()),
+        "n_mixed": int(rows.mixed[members].sum()),
+        "error_rate": float(rows.wrong[members].mean()),
+        "rate": float(rows.flags[members].mean()),
+        "enrichment": float(rows.flags[members].mean() / base),
+        "p_value": p_value,
+        "llr": score,
+        "share_points": len(members) / len(labels),
+        "purity": float(counts.iloc[0] / counts.sum()),
+        "true_label": pair[0],
+        "pred_label": pair[1],
+        "examples": [str(rows.texts[i]) for i in hits[:examples]] if rows.texts is not None else [],
+    }
 
 
 def _neighbour_label(labels: np.ndarray, neighbours: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -205,26 +239,37 @@ def _dominant_pair(true: np.ndarray, other: np.ndarray) -> tuple[str | None, str
     return str(true_label), str(pred_label)
 
 
-def region_membership(xy: np.ndarray, regions: pd.DataFrame) -> np.ndarray:
-    """Per map point, the id of the first region (lowest id) whose outline contains it; 0 for none."""
+def region_membership(xy: np.ndarray, regions: pd.DataFrame | Regions) -> np.ndarray:
+    """Per map point, the id of the first region (lowest id) whose outline contains it; 0 for none.
+    ``regions``: the regions, or their table (``region_id`` and ``polygon``)."""
+    frame = regions.frame if isinstance(regions, Regions) else regions
     xy = np.asarray(xy, dtype=np.float64)
     member = np.zeros(len(xy), dtype=np.int64)
-    for region in regions.sort_values("region_id", ascending=False).itertuples():
+    for region in frame.sort_values("region_id", ascending=False).itertuples():
         member[_inside(xy, np.asarray(region.polygon))] = region.region_id
     return member
 
 
-def region_coverage(xy: np.ndarray, wrong: np.ndarray, regions: pd.DataFrame, *, grid: int = 400) -> dict[str, Any]:
+def region_coverage(xy: np.ndarray, wrong: np.ndarray, regions: Regions, *, grid: int = 400) -> RegionCoverage:
     """How much the regions say: ``n_regions``, ``share_errors`` (flagged points inside any region),
     ``share_points`` (all points inside any region), ``share_area`` (share of the map's area, the
     convex hull of all points, that the regions cover; measured on a ``grid`` x ``grid`` raster),
     ``overall_rate`` (of ``wrong``) and ``note``: one sentence for a reader, which says when the
     errors are diffuse (no region)."""
-    from scipy.spatial import ConvexHull, QhullError
-
     xy = np.asarray(xy, dtype=np.float64)
     wrong = np.asarray(wrong, dtype=bool)
     member = region_membership(xy, regions) if len(regions) else np.zeros(len(xy), dtype=np.int64)
+    overall = float(wrong.mean()) if len(wrong) else float("nan")
+    share_errors = float((member[wrong] > 0).mean()) if wrong.any() else float("nan")
+    return RegionCoverage(n_regions=int(len(regions)), share_errors=share_errors,
+                          share_points=float((member > 0).mean()), share_area=_share_area(xy, regions, grid),
+                          overall_rate=overall, note=_coverage_note(regions, overall, share_errors, member))
+
+
+def _share_area(xy: np.ndarray, regions: Regions, grid: int) -> float:
+    """The share of the map's convex hull that the regions cover, on a ``grid`` x ``grid`` raster."""
+    from scipy.spatial import ConvexHull, QhullError
+
     lo, hi = xy.min(axis=0), xy.max(axis=0)
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], grid), np.linspace(lo[1], hi[1], grid))
     cells = np.column_stack([gx.ravel(), gy.ravel()])
@@ -233,63 +278,17 @@ def region_coverage(xy: np.ndarray, wrong: np.ndarray, regions: pd.DataFrame, *,
     except QhullError:  # every point on one spot or one line: the map has no area
         in_map = np.zeros(len(cells), dtype=bool)
     in_region = region_membership(cells, regions) > 0 if len(regions) else np.zeros(len(cells), dtype=bool)
-    attrs = getattr(regions, "attrs", {}) or {}
-    measure = "errors" if attrs.get("measure", "error") == "error" else "mixed neighbourhoods"
-    overall = float(wrong.mean()) if len(wrong) else float("nan")
-    share_errors = float((member[wrong] > 0).mean()) if wrong.any() else float("nan")
+    return float((in_region & in_map).sum() / max(in_map.sum(), 1))
+
+
+def _coverage_note(regions: Regions, overall: float, share_errors: float, member: np.ndarray) -> str:
+    measure = "errors" if (regions.measure or "error") == "error" else "mixed neighbourhoods"
+    enrichment = 2 if regions.min_enrichment is None else regions.min_enrichment
+    alpha = 0.05 if regions.alpha is None else regions.alpha
     if len(regions):
-        note = (f"{len(regions)} region(s) where the {measure} are at least {attrs.get('min_enrichment', 2):g}x "
-                f"as frequent as overall ({overall:.1%}), p <= {attrs.get('alpha', 0.05):g}; they hold "
+        return (f"{len(regions)} region(s) where the {measure} are at least {enrichment:g}x "
+                f"as frequent as overall ({overall:.1%}), p <= {alpha:g}; they hold "
                 f"{share_errors:.0%} of the {measure} and {(member > 0).mean():.0%} of the points")
-    else:
-        note = (f"{measure} are diffuse: no region of the map has {attrs.get('min_enrichment', 2):g}x the "
-                f"overall rate ({overall:.1%}) at p <= {attrs.get('alpha', 0.05):g} with at most "
-                f"{attrs.get('max_share', 0.1):.0%} of the points")
-    return {
-        "n_regions": int(len(regions)),
-        "share_errors": share_errors,
-        "share_points": float((member > 0).mean()),
-        "share_area": float((in_region & in_map).sum() / max(in_map.sum(), 1)),
-        "overall_rate": overall,
-        "note": note,
-    }
-
-
-def write_regions(store_path: str | Path, regions: pd.DataFrame, *, column: str) -> Path:
-    """Write ``regions`` to ``<store>/analysis/regions.json`` (atomically) in the shared schema."""
-    keys = ["region_id", "polygon", "n", "n_errors", "error_rate", "rate", "enrichment", "p_value", "purity",
-            "true_label", "pred_label", "examples"]
-    attrs = getattr(regions, "attrs", {}) or {}
-    payload = {
-        "schema": REGIONS_SCHEMA,
-        "column": column,
-        "measure": attrs.get("measure"),
-        "overall_rate": _plain(attrs.get("overall_rate")),
-        "alpha": _plain(attrs.get("alpha")),
-        "regions": [{key: _plain(row.get(key)) for key in keys} for row in regions.to_dict("records")],
-    }
-    return write_json_atomic(Path(store_path) / REGIONS_FILE, payload)
-
-
-def read_regions(store_path: str | Path) -> dict[str, Any] | None:
-    """The regions file of a store as a dict (schema 1 or 2), or ``None`` if there is none (or it
-    cannot be read, or is of a newer schema: a warning says why, and the maps are drawn without
-    regions)."""
-    path = Path(store_path) / REGIONS_FILE
-    data = read_json_object(path, without="the maps are drawn without regions")
-    if data is None:
-        return None
-    schema = data.get("schema", 1)
-    if isinstance(schema, int) and schema > REGIONS_SCHEMA:
-        logger.warning("%s has schema %s, newer than this clsmap reads (%d); the maps are drawn without regions "
-                       "(upgrade clsmap or run clsmap analyze again)", path, schema, REGIONS_SCHEMA)
-        return None
-    return data
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
+    max_share = 0.1 if regions.max_share is None else regions.max_share
+    return (f"{measure} are diffuse: no region of the map has {enrichment:g}x the "
+            f"overall rate ({overall:.1%}) at p <= {alpha:g} with at most {max_share:.0%} of the points")

@@ -26,6 +26,7 @@ import pandas as pd
 from ..store.vectors import Vectors
 from .metrics import classification_metrics, silhouette_per_class
 from .regions import confusion_regions, region_membership
+from .results import SplitMetrics
 
 __all__ = ["split_metrics", "reference_split", "SPLIT_COLUMNS"]
 
@@ -54,7 +55,7 @@ def split_metrics(
     xy: np.ndarray | None = None,
     silhouette_sample: int | None = 2000,
     seed: int = 0,
-) -> pd.DataFrame:
+) -> SplitMetrics:
     """One row per split (``train`` first, then in order of appearance) with the columns of
     :data:`SPLIT_COLUMNS`; a measure whose input is not given (or that a split cannot have, such as the
     silhouette of a split with one class) is NaN.
@@ -64,7 +65,8 @@ def split_metrics(
     and in the map (from :func:`~clsmap.analysis.metrics.neighbour_agreement` over all rows).
     ``probe_correct``: whether the cross-validated probe got each row right. ``X``: the vectors (for
     the silhouette, on up to ``silhouette_sample`` rows per split). ``xy``: the map (with ``preds``, for
-    the regions of the reference split's errors; see the module docstring).
+    the regions of the reference split's errors; see the module docstring). The
+    :class:`~clsmap.analysis.results.SplitMetrics` names that split (``reference``).
     """
     splits = np.asarray(pd.Series(splits, dtype=object).where(pd.notna(splits), None))
     labels = np.asarray(labels).astype(str)
@@ -94,9 +96,8 @@ def split_metrics(
             row["errors_in_reference_regions"] = float(inside[errors].mean()) if errors.any() else np.nan
             row["points_in_reference_regions"] = float(inside[mask].mean())
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=SPLIT_COLUMNS)
-    frame.attrs["reference"] = reference_split(names) if names else None
-    return frame
+    return SplitMetrics(frame=pd.DataFrame(rows, columns=SPLIT_COLUMNS),
+                        reference=reference_split(names) if names else None)
 
 
 def _reference_regions(splits: np.ndarray, labels: np.ndarray, preds: np.ndarray, xy: np.ndarray,

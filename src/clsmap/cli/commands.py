@@ -222,15 +222,16 @@ def _print_analysis(analysis: Any, top: int) -> None:
         print("\n".join(f"{k:>22}  {_plain(v)}" for k, v in analysis.summary.items() if v is not None))
         print("\nper class:\n" + analysis.per_class.to_string(index=False))
         if analysis.splits is not None:
-            print("\nper split:\n" + analysis.splits.to_string(index=False))
+            print("\nper split:\n" + analysis.splits.frame.to_string(index=False))
         if analysis.layers is not None:
             print("\nper layer:\n" + analysis.layers.to_string(index=False))
         if analysis.regions is not None and len(analysis.regions):
             cols = ["region_id", "n", "n_errors", "error_rate", "enrichment", "p_value", "purity", "true_label",
                     "pred_label"]
-            print("\nconfusion regions:\n" + analysis.regions[cols].to_string(index=False))
+            print("\nconfusion regions:\n" + analysis.regions.frame[cols].to_string(index=False))
         if analysis.keywords is not None and len(analysis.keywords):
-            words = analysis.keywords.sort_values(["kind", "group", "rank"]).groupby(["kind", "group"], sort=False)
+            words = (analysis.keywords.frame.sort_values(["kind", "group", "rank"])
+                     .groupby(["kind", "group"], sort=False))
             print("\nkeywords (c-TF-IDF):\n" + "\n".join(
                 f"{kind:>6} {group}: {', '.join(part['term'].head(6))}" for (kind, group), part in words))
         if analysis.label_issues is not None and top > 0:
@@ -240,5 +241,5 @@ def _print_analysis(analysis: Any, top: int) -> None:
             source = "probe" if s.get("probs_source") == "probe" else "model"
             print(f"\ntop {top} likely-mislabeled ({source} accuracy {s.get('flags_accuracy', 0):.3f}, chance "
                   f"{s.get('flags_chance', 0):.3f}; {verdict}):\n"
-                  + analysis.label_issues[cols].head(top).to_string(index=False))
+                  + analysis.label_issues.frame[cols].head(top).to_string(index=False))
     print(f"\nwritten: {analysis.store_path / 'analysis'}")

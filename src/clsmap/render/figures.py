@@ -20,7 +20,8 @@ import pandas as pd
 
 from .._errors import ClsmapError
 from .._validation import check_choice
-from ..analysis.regions import read_regions
+from ..analysis.files import read_regions
+from ..analysis.results import Regions
 from ..store.files import write_atomic
 from ..store.reader import Store, open_store
 from .fonts import font_families
@@ -67,11 +68,11 @@ def _available_panels(store: Store) -> list[str]:
 
 
 def map_figure(store: str | Path | Store, *, column: str | None = None, panels: tuple[Panel, ...] | None = None,
-               title: str | None = None, regions: bool | None | list[dict[str, Any]] = None,
-               split: str | None = None) -> Any:
+               title: str | None = None, regions: bool | None | Regions = None, split: str | None = None,
+               model: RenderModel | None = None) -> Any:
     """The map of ``store`` as a matplotlib ``Figure`` (what :func:`plot` saves). ``regions`` as for
-    :func:`plot`, or the regions themselves (records of :func:`clsmap.analysis.confusion_regions`);
-    ``split`` as for :func:`plot`."""
+    :func:`plot`, or the regions themselves (:attr:`clsmap.Analysis.regions`); ``split`` as for
+    :func:`plot`; ``model``: the render model of ``store``'s ``column`` when the caller has it."""
     from matplotlib.figure import Figure
 
     opened = open_store(store)
@@ -88,7 +89,7 @@ def map_figure(store: str | Path | Store, *, column: str | None = None, panels: 
         check_choice(panel, PANELS, param="panels", func="plot")
         if panel not in available and not (panel == "label" and not available):
             raise ClsmapError(f"--panels {panel}: the store has no {'labels' if panel != 'pred' else 'predictions'}")
-    model = render_model(opened, column)
+    model = model or render_model(opened, column)
     title = title or model.title.text
     if split is not None:  # one split's rows, in the colours and markers of the whole map
         keep = (frame["split"] == split).to_numpy(dtype=bool)
@@ -102,7 +103,7 @@ def map_figure(store: str | Path | Store, *, column: str | None = None, panels: 
     with matplotlib.rc_context({"font.family": font_families(model.present + model.splits + [title])}):
         fig = Figure(figsize=(6.2 * len(panels) + 2.2, 6.4), layout="constrained")
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
-        outlines = regions if isinstance(regions, list) else _regions_of(opened, column, regions)
+        outlines = regions if isinstance(regions, Regions) else _stored_regions(opened, column, regions)
         for ax, panel in zip(axes, panels, strict=True):
             _draw_panel(ax, xy, frame, panel if panel in available else "none", model)
             _draw_regions(ax, outlines)
@@ -180,28 +181,24 @@ def _handle(colour: str, label: str, *, marker: str = "o") -> Any:
     return Line2D([], [], marker=marker, linestyle="", color=colour, label=label, markersize=6)
 
 
-def _regions_of(store: Store, column: str, wanted: bool | None) -> list[dict[str, Any]]:
-    """The confusion regions saved in the store for ``column`` (empty when not wanted or absent)."""
+def _stored_regions(store: Store, column: str, wanted: bool | None) -> Regions | None:
+    """The confusion regions saved in the store for ``column`` (None when not wanted or absent)."""
     if wanted is False:
-        return []
-    data = read_regions(store.path)
-    if data is None or data.get("column") != column:
-        if wanted:
-            raise ClsmapError(f"{store.path}: no confusion regions for {column}; run clsmap analyze first")
-        return []
-    return list(data.get("regions", []))
+        return None
+    regions = read_regions(store, column)
+    if regions is None and wanted:
+        raise ClsmapError(f"{store.path}: no confusion regions for {column}; run clsmap analyze first")
+    return regions
 
 
-def _draw_regions(ax: Any, regions: list[dict[str, Any]]) -> None:
+def _draw_regions(ax: Any, regions: Regions | None) -> None:
     """Each region's outline (dashed, on a white halo so that it shows over any density of points)
     and its id at the outline's top, in a white box."""
     from matplotlib import patheffects
 
     halo = [patheffects.withStroke(linewidth=2.6, foreground="white", alpha=0.9)]
-    for region in regions:
+    for region in [] if regions is None else regions.frame.to_dict("records"):
         poly = np.asarray(region["polygon"], dtype=np.float64)
-        if poly.ndim != 2 or len(poly) < 3:
-            continue
         ax.plot(poly[:, 0], poly[:, 1], color="black", linewidth=1.0, linestyle="--", path_effects=halo, zorder=4)
         top = poly[np.argmax(poly[:, 1])]
         ax.annotate(str(int(region["region_id"])), top, fontsize=9, fontweight="bold", ha="center", va="bottom",

@@ -28,19 +28,21 @@ import gzip
 import hashlib
 import json
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from .._errors import ClsmapError
+from .._json import finite_or_none
 from .._validation import check_choice, check_positive_int
-from ..analysis.regions import read_regions
+from ..analysis.files import read_regions
+from ..analysis.results import Regions
 from ..store.files import write_text_atomic
-from ..store.layout import PAGE_META_VERSION, REGIONS_FILE
+from ..store.layout import PAGE_META_VERSION
 from ..store.reader import Store, open_store
 from .fonts import WebFont, web_font
 from .model import RenderModel, render_model
@@ -96,53 +98,28 @@ def _neighbours_on_page(graph: tuple[np.ndarray, np.ndarray] | None, requested: 
     return neighbour_columns(indices[:, :k], similarity[:, :k], n), k
 
 
-def _read_regions(store: Store, column: str, half: float, centre: np.ndarray,
+def _page_regions(regions: Regions | None, half: float, centre: np.ndarray,
                   keywords: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """The regions of ``column`` in the page's coordinates (those drawn on ``[-1, 1]``), with their
-    keywords (by region id)."""
-    path = store.path / REGIONS_FILE
-    data = read_regions(store.path)
-    if data is None:
-        return []
-    if data.get("column") != column:
-        logger.info("%s describes column %r, not %r; regions not drawn", path, data.get("column"), column)
-        return []
+    """The regions in the page's coordinates (those drawn on ``[-1, 1]``), with their keywords (by region
+    id)."""
     out = []
-    for region in data.get("regions") or []:
-        try:
-            poly = np.asarray(region["polygon"], dtype=np.float64)
-            if poly.ndim != 2 or poly.shape[1] != 2 or len(poly) < 3 or not np.isfinite(poly).all():
-                raise ValueError("polygon needs at least 3 finite [x, y] points")
-        except (KeyError, TypeError, ValueError) as exc:
-            logger.warning("%s: skipping a region without a usable polygon (%s)", path, exc)
-            continue
-        norm = (poly - centre) / half
+    for region in [] if regions is None else regions.frame.to_dict("records"):
+        norm = (np.asarray(region["polygon"], dtype=np.float64) - centre) / half
         if not np.allclose(norm[0], norm[-1]):
             norm = np.vstack([norm, norm[:1]])
-
         out.append({
-            "region_id": str(region.get("region_id", len(out) + 1)),
+            "region_id": str(region["region_id"]),
             "polygon": np.round(norm, 5).tolist(),
             "cx": float(norm[:-1, 0].mean()),
             "cy": float(norm[:-1, 1].mean()),
-            "n": _number(region.get("n")),
-            "n_errors": _number(region.get("n_errors")),
-            "error_rate": _number(region.get("error_rate")),
-            "rate": _number(region.get("rate")),
-            "enrichment": _number(region.get("enrichment")),
-            "p_value": _number(region.get("p_value")),
-            "purity": _number(region.get("purity")),
+            **{key: finite_or_none(region.get(key))
+               for key in ("n", "n_errors", "error_rate", "rate", "enrichment", "p_value", "purity")},
             "true_label": str(region.get("true_label", "")),
             "pred_label": str(region.get("pred_label", "")),
             "examples": [str(e) for e in (region.get("examples") or [])[:10]],
-            "keywords": keywords.get(str(region.get("region_id")), []),
+            "keywords": keywords.get(str(region["region_id"]), []),
         })
     return out
-
-
-def _number(value: Any) -> float | int | None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    return value if ok else None
 
 
 @dataclass
@@ -195,6 +172,34 @@ def map_parts(
     store = open_store(store)
     extras = extras or MapExtras()
     column = column or store.default_vector
+    frame, coordinates = _rows(store, column, extras)
+    if extras.order is not None:
+        neighbours = 0
+    xy, half, centre = normalise(coordinates)
+    model = extras.model or render_model(store, column, neighbours=neighbours != 0)
+    rows = _pack_rows(frame, xy, model, extras, max_text_chars, compresslevel)
+    near, near_k = _neighbours_on_page(model.neighbours, neighbours, rows.budget, compresslevel)
+    if near:
+        rows.columns, rows.packing, rows.packed = pack(near, compresslevel,
+                                                       after=(rows.columns, rows.packing, rows.packed))
+    own = extras.xy is None  # a page of the store's own map: its regions and keywords
+    regions = _page_regions(read_regions(store, column) if own else None, half, centre,
+                            model.keywords.get("regions", {}))
+    meta = {
+        **_meta(store, model, extras, rows, max_text_chars=max_text_chars, theme=theme),
+        "regions": regions,
+        "keywords": model.keywords.get("classes", {}) if own else {},
+        # nb0, nb1, ...: byte planes of the neighbours' rows; nb_sim: their similarities
+        "neighbours": None if not near else {"k": near_k, "stored": int(model.neighbours[0].shape[1]),
+                                             "planes": len(near) - 1, "metric": "cosine",
+                                             "levels": SIMILARITY_LEVELS},
+    }
+    page_title = title or f"clsmap · {model.title.model} · {len(frame):,} points"
+    return page_parts(meta, rows.packed, page_title=page_title, warnings=list(model.warnings), blobs=rows.blobs)
+
+
+def _rows(store: Store, column: str, extras: MapExtras) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows drawn (in ``extras.order`` when given) and their coordinates."""
     proj = store.projection_of(column)
     if proj is None and extras.xy is None:
         raise ClsmapError(
@@ -204,18 +209,35 @@ def map_parts(
     frame = store.frame
     if extras.order is not None:
         frame = frame.iloc[extras.order].reset_index(drop=True)
-        neighbours = 0
+    return frame, (extras.xy if extras.xy is not None else proj[["x", "y"]].to_numpy())
+
+
+@dataclass
+class _Packed:
+    """The ``n`` rows of a page, packed (``columns``, ``packing``, ``packed``), the strings as cut (``blobs``:
+    texts and ids, for the font), whether texts were cut, whether any row has a label, and what the
+    neighbours may add (``budget``, bytes)."""
+
+    n: int
+    columns: Any
+    packing: dict[str, Any]
+    packed: bytes
+    blobs: tuple[bytes, bytes]
+    cut: Any
+    has_labels: bool
+    budget: float
+
+
+def _pack_rows(frame: pd.DataFrame, xy: np.ndarray, model: RenderModel, extras: MapExtras,
+               max_text_chars: int | None, compresslevel: int) -> _Packed:
+    """Every column of the rows drawn, packed (:func:`~clsmap.render.payload.pack`)."""
     n = len(frame)
-    coordinates = extras.xy if extras.xy is not None else proj[["x", "y"]].to_numpy()
-    xy, half, centre = normalise(coordinates)
-    model = extras.model or render_model(store, column, neighbours=neighbours != 0)
     label = model.codes(frame["label"])
     pred = model.codes(frame["pred"])
     conf = frame["confidence"].to_numpy(dtype=np.float32, na_value=np.nan)
     correct = np.full(n, -1, dtype=np.int8)
     known = frame["correct"].notna().to_numpy()
     correct[known] = frame["correct"][known].astype(bool).to_numpy().astype(np.int8)
-
     text_len, text_blob, cut = strings(frame["text"], max_text_chars)
     id_len, id_blob, _ = strings(frame["id"].astype("string"), None)
     splits = {"split": smallest_int(model.split_codes(frame), len(model.splits))} if len(model.splits) > 1 else {}
@@ -227,16 +249,18 @@ def map_parts(
         "text_len": text_len, "id_len": id_len, "text": text_blob, "id": id_blob,
     }, compresslevel)
     page_size = len(packed) * 4 / 3 + len(asset("viewer.js"))
-    budget = max(NEIGHBOUR_SHARE * page_size, NEIGHBOUR_ALLOWANCE)
-    near, near_k = _neighbours_on_page(model.neighbours, neighbours, budget, compresslevel)
-    if near:
-        columns, packing, packed = pack(near, compresslevel, after=(columns, packing, packed))
+    return _Packed(n=n, columns=columns, packing=packing, packed=packed, blobs=(text_blob, id_blob), cut=cut,
+                   has_labels=bool((label >= 0).any()),
+                   budget=max(NEIGHBOUR_SHARE * page_size, NEIGHBOUR_ALLOWANCE))
 
+
+def _meta(store: Store, model: RenderModel, extras: MapExtras, rows: _Packed, *, max_text_chars: int | None,
+          theme: Theme) -> dict[str, Any]:
+    """The viewer's metadata of a page, but its regions, keywords and neighbours."""
     heading = model.title
-    keywords = model.keywords if extras.xy is None else {}
-    meta = {
+    return {
         "version": PAGE_META_VERSION,
-        "n": n,
+        "n": rows.n,
         "title": {**{k: v for k, v in asdict(heading).items() if k != "single_class"}, "facts": heading.facts},
         "classes": model.classes,
         "splits": model.splits,
@@ -244,24 +268,15 @@ def map_parts(
         "linked": extras.linked,
         "pairs": model.pairs,
         "colors": model.page_colours(),
-        "has_labels": bool((label >= 0).any()),
+        "has_labels": rows.has_labels,
         "has_predictions": bool(store.has_predictions),
         "max_text_chars": max_text_chars,
-        "truncated": cut,
-        "columns": columns,
-        **packing,
+        "truncated": rows.cut,
+        "columns": rows.columns,
+        **rows.packing,
         "theme": theme,
         "point_size": model.sizes.map_px,
-        "regions": ([] if extras.xy is not None
-                    else _read_regions(store, column, half, centre, model.keywords.get("regions", {}))),
-        "keywords": keywords.get("classes", {}),
-        # nb0, nb1, ...: byte planes of the neighbours' rows; nb_sim: their similarities
-        "neighbours": None if not near else {"k": near_k, "stored": int(model.neighbours[0].shape[1]),
-                                             "planes": len(near) - 1, "metric": "cosine",
-                                             "levels": SIMILARITY_LEVELS},
     }
-    page_title = title or f"clsmap · {heading.model} · {n:,} points"
-    return page_parts(meta, packed, page_title=page_title, warnings=list(model.warnings), blobs=(text_blob, id_blob))
 
 
 def page_parts(meta: dict[str, Any], packed: bytes, *, page_title: str, warnings: list[str],

@@ -16,7 +16,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..analysis.keywords import keyword_terms, read_keywords
+from ..analysis.files import read_keywords
+from ..analysis.results import Keywords
 from ..store.reader import Store
 from ..training.checks import prediction_warnings, single_class
 from .palette import categorical, viridis
@@ -247,9 +248,12 @@ class RenderModel:
         return {**COLOURS, "classes": self.colours, "confidence": viridis(CONFIDENCE_BINS)}
 
 
-def render_model(store: Store, column: str | None = None, *, neighbours: bool = False) -> RenderModel:
+def render_model(store: Store, column: str | None = None, *, neighbours: bool = False,
+                 keywords: Keywords | None = None) -> RenderModel:
     """Class order, colours, title, point sizes, confusion pairs and keywords for ``store``'s map of
-    ``column``; with ``neighbours``, also the stored k-NN graph of ``column`` (None if there is none)."""
+    ``column``; with ``neighbours``, also the stored k-NN graph of ``column`` (None if there is none).
+    ``keywords``: those of an analysis of ``column`` (:attr:`clsmap.Analysis.keywords`); by default those
+    saved in the store (:func:`~clsmap.analysis.read_keywords`)."""
     frame = store.frame
     column = column or store.default_vector
     classes = class_order(store.classes, frame["label"], frame["pred"])
@@ -257,8 +261,9 @@ def render_model(store: Store, column: str | None = None, *, neighbours: bool = 
     model = RenderModel(classes=classes, colours=categorical(len(classes)),
                         present=[c for c in classes if c in present], title=title_of(store, column),
                         sizes=point_sizes(len(frame)), warnings=store_warnings(store), splits=store.splits)
-    words = read_keywords(store.path)
-    model.keywords = {kind: keyword_terms(words, kind, column=column) for kind in ("classes", "regions")}
+    words = keywords if keywords is not None else read_keywords(store, column)
+    model.keywords = {name: {} if words is None else words.terms(kind)
+                      for name, kind in (("classes", "class"), ("regions", "region"))}
     if neighbours:
         model.neighbours = store.neighbours_of(column)
     wrong = (frame["correct"] == False).to_numpy(dtype=bool)  # noqa: E712  (nullable column)

@@ -17,13 +17,14 @@ import json
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from .._version import __version__
 from ..analysis.compare import Comparison
-from ..analysis.run import Analysis, analyze
+from ..analysis.results import Analysis, Regions
+from ..analysis.run import analyze
 from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
 from .blocks import cell as _cell
@@ -93,26 +94,23 @@ def _meta_rows(store: Store) -> pd.DataFrame:
     return pd.DataFrame([(k, "" if v is None else str(v)) for k, v in rows], columns=["field", "value"])
 
 
-def _keywords_of(analysis: Analysis, kind: str, top: int = 6) -> dict[str, str]:
+def _keywords_of(analysis: Analysis, kind: Literal["class", "region"], top: int = 6) -> dict[str, str]:
     """Per class name or region id (as text), its first keywords joined by " · "."""
-    words = analysis.keywords
-    if words is None or not len(words):
+    if analysis.keywords is None:
         return {}
-    part = words[words["kind"] == kind].sort_values(["group", "rank"])
-    return {str(group): " · ".join(terms.head(top)) for group, terms in part.groupby("group", sort=False)["term"]}
+    return {group: " · ".join(terms) for group, terms in analysis.keywords.terms(kind, top=top).items()}
 
 
-def _regions_table(analysis: Analysis, examples: int) -> dict[str, Any]:
+def _regions_table(regions: Regions, words: dict[str, str], examples: int) -> dict[str, Any]:
     rows = []
-    words = _keywords_of(analysis, "region")
-    for r in analysis.regions.itertuples(index=False):
+    for r in regions.frame.itertuples(index=False):
         pair = f"{r.true_label} → {r.pred_label}" if r.true_label is not None else "–"
         rows.append([_cell(int(r.region_id), cls="num"), _cell(f"{int(r.n):,}", cls="num"),
                      _cell(f"{int(r.n_errors):,}", cls="num"), _cell(_num(r.error_rate), cls="num"),
                      _cell(f"{r.enrichment:.1f}×", cls="num"), _cell(_p_value(r.p_value), cls="num"),
                      _cell(_num(r.purity), cls="num"), _cell(pair), _cell(words.get(str(int(r.region_id)), "")),
                      _cell(bullets=[str(t) for t in list(r.examples)[:examples]])])
-    rate = "mixed rate" if analysis.regions.attrs.get("measure") == "mixed" else "error rate"
+    rate = "mixed rate" if regions.measure == "mixed" else "error rate"
     return {"kind": "table", "rows": rows,
             "columns": ["region", "points", "errors", "error rate", f"{rate} / overall", "p-value", "purity",
                         "true → predicted", "keywords", "examples"]}
@@ -126,7 +124,7 @@ def _issues_section(analysis: Analysis, *, top: int) -> dict[str, Any]:
     """Flagged rows first (they are the top ranks), under a line that states how trustworthy the
     probabilities behind them are, or why nothing is flagged."""
     summary = analysis.summary
-    issues = analysis.label_issues.sort_values("rank").head(top)
+    issues = analysis.label_issues.frame.sort_values("rank").head(top)
     keep = ["rank", "id", "label", "suggested_label", "pred", "p_given", "knn_given", "score", "flagged", "text"]
     source = ("a linear probe cross-validated on the vectors" if summary.get("probs_source") == "probe"
               else "the model's own probabilities (valid for held-out rows only)")
@@ -151,8 +149,7 @@ def _issues_section(analysis: Analysis, *, top: int) -> dict[str, Any]:
 
 def _splits_section(analysis: Analysis) -> dict[str, Any]:
     """Every measure per split, and whether the held-out errors fall where the reference split's do."""
-    table = analysis.splits
-    reference = table.attrs.get("reference")
+    table, reference = analysis.splits.frame, analysis.splits.reference
     how = ("Each split's rows measured apart: purity counts a row's neighbours among all rows, the probe's "
            "accuracy is out of sample (cross-validated over all rows), the silhouette is within the split. "
            f"errors_in_reference_regions: the share of the split's misclassified rows inside the confusion "
@@ -167,23 +164,8 @@ def _pct(value: Any) -> str:
 
 def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int, examples: int,
               curves: dict[str, pd.DataFrame] | None, comparison: Comparison | None = None) -> list[dict[str, Any]]:
-    summary, column = analysis.summary, analysis.column
-    colours = dict(zip(model.classes, model.colours, strict=True))
-    sections = [_section("Run", "run", _table(_meta_rows(store)))]
-    metric_rows = pd.DataFrame(
-        [(key, _num(summary.get(key)), doc) for key, doc in _SUMMARY_DOC.items() if summary.get(key) is not None],
-        columns=["metric", "value", "meaning"])
-    notes = (f"k = {summary.get('k')}; measured on vector column {column}; "
-             f"labels from the {summary.get('labels_from')} column.")
-    sections.append(_section("Metrics", "metrics", _text(notes, muted=True), _table(metric_rows)))
-    per_class = analysis.per_class
-    class_words = _keywords_of(analysis, "class")
-    if class_words:
-        per_class = per_class.assign(keywords=per_class["label"].astype(str).map(class_words).fillna(""))
-    sections.append(_section("Per class", "per-class", _text(
-        "colour: the class's colour on every map; keywords: the terms that set the class's texts apart "
-        "(class-based TF-IDF)" if class_words else "colour: the class's colour on every map", muted=True),
-        _table(per_class, swatches=colours, swatch_column="label", text_columns=("keywords",))))
+    sections = [_section("Run", "run", _table(_meta_rows(store))), _metrics_section(analysis),
+                _per_class_section(analysis, model)]
     if analysis.splits is not None:
         sections.append(_splits_section(analysis))
     if comparison is not None:
@@ -194,40 +176,68 @@ def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int,
         sections.append(_section("Confusion matrix", "confusion", _figure(
             _png(confusion_figure(analysis.confusion, model.classes)), "confusion matrix",
             "rows: true label; columns: prediction; colour: share of the row, number: count")))
-
-    has_regions = analysis.regions is not None and len(analysis.regions) > 0
-    if store.projection_of(column) is not None:
+    if store.projection_of(analysis.column) is not None:
         caption = "crosses: misclassified texts; dashed outlines: confusion regions (ids as in the table below)"
-        outlines = analysis.regions.to_dict("records") if has_regions else False
-        uri = _png(map_figure(store, column=column, regions=outlines), dpi=100)
+        shown = analysis.regions if analysis.regions is not None and len(analysis.regions) else False
+        uri = _png(map_figure(store, column=analysis.column, regions=shown, model=model), dpi=100)
         sections.append(_section("Map", "map", _figure(uri, "2-D map", caption)))
-
     if analysis.layers is not None:
-        blocks = [_figure(_png(plot_layer_curves(curves or {"this store": analysis.layers})), "per-layer curves"),
-                  _table(analysis.layers)]
-        if analysis.layer_maps:
-            labels = store.frame["label" if summary.get("labels_from") == "label" else "pred"]
-            blocks.append(_figure(_png(layer_grid_figure(analysis.layer_maps, labels, model), dpi=90),
-                                  "maps per layer", "one map per layer, each rotated or reflected and shifted onto the "
-                                  "next layer's (orthogonal Procrustes, back from the last layer) and scaled to its "
-                                  "spread; a constant layer is one point; colour: label"))
-        sections.append(_section("Per layer", "layers", *blocks))
-
+        sections.append(_layers_section(store, analysis, model, curves))
     if analysis.regions is not None:
-        note = str(summary.get("regions_note") or "No confusion region found") + "."
-        if has_regions:
-            share = (f"The regions hold {_num(summary.get('regions_share_errors'))} of the misclassified rows "
-                     f"and cover {_num(summary.get('regions_share_area'))} of the map's area.")
-            sections.append(_section("Confusion regions", "regions", _text(note[:1].upper() + note[1:]),
-                                     _text(share), _text(_REGIONS_METHOD, muted=True),
-                                     _regions_table(analysis, examples)))
-        else:
-            sections.append(_section("Confusion regions", "regions", _text(note[:1].upper() + note[1:]),
-                                     _text(_REGIONS_METHOD, muted=True)))
-
+        sections.append(_regions_section(analysis, examples))
     if analysis.label_issues is not None:
         sections.append(_issues_section(analysis, top=top))
     return sections
+
+
+def _metrics_section(analysis: Analysis) -> dict[str, Any]:
+    summary = analysis.summary
+    metric_rows = pd.DataFrame(
+        [(key, _num(summary.get(key)), doc) for key, doc in _SUMMARY_DOC.items() if summary.get(key) is not None],
+        columns=["metric", "value", "meaning"])
+    notes = (f"k = {summary.get('k')}; measured on vector column {analysis.column}; "
+             f"labels from the {summary.get('labels_from')} column.")
+    return _section("Metrics", "metrics", _text(notes, muted=True), _table(metric_rows))
+
+
+def _per_class_section(analysis: Analysis, model: RenderModel) -> dict[str, Any]:
+    """Every per-class measure, each class in its colour, with its keywords."""
+    colours = dict(zip(model.classes, model.colours, strict=True))
+    per_class = analysis.per_class
+    class_words = _keywords_of(analysis, "class")
+    if class_words:
+        per_class = per_class.assign(keywords=per_class["label"].astype(str).map(class_words).fillna(""))
+    return _section("Per class", "per-class", _text(
+        "colour: the class's colour on every map; keywords: the terms that set the class's texts apart "
+        "(class-based TF-IDF)" if class_words else "colour: the class's colour on every map", muted=True),
+        _table(per_class, swatches=colours, swatch_column="label", text_columns=("keywords",)))
+
+
+def _layers_section(store: Store, analysis: Analysis, model: RenderModel,
+                    curves: dict[str, pd.DataFrame] | None) -> dict[str, Any]:
+    """The per-layer curves (with ``curves``' other tables), their table and the aligned map of each layer."""
+    blocks = [_figure(_png(plot_layer_curves(curves or {"this store": analysis.layers})), "per-layer curves"),
+              _table(analysis.layers)]
+    if analysis.layer_maps:
+        labels = store.frame["label" if analysis.summary.get("labels_from") == "label" else "pred"]
+        blocks.append(_figure(_png(layer_grid_figure(analysis.layer_maps, labels, model), dpi=90),
+                              "maps per layer", "one map per layer, each rotated or reflected and shifted onto the "
+                              "next layer's (orthogonal Procrustes, back from the last layer) and scaled to its "
+                              "spread; a constant layer is one point; colour: label"))
+    return _section("Per layer", "layers", *blocks)
+
+
+def _regions_section(analysis: Analysis, examples: int) -> dict[str, Any]:
+    """What the regions hold (or that the errors are diffuse), how they are found, and their table."""
+    summary = analysis.summary
+    note = str(summary.get("regions_note") or "No confusion region found") + "."
+    heading = _text(note[:1].upper() + note[1:])
+    if not len(analysis.regions):
+        return _section("Confusion regions", "regions", heading, _text(_REGIONS_METHOD, muted=True))
+    share = (f"The regions hold {_num(summary.get('regions_share_errors'))} of the misclassified rows "
+             f"and cover {_num(summary.get('regions_share_area'))} of the map's area.")
+    return _section("Confusion regions", "regions", heading, _text(share), _text(_REGIONS_METHOD, muted=True),
+                    _regions_table(analysis.regions, _keywords_of(analysis, "region"), examples))
 
 
 def report(
@@ -260,23 +270,29 @@ def report(
         raise TypeError(f"report got unexpected keyword argument(s): {', '.join(sorted(analyze_options))}")
     path = Path(out) if out is not None else opened.path / "report.html"
     json_path = path.with_suffix(".json")
-    model = render_model(opened, analysis.column)
+    model = render_model(opened, analysis.column, keywords=analysis.keywords)
     sections = _sections(opened, analysis, model, top=top, examples=examples, curves=curves, comparison=comparison)
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     model_name = Path(str(opened.meta.get("model", {}).get("name_or_path", ""))).name
     page = {"title": f"clsmap report: {model_name or opened.path.name}", "sections": sections,
             "subtitle": f"{opened.path} · {len(opened):,} rows · column {analysis.column}",
             "version": __version__, "generated": generated, "json_name": json_path.name, "warnings": model.warnings}
-    document = report_document(page)
+    numbers = _numbers(opened, analysis, model, top=top, generated=generated, comparison=comparison)
+    write_text_atomic(json_path, json.dumps(numbers, ensure_ascii=False, indent=1))
+    write_text_atomic(path, report_document(page))
+    logger.info("report written to %s and %s", path, json_path)
+    return path
+
+
+def _numbers(store: Store, analysis: Analysis, model: RenderModel, *, top: int, generated: str,
+             comparison: Comparison | None) -> dict[str, Any]:
+    """What ``report.json`` holds: every number of the analysis, the store's metadata, the colours."""
     numbers = analysis.to_dict(top_issues=top)
-    numbers["meta"] = {k: opened.meta.get(k) for k in ("model", "extraction", "dataset", "n_rows", "classes",
-                                                       "clsmap_version", "schema_version")}
+    numbers["meta"] = {k: store.meta.get(k) for k in ("model", "extraction", "dataset", "n_rows", "classes",
+                                                      "clsmap_version", "schema_version")}
     numbers["colours"] = dict(zip(model.classes, model.colours, strict=True))
     numbers["generated"] = generated
     numbers["warnings"] = model.warnings
     if comparison is not None:
         numbers["compare"] = comparison.to_dict(top=top)
-    write_text_atomic(json_path, json.dumps(numbers, ensure_ascii=False, indent=1))
-    write_text_atomic(path, document)
-    logger.info("report written to %s and %s", path, json_path)
-    return path
+    return numbers
