@@ -17,10 +17,10 @@
   side by side (:func:`compare`).
 """
 
-from .cartography import cartography, store_cartography
+from .dataset_cartography import cartography, store_cartography
 from .dynamics import DynamicsAnalysis, analyze_dynamics
 from .changes import CHANGE_KINDS, change_kinds, neighbour_change
-from .compare import Comparison, compare
+from .comparison import Comparison, compare
 from .keywords import class_keywords, read_keywords, tokenize, write_keywords
 from .label_issues import cleanlab_issues, label_issue_scores
 from .layers import aligned_layer_maps, layer_curves, procrustes_align

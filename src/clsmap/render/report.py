@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from .._version import __version__
-from ..analysis.compare import Comparison
+from ..analysis.comparison import Comparison
 from ..analysis.run import Analysis, analyze
 from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ClsmapError
+from .._json import jsonable
 from .._validation import check_choice, check_positive_int
 from ..projection.reducers import make_reducer
 from ..projection.sampling import MAX_FIT, fit_on_sample
@@ -33,7 +34,7 @@ from ..store.reader import Store, open_store
 from .changes import CHANGE_KINDS, change_kinds, displacement, neighbour_change, region_matches
 from .layers import procrustes_align
 from .regions import region_membership
-from .run import Analysis, _jsonable, analyze
+from .run import Analysis, analyze
 
 __all__ = ["Comparison", "compare", "COMPARED_METRICS"]
 
@@ -90,13 +91,13 @@ class Comparison:
         """Every number, JSON-ready; the moved-most table cut to ``top`` texts."""
 
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            return [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
+            return [{k: jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
         return {
             "a": {"store": str(self.path_a), "column": self.column_a},
             "b": {"store": str(self.path_b), "column": self.column_b},
-            "summary": {k: _jsonable(v) for k, v in self.summary.items()},
-            "alignment": {k: _jsonable(v) for k, v in self.alignment.items()},
+            "summary": {k: jsonable(v) for k, v in self.summary.items()},
+            "alignment": {k: jsonable(v) for k, v in self.alignment.items()},
             "metrics": records(self.metrics),
             "per_class": records(self.per_class),
             "regions": records(self.regions),
