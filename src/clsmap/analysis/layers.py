@@ -94,7 +94,7 @@ def procrustes_align(source: np.ndarray, target: np.ndarray, *,
 
 def spread(xy: np.ndarray) -> float:
     """Root-mean-square distance of the points ``xy`` (n, 2) to their centre, in their own dtype; 0.0 for no
-    points and for points all at one place (a caller that divides by it decides what a zero spread means)."""
+    points, about 0 for points all at one place (a caller that divides by it decides what zero means)."""
     return float(np.sqrt(((xy - xy.mean(axis=0)) ** 2).sum(axis=1).mean())) if len(xy) else 0.0
 
 
@@ -103,7 +103,7 @@ def degenerate_maps(maps: dict[str, np.ndarray], *, rtol: float = 1e-6) -> set[s
     the largest map's (exactly zero, for a constant layer's map made by :mod:`clsmap.projection`)."""
     spreads = {column: spread(np.asarray(xy, dtype=np.float64)) for column, xy in maps.items()}
     largest = max(spreads.values(), default=0.0)
-    return {column for column, spread in spreads.items() if spread <= rtol * largest or spread == 0}
+    return {column for column, value in spreads.items() if value <= rtol * largest or value == 0}
 
 
 def aligned_layer_maps(maps: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
