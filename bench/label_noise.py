@@ -20,7 +20,7 @@ precision, recall, F1, precision@k, probe accuracy; then the goals (count 0.5-2x
 precision@k >= cleanlab's ranking) per corpus and vectors.
 
 ``--hard-to-learn CORPUS ...`` adds a third flagger on those corpora: dataset cartography's
-hard-to-learn texts (:mod:`clsmap.analysis.cartography`) of all-MiniLM-L6-v2 fine-tuned on the bench
+hard-to-learn texts (:mod:`clsmap.analysis.dataset_cartography`) of all-MiniLM-L6-v2 fine-tuned on the bench
 rows with their noisy labels (``clsmap.train(map_every=...)``, two snapshots an epoch, every row
 recorded); ranked by confidence (lowest first) for precision@k, flagged where its group is
 hard-to-learn. It is printed beside the other two flaggers on the bare vectors, per seed.

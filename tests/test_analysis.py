@@ -167,13 +167,15 @@ def test_approximate_neighbours_measure_their_recall(tmp_path, monkeypatch, dtyp
     labels = rng.integers(0, 3, size=len(X))
     exact = knn_indices(X, k=10, backend="sklearn")
     loose, _, info = approximate_knn_graph(X, k=10, target_recall=0.0, sample=600)
-    assert info["nprobe"] == 8 and info["nlist"] == min(int(4 * np.sqrt(len(X))), len(X) // 40)
+    assert 1 <= info["nprobe"] < info["nlist"] / 4  # no target: a small share of the cells scanned
+    loose_nprobe = info["nprobe"]
     truth = _true_recall(loose, exact)
     assert truth < 0.99  # few cells scanned: some neighbours are missed, so the estimate is tested
     assert abs(info["recall"] - truth) < 0.04 and info["recall_sample"] == 600
     wider, similarity, info = approximate_knn_graph(X, k=10, target_recall=truth + 0.1, sample=600)
-    assert info["nprobe"] == 16 and info["recall"] >= truth + 0.1  # twice the cells scanned
-    assert abs(info["recall"] - _true_recall(wider, exact)) < 0.04
+    # a higher target: more cells scanned, and the recall over every row rises with the estimate
+    assert info["nprobe"] > loose_nprobe and info["recall"] >= truth + 0.1
+    assert abs(info["recall"] - _true_recall(wider, exact)) < 0.04 and _true_recall(wider, exact) > truth + 0.05
     assert not (wider == np.arange(len(X))[:, None]).any() and (np.diff(similarity, axis=1) <= 1e-6).all()
     again = approximate_knn_graph(X, k=10, target_recall=truth + 0.1, sample=600)[0]
     assert np.array_equal(wider, again)  # the same seed, the same graph

@@ -145,6 +145,35 @@ def test_neighbour_change_bounds(n, seed):
     np.testing.assert_allclose(moved, neighbour_change(B, A, k=5))
 
 
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 8), st.integers(1, 8), st.integers(0, 10_000))
+def test_shared_neighbour_counts_is_the_overlap_of_the_two_sets(n, k, k2, seed):
+    """The one overlap of two neighbour lists (k-NN preservation, neighbour change, alignment, recall) is
+    the size of the intersection of each row's two sets, whatever the widths."""
+    from clsmap.analysis.knn import shared_neighbour_counts
+    from clsmap.analysis.metrics import shared_neighbours
+
+    rng = np.random.default_rng(seed)
+    pool = max(k, k2) + 3
+    a = np.stack([rng.choice(pool, size=k, replace=False) for _ in range(n)])
+    b = np.stack([rng.choice(pool, size=k2, replace=False) for _ in range(n)])
+    counts = shared_neighbour_counts(a, b)
+    assert counts.tolist() == [len(set(x) & set(y)) for x, y in zip(a.tolist(), b.tolist(), strict=True)]
+    assert shared_neighbours(a, b) == pytest.approx(counts.sum() / a.size)
+    assert (shared_neighbour_counts(a, a) == k).all()
+
+
+def test_spread_is_the_root_mean_square_distance_to_the_centre():
+    from clsmap.analysis.changes import displacement
+    from clsmap.analysis.layers import spread
+
+    square = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]]) + 5.0
+    assert spread(square) == pytest.approx(np.sqrt(2))
+    assert spread(np.zeros((0, 2))) == 0.0 and spread(np.ones((3, 2))) == 0.0  # callers decide what zero means
+    # a map all at one place: displacements are in absolute units rather than divided by zero
+    assert displacement(np.ones((3, 2)), np.zeros((3, 2))) == pytest.approx(np.full(3, np.sqrt(2)))
+
+
 def test_the_page_and_compare_json(planted, tmp_path):
     path = write_compare(planted, tmp_path / "compare.html", top=20)
     page = path.read_text()

@@ -115,7 +115,7 @@ def test_train_options_are_checked(tiny_bert, tmp_path):
 
 
 def test_cartography_matches_the_logged_probabilities(dynamics_run):
-    from clsmap.analysis.cartography import CARTOGRAPHY_FILE, GROUPS, read_cartography, store_cartography
+    from clsmap.analysis.dataset_cartography import CARTOGRAPHY_FILE, GROUPS, read_cartography, store_cartography
 
     result, _ = dynamics_run
     store = open_store(result.dynamics["path"])
@@ -147,7 +147,7 @@ def test_cartography_matches_the_logged_probabilities(dynamics_run):
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 40), st.integers(1, 6), st.integers(2, 5), st.integers(0, 2**31 - 1))
 def test_cartography_invariants(n, snapshots, classes, seed):
-    from clsmap.analysis.cartography import cartography
+    from clsmap.analysis.dataset_cartography import cartography
 
     rng = np.random.default_rng(seed)
     probs = rng.dirichlet(np.ones(classes), size=(snapshots, n))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import html
-import importlib
 import io
 import logging
 import re
@@ -117,8 +116,8 @@ def test_pages_without_cjk_do_not_change(tmp_path, monkeypatch):
     assert "@font-face" not in page and "@font-face" not in written
     assert _font_src(page) == "'none'" and _font_src(written) == "(default-src) 'none'"
     # byte for byte what the pages were before fonts were embedded (no font machinery at all)
-    for module in ("clsmap.render.map", "clsmap.render.blocks"):
-        monkeypatch.setattr(importlib.import_module(module), "web_font", lambda *blobs: None)
+    for module in ("clsmap.render.map", "clsmap.render.blocks"):  # the map's page; the report's document
+        monkeypatch.setattr(f"{module}.web_font", lambda *blobs: None)
     assert map_html(store) == page
     again = report(store).read_text(encoding="utf-8")
     assert re.sub(r"on \S+\. Every", "", again) == re.sub(r"on \S+\. Every", "", written)

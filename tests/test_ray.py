@@ -236,6 +236,26 @@ def test_missing_rows_are_reported_not_written(tmp_path):
     assert [p.name for p in (tmp_path / "store" / VECTORS).glob("*.parquet")] == ["part-000000.parquet"]
 
 
+def test_input_blocks_hold_every_row_once_in_order(monkeypatch):
+    """The driver's side alone: an input in memory goes to Ray in blocks, and blocks are split to a size,
+    each row once, in input order."""
+    import pandas as pd
+
+    pytest.importorskip("ray")
+    from clsmap.extraction.ray import reading
+
+    monkeypatch.setattr(reading, "BLOCK_ROWS", 7)
+    texts = pd.DataFrame({"text": [f"t{i}" for i in range(20)], "label": ["a", "b"] * 10})
+    blocks, _ = reading.read_blocks(SimpleNamespace(put=lambda table: table), texts, {})
+    assert [(b.offset, b.rows) for b in blocks] == [(0, 7), (7, 7), (14, 6)]
+    assert sum((b.ref.column("text").to_pylist() for b in blocks), []) == texts["text"].tolist()
+
+    monkeypatch.setattr(reading, "slice_task", SimpleNamespace(remote=lambda ref, lo, size: (ref, lo, size)))
+    split = reading.split_blocks([reading.RayBlock("a", 0, 10), reading.RayBlock("b", 10, 3)], 4)
+    assert [(b.ref, b.offset, b.rows) for b in split] == [
+        (("a", 0, 4), 0, 4), (("a", 4, 4), 4, 4), (("a", 8, 2), 8, 2), ("b", 10, 3)]
+
+
 def test_without_ray_the_backend_names_the_extra(monkeypatch, tiny_bert, labeled_csv, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as if it were not installed
     data = labeled_csv(10)

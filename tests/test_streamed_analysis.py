@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from clsmap._blocks import blocks
 from clsmap.analysis import silhouette_per_class, trustworthiness
 from clsmap.analysis.knn import approximate_knn_graph
 from clsmap.analysis.probe import cross_val_probs
@@ -31,6 +34,18 @@ def scrambled(X: np.ndarray, part: int = 700, seed: int = 0) -> Vectors:
             yield at, X[at].copy()
 
     return Vectors(len(X), X.shape[1], parts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 300), st.integers(1, 70), st.integers(0, 300))
+def test_blocks_cover_the_range_once_in_order(n, size, start):
+    spans = list(blocks(n, size, start=start))
+    covered = [i for span in spans for i in range(span.start, span.stop)]
+    assert covered == list(range(start, n))  # every row once, in order
+    assert all(0 < span.stop - span.start <= size for span in spans)
+    assert all(span.stop - span.start == size for span in spans[:-1])  # only the last block is shorter
+    with pytest.raises(ValueError, match="size"):
+        list(blocks(n, 0))
 
 
 def test_vectors_give_rows_in_any_order_and_every_row_once():

@@ -2,14 +2,14 @@
 
 :data:`ROWS` suits a pass that keeps a few numbers per row (k-NN queries, label votes, scores);
 :data:`PRODUCT_ROWS` a pass that holds a dense product of each row with many others;
-:data:`FLOAT64_ROWS` a pass that copies rows to float64.
+:data:`FLOAT64_ROWS` a pass that copies rows to float64; :data:`PART_ROWS` a column of vectors read part by part.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-__all__ = ["ROWS", "PRODUCT_ROWS", "FLOAT64_ROWS", "blocks"]
+__all__ = ["ROWS", "PRODUCT_ROWS", "FLOAT64_ROWS", "PART_ROWS", "blocks"]
 
 #: rows per block of a pass that keeps a few numbers per row: at 1M rows, 16 blocks
 ROWS = 65_536
@@ -17,6 +17,9 @@ ROWS = 65_536
 PRODUCT_ROWS = 2_048
 #: rows per block of a pass that copies rows to float64
 FLOAT64_ROWS = 16_384
+#: rows per block of a column of vectors read part by part (:meth:`clsmap.store.vectors.Vectors.blocks`, and the
+#: parts of an array in memory)
+PART_ROWS = 16_384
 
 
 def blocks(n: int, size: int = ROWS, *, start: int = 0) -> Iterator[slice]:

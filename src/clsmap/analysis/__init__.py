@@ -9,18 +9,18 @@
 - :mod:`~clsmap.analysis.keywords`: the distinguishing terms of each class and region (c-TF-IDF);
 - :mod:`~clsmap.analysis.layers`: per-layer curves and Procrustes-aligned per-layer maps;
 - :mod:`~clsmap.analysis.splits`: every measure per split (train against held-out);
-- :mod:`~clsmap.analysis.cartography`: how hard each training text was to learn (dataset cartography);
+- :mod:`~clsmap.analysis.dataset_cartography`: how hard each training text was to learn (dataset cartography);
 - :mod:`~clsmap.analysis.alignment` and :mod:`~clsmap.analysis.dynamics`: a training run's snapshots: aligned
   maps, per-step curves, where the space formed (:func:`analyze_dynamics`);
 - :func:`analyze`: all of it for one store, as named steps (:mod:`~clsmap.analysis.steps`) over one
   context (:mod:`~clsmap.analysis.context`), each giving a typed result (:mod:`~clsmap.analysis.results`);
   :mod:`~clsmap.analysis.files` writes them to the store and reads the regions and keywords back;
-- :mod:`~clsmap.analysis.compare` (with :mod:`~clsmap.analysis.changes`): two stores of the same texts
+- :mod:`~clsmap.analysis.comparison` (with :mod:`~clsmap.analysis.changes`): two stores of the same texts
   side by side (:func:`compare`).
 """
 
-from .cartography import cartography, store_cartography
-from .compare import Comparison, compare
+from .dataset_cartography import cartography, store_cartography
+from .comparison import Comparison, compare
 from .dynamics import DynamicsAnalysis, analyze_dynamics
 from .files import read_keywords, read_regions, write_analysis
 from .keywords import class_keywords

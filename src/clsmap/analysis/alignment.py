@@ -25,8 +25,8 @@ import numpy as np
 
 from .._validation import check_choice
 from ..projection.reducers import PaCMAP, make_reducer
-from .layers import procrustes_align
-from .knn import knn_indices
+from .knn import knn_indices, shared_neighbour_counts
+from .layers import procrustes_align, spread
 
 __all__ = ["ALIGNMENTS", "Alignment", "snapshot_maps", "displacement_stats", "compare_alignments"]
 
@@ -34,10 +34,6 @@ logger = logging.getLogger(__name__)
 
 Alignment = Literal["procrustes", "init"]
 ALIGNMENTS = ("procrustes", "init")
-
-
-def _spread(xy: np.ndarray) -> float:
-    return float(np.sqrt(((xy - xy.mean(axis=0)) ** 2).sum(axis=1).mean())) or 1.0
 
 
 def snapshot_maps(vectors: list[np.ndarray] | np.ndarray, *, align: Alignment = "procrustes",
@@ -61,11 +57,6 @@ def snapshot_maps(vectors: list[np.ndarray] | np.ndarray, *, align: Alignment = 
     return np.stack(maps).astype(np.float32)
 
 
-def _kept_neighbours(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """Per row, the share of its neighbours in ``before`` (n, k) that are among those in ``after``."""
-    return (before[:, :, None] == after[:, None, :]).any(axis=2).mean(axis=1)
-
-
 def displacement_stats(vectors: list[np.ndarray] | np.ndarray, maps: np.ndarray, *, k: int = 10,
                        kept: float = 0.8, lost: float = 0.3) -> dict[str, Any]:
     """Median 2-D displacement between consecutive snapshots of the points whose ``k`` nearest
@@ -80,8 +71,8 @@ def displacement_stats(vectors: list[np.ndarray] | np.ndarray, maps: np.ndarray,
     for t, X in enumerate(vectors):
         current = knn_indices(np.asarray(X), k=k)
         if previous is not None:
-            share = _kept_neighbours(previous, current)
-            step = np.linalg.norm(maps[t].astype(np.float64) - maps[t - 1], axis=1) / _spread(maps[t])
+            share = shared_neighbour_counts(previous, current) / previous.shape[1]
+            step = np.linalg.norm(maps[t].astype(np.float64) - maps[t - 1], axis=1) / (spread(maps[t]) or 1.0)
             unchanged.append(step[share >= kept])
             changed.append(step[share <= lost])
         previous = current

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .knn import knn_indices
+from .knn import knn_indices, shared_neighbour_counts
+from .layers import spread
 
 __all__ = ["neighbour_change", "change_kinds", "CHANGE_KINDS", "region_matches", "displacement"]
 
@@ -19,18 +20,14 @@ __all__ = ["neighbour_change", "change_kinds", "CHANGE_KINDS", "region_matches",
 CHANGE_KINDS = ["fixed", "broken", "still wrong", "still right", "unknown"]
 
 
-def neighbour_change(A: np.ndarray, B: np.ndarray, *, k: int = 10, chunk: int = 65536) -> np.ndarray:
+def neighbour_change(A: np.ndarray, B: np.ndarray, *, k: int = 10) -> np.ndarray:
     """Per row, ``1 - |N_A ∩ N_B| / |N_A ∪ N_B|`` where ``N_A`` and ``N_B`` are its ``k`` nearest
     other rows (cosine) in ``A`` and in ``B`` (the same rows, in the same order; the widths may
     differ). 0: the same neighbours in both spaces; 1: none in common. Memory O(n * k)."""
     if len(A) != len(B):
         raise ValueError(f"neighbour_change: {len(A)} rows in A but {len(B)} in B")
     k = min(k, len(A) - 1)
-    na, nb = knn_indices(A, k=k), knn_indices(B, k=k)
-    shared = np.empty(len(A), dtype=np.int64)
-    for lo in range(0, len(A), chunk):
-        a, b = na[lo:lo + chunk], nb[lo:lo + chunk]
-        shared[lo:lo + chunk] = (a[:, :, None] == b[:, None, :]).any(axis=2).sum(axis=1)
+    shared = shared_neighbour_counts(knn_indices(A, k=k), knn_indices(B, k=k))
     return 1.0 - shared / (2 * k - shared)
 
 
@@ -75,5 +72,4 @@ def displacement(xy_a: np.ndarray, xy_b: np.ndarray) -> np.ndarray:
     """Per row, the distance between its places in the two maps, in units of the first map's spread
     (root-mean-square distance of its points to their centre)."""
     xy_a, xy_b = np.asarray(xy_a, dtype=np.float64), np.asarray(xy_b, dtype=np.float64)
-    spread = float(np.sqrt(((xy_a - xy_a.mean(axis=0)) ** 2).sum(axis=1).mean())) or 1.0
-    return np.linalg.norm(xy_a - xy_b, axis=1) / spread
+    return np.linalg.norm(xy_a - xy_b, axis=1) / (spread(xy_a) or 1.0)

@@ -7,7 +7,7 @@ accuracy and silhouette of the [CLS] vectors, and the purity of each class; a cl
 first step where its purity reaches ``formed_at`` (0.8). It maps every snapshot with both alignments
 of :mod:`.alignment` and keeps the one that moves unchanged neighbourhoods least, saves the kept maps
 as the store's projection (``projections/vector.parquet``: every snapshot's rows, in the store's
-order), the cartography (:mod:`.cartography`) and ``analysis/dynamics.json``.
+order), the cartography (:mod:`.dataset_cartography`) and ``analysis/dynamics.json``.
 """
 
 from __future__ import annotations
@@ -26,13 +26,17 @@ from ..store.reader import Store, open_store
 from ..store.layout import DYNAMICS_FILE
 from ..store.writer import write_projection
 from .alignment import compare_alignments
-from .cartography import GROUPS, store_cartography
+from .dataset_cartography import GROUPS, store_cartography
 from .metrics import knn_purity_per_class, linear_probe_accuracy, silhouette_per_class
 
-__all__ = ["DynamicsAnalysis", "analyze_dynamics", "snapshot_curves", "formation_steps"]
+__all__ = ["CURVES", "DynamicsAnalysis", "analyze_dynamics", "snapshot_curves", "formation_steps"]
 
 logger = logging.getLogger(__name__)
 
+#: the per-step curves that the player, the animation and the report draw, in their order: column of
+#: :attr:`DynamicsAnalysis.curves` -> name
+CURVES = {"accuracy": "accuracy", "knn_purity": "10-NN purity", "linear_probe_accuracy": "probe accuracy",
+          "silhouette": "silhouette"}
 
 
 @dataclass

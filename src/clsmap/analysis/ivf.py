@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._blocks import PRODUCT_ROWS, ROWS, blocks
 from .._memory import release_freed_memory
 from ..store.vectors import Vectors, as_vectors
 
 __all__ = ["CellIndex", "exact_neighbours", "inverse_norms"]
+
+#: rows per block of the products of rows with every cell's centre (the rows' cells: each row's product with
+#: each centre is held, one block at a time)
+ASSIGN_ROWS = 8_192
 
 
 def inverse_norms(X: np.ndarray | Vectors) -> np.ndarray:
     """1 / the length of each row (float32; rows of length 0 count as 1e-12), read part by part."""
     X = as_vectors(X, "inverse_norms")
     inv_norm = np.empty(len(X), dtype=np.float32)
-    for positions, part in X.blocks(65536):
+    for positions, part in X.blocks(ROWS):
         inv_norm[positions] = 1.0 / np.maximum(np.sqrt(np.einsum("ij,ij->i", part, part)), 1e-12)
     return inv_norm
 
@@ -63,21 +68,22 @@ def _merge(best_v, best_i, v, i, k1: int):
 
 def exact_neighbours(X: np.ndarray | Vectors, inv_norm: np.ndarray, rows: np.ndarray,
                      k1: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k1`` most cosine-similar rows of ``X`` to each of ``rows`` (float32 products of blocks of 2,048
-    queries with blocks of rows, in one pass over ``X``: its rows are read and scaled to unit length one
-    block at a time, never held whole): ``(similarity, indices)``, most similar first."""
+    """The ``k1`` most cosine-similar rows of ``X`` to each of ``rows`` (float32 products of blocks of
+    :data:`~clsmap._blocks.PRODUCT_ROWS` queries with blocks of rows, in one pass over ``X``: its rows are
+    read and scaled to unit length one block at a time, never held whole): ``(similarity, indices)``, most
+    similar first."""
     import torch
 
     X = as_vectors(X, "exact_neighbours")
     rows = np.asarray(rows, dtype=np.int64)
     Q = _unit(X.rows(rows), inv_norm[rows], owned=True)
-    starts = range(0, len(rows), 2048)
-    best = [(torch.full((min(2048, len(rows) - qa), k1), -np.inf),
-             torch.zeros((min(2048, len(rows) - qa), k1), dtype=torch.int64)) for qa in starts]
+    spans = list(blocks(len(rows), PRODUCT_ROWS))
+    best = [(torch.full((span.stop - span.start, k1), -np.inf),
+             torch.zeros((span.stop - span.start, k1), dtype=torch.int64)) for span in spans]
     for positions, part in X.blocks():
         unit, at = _unit(part, inv_norm[positions]), torch.from_numpy(positions)
-        for b, qa in enumerate(starts):
-            S = Q[qa:qa + 2048] @ unit.T
+        for b, span in enumerate(spans):
+            S = Q[span] @ unit.T
             v, i = S.topk(min(k1, S.shape[1]), dim=1)
             best[b] = _merge(*best[b], v, at[i], k1)
     sims = np.concatenate([v.numpy() for v, _ in best]) if best else np.empty((0, k1), dtype=np.float32)
@@ -105,6 +111,9 @@ class CellIndex:
     #: candidates per query a bfloat16 scan keeps for the float32 ranking (16 kept 97 % of the float32
     #: neighbours of 20,000 rows of 1M synthetic ones, 32 kept 99.99 %)
     RERANK = 32
+    #: a block's queries and the rows it gathers are padded to a multiple of these (see :meth:`search`)
+    PAD_QUERIES = 64
+    PAD_ROWS = 2_048
 
     def __init__(self, X: np.ndarray | Vectors, inv_norm: np.ndarray, *, nlist: int, seed: int, dtype) -> None:
         import torch
@@ -119,7 +128,7 @@ class CellIndex:
         del T
         self.centres, self.nlist, self.dtype = centres, nlist, dtype  # centres in float32
         self.home = np.empty(n, dtype=np.int64)
-        for positions, part in X.blocks(8192):
+        for positions, part in X.blocks(ASSIGN_ROWS):
             unit = _unit(part, inv_norm[positions]).to(dtype)
             self.home[positions] = self._nearest_cell(unit, centres).numpy()
         self.order = np.argsort(self.home, kind="stable")  # the rows, cell by cell
@@ -130,7 +139,7 @@ class CellIndex:
         self.sorted = torch.empty((n, X.dim), dtype=dtype)
         self.position = np.empty(n, dtype=np.int64)  # row -> its place in ``sorted``
         self.position[self.order] = np.arange(n)
-        for positions, part in X.blocks(65536):
+        for positions, part in X.blocks(ROWS):
             unit = _unit(part, inv_norm[positions])
             self.sorted[torch.from_numpy(self.position[positions])] = self._stored(unit, self.home[positions])
 
@@ -196,11 +205,11 @@ class CellIndex:
 
     @staticmethod
     def _nearest_cell(rows, centres):
-        """The cell of each row (in blocks of 8,192 rows)."""
+        """The cell of each row (in blocks of :data:`ASSIGN_ROWS` rows)."""
         import torch
 
         centres = centres.to(rows.dtype).T
-        return torch.cat([(rows[lo:lo + 8192] @ centres).float().argmax(dim=1) for lo in range(0, len(rows), 8192)])
+        return torch.cat([(rows[span] @ centres).float().argmax(dim=1) for span in blocks(len(rows), ASSIGN_ROWS)])
 
     def sample_search(self, rows: np.ndarray, k1: int, levels: list[int]) -> tuple[tuple, dict]:
         """For a few ``rows``: their exact ``k1`` most similar rows, and for each ``nprobe`` in ``levels``
@@ -223,7 +232,7 @@ class CellIndex:
         best = {key: (torch.full((len(rows), k1 if key is None else keep), -np.inf),
                       torch.full((len(rows), k1 if key is None else keep), -1, dtype=torch.int64))
                 for key in [None, *levels]}
-        for positions, part in self.X.blocks(2048):  # each block's products, masked per level: ~50 MB
+        for positions, part in self.X.blocks(PRODUCT_ROWS):  # each block's products, masked per level: ~50 MB
             unit, at = _unit(part, self.inv_norm[positions]), torch.from_numpy(positions)
             S = Q @ unit.T
             home = torch.from_numpy(self.home[positions])
@@ -258,8 +267,8 @@ class CellIndex:
         rows = np.asarray(rows, dtype=np.int64)
         by_cell = np.argsort(self.home[rows], kind="stable")  # positions in ``rows``, cell by cell
         _, first = np.unique(self.home[rows][by_cell], return_index=True)
-        starts = [lo for a, b in zip(first, [*first[1:], len(rows)], strict=True)
-                  for lo in range(a, b, self.QUERY_BLOCK)]
+        starts = [span.start for a, b in zip(first, [*first[1:], len(rows)], strict=True)
+                  for span in blocks(b, self.QUERY_BLOCK, start=a)]
         centres = self.centres.T
         keep = self.keep or k1
         buffers = _Buffers()
@@ -278,7 +287,7 @@ class CellIndex:
             members = np.concatenate([self.order[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells])
             # the products' shapes rounded up to a few sizes: oneDNN keeps a primitive per bfloat16 product
             # shape (the padded rows and columns hold stale values and are never read)
-            padded_b, padded_r = -(-len(block) // 64) * 64, -(-len(members) // 2048) * 2048
+            padded_b, padded_r = _round_up(len(block), self.PAD_QUERIES), _round_up(len(members), self.PAD_ROWS)
             M = buffers.get("rows", (padded_r, self.sorted.shape[1]), self.dtype)
             torch.cat([self.sorted[self.starts[s]:self.starts[s] + self.counts[s]] for s in cells],
                       out=M[:len(members)])
@@ -307,3 +316,8 @@ class CellIndex:
                 v = v.numpy()
                 sims[out, :take], found[out, :take] = v, np.where(np.isfinite(v), candidates, -1)
         return sims, found
+
+
+def _round_up(n: int, multiple: int) -> int:
+    """The least multiple of ``multiple`` that is at least ``n``."""
+    return -(-n // multiple) * multiple

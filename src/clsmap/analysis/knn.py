@@ -6,17 +6,19 @@ flat index, or from :data:`APPROX_FROM` rows an approximate inverted file in tor
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
 
+from .._blocks import ROWS, blocks
 from .._memory import release_freed_memory
 from .._validation import check_choice
 from ..store.vectors import Vectors, as_vectors
 from .ivf import CellIndex, exact_neighbours, inverse_norms
 
 __all__ = ["APPROX_FROM", "BACKENDS", "FAISS_FROM", "TARGET_RECALL", "approximate_knn_graph", "knn_backend",
-           "knn_graph", "knn_indices"]
+           "knn_graph", "knn_indices", "shared_neighbour_counts"]
 
 logger = logging.getLogger(__name__)
 
@@ -105,10 +107,10 @@ def knn_graph(
 
     index = NearestNeighbors(n_neighbors=k + 1).fit(X)
     indices, similarity = np.empty((len(rows), k), dtype=np.int64), np.empty((len(rows), k), dtype=np.float32)
-    for lo in range(0, len(rows), 65_536):  # a block of queries at a time: at 1M, 0.4 GB of temporaries less
-        at = rows[lo:lo + 65_536]
+    for block in blocks(len(rows), ROWS):  # a block of queries at a time: at 1M, 0.4 GB of temporaries less
+        at = rows[block]
         distance, found = index.kneighbors(X[at], return_distance=True)
-        indices[lo:lo + len(at)], similarity[lo:lo + len(at)] = _without_self(
+        indices[block], similarity[block] = _without_self(
             np.asarray(found, dtype=np.int64), distance ** 2, at, k, metric)
     return indices, similarity
 
@@ -193,18 +195,7 @@ def approximate_knn_graph(
             sims[short], found[short] = exact_neighbours(X, inv_norm, rows[short], k + 1)
         return _drop_self(sims, found, rows, k)
 
-    exact, recall = None, -1.0
-    for group in (levels[:3], levels[3:]):  # the first three levels suffice for most vectors: one pass each
-        if not group or recall >= target_recall:
-            break
-        truth, scanned = index.sample_search(probe_rows, k + 1, group)
-        if exact is None:
-            exact = _drop_self(*truth, probe_rows, k)[0]
-        for nprobe in group:
-            got = complete(probe_rows, *scanned[nprobe])[0]
-            recall = float(np.mean([np.intersect1d(a, b).size for a, b in zip(got, exact, strict=True)]) / k)
-            if recall >= target_recall:
-                break
+    recall, nprobe = _measured_scan(index, probe_rows, levels, k, target_recall, complete)
     scan = "bfloat16 scan, float32 ranking" if index.keep else "float32"
     info = {"backend": f"inverted file, torch {scan} (approximate)", "recall": round(recall, 4),
             "recall_sample": int(len(probe_rows)), "nlist": index.nlist, "nprobe": int(nprobe)}
@@ -232,6 +223,27 @@ def approximate_knn_graph(
     return indices, similarity, info
 
 
+def _measured_scan(index: CellIndex, probe_rows: np.ndarray, levels: list[int], k: int, target_recall: float,
+                   complete: Callable[..., tuple[np.ndarray, np.ndarray]]) -> tuple[float, int]:
+    """The recall@k of the search of ``index`` for the sample ``probe_rows`` scanning each ``nprobe`` of
+    ``levels`` in turn (results completed by ``complete``), until one reaches ``target_recall``: that
+    recall and that ``nprobe`` (the last level's when none does). The first three levels suffice for most
+    vectors: they are measured in one pass over the vectors, the others in a second one when needed."""
+    exact, recall = None, -1.0
+    for group in (levels[:3], levels[3:]):
+        if not group or recall >= target_recall:
+            break
+        truth, scanned = index.sample_search(probe_rows, k + 1, group)
+        if exact is None:
+            exact = _drop_self(*truth, probe_rows, k)[0]
+        for nprobe in group:
+            got = complete(probe_rows, *scanned[nprobe])[0]
+            recall = float(np.mean(shared_neighbour_counts(got, exact)) / k)
+            if recall >= target_recall:
+                break
+    return recall, nprobe
+
+
 def _drop_self(sims: np.ndarray, found: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_without_self` for cosine similarities: ``(indices, similarity)``."""
     return _without_self(found, 2.0 - 2.0 * sims.astype(np.float64), rows, k, "cosine")
@@ -244,3 +256,16 @@ def knn_indices(
     """Indices (n, k) of each row's ``k`` nearest other rows, nearest first (:func:`knn_graph`
     without the similarities)."""
     return knn_graph(X, k=k, metric=metric, backend=backend, query=query)[0]
+
+
+def shared_neighbour_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per row, how many of its neighbours in ``a`` (n, k; distinct per row) are also among its neighbours
+    in ``b`` (n, k'): ``|N_a ∩ N_b|`` (int64, n), compared :data:`~clsmap._blocks.ROWS` rows at a time
+    (memory O(ROWS * k * k')). The one overlap of two neighbour lists: k-NN preservation, how far a
+    neighbourhood changed between two spaces or two snapshots, and the recall of an approximate search."""
+    if len(a) != len(b):
+        raise ValueError(f"shared_neighbour_counts: {len(a)} rows in a but {len(b)} in b")
+    counts = np.empty(len(a), dtype=np.int64)
+    for block in blocks(len(a), ROWS):
+        counts[block] = (a[block, :, None] == b[block, None, :]).any(axis=2).sum(axis=1)
+    return counts

@@ -19,7 +19,7 @@ import pandas as pd
 from .._validation import check_choice
 from .metrics import knn_purity, linear_probe_accuracy, silhouette_per_class
 
-__all__ = ["layer_columns", "layer_curves", "procrustes_align", "aligned_layer_maps", "degenerate_maps"]
+__all__ = ["layer_columns", "layer_curves", "procrustes_align", "aligned_layer_maps", "degenerate_maps", "spread"]
 
 logger = logging.getLogger(__name__)
 
@@ -92,17 +92,18 @@ def procrustes_align(source: np.ndarray, target: np.ndarray, *,
     return a @ rotation * factor + mu_t
 
 
-def _spread(xy: np.ndarray) -> float:
-    """Root-mean-square distance of the points to their centre."""
+def spread(xy: np.ndarray) -> float:
+    """Root-mean-square distance of the points ``xy`` (n, 2) to their centre, in their own dtype; 0.0 for no
+    points, about 0 for points all at one place (a caller that divides by it decides what zero means)."""
     return float(np.sqrt(((xy - xy.mean(axis=0)) ** 2).sum(axis=1).mean())) if len(xy) else 0.0
 
 
 def degenerate_maps(maps: dict[str, np.ndarray], *, rtol: float = 1e-6) -> set[str]:
     """The columns of ``maps`` whose points all lie at one place: a spread of at most ``rtol`` times
     the largest map's (exactly zero, for a constant layer's map made by :mod:`clsmap.projection`)."""
-    spreads = {column: _spread(np.asarray(xy, dtype=np.float64)) for column, xy in maps.items()}
+    spreads = {column: spread(np.asarray(xy, dtype=np.float64)) for column, xy in maps.items()}
     largest = max(spreads.values(), default=0.0)
-    return {column for column, spread in spreads.items() if spread <= rtol * largest or spread == 0}
+    return {column for column, value in spreads.items() if value <= rtol * largest or value == 0}
 
 
 def aligned_layer_maps(maps: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -1,4 +1,5 @@
-"""Measures of how well classes separate and how faithful a 2-D map is (pure functions over arrays).
+"""Measures of how well classes separate (pure functions over arrays), and those of how faithful a 2-D map is
+(:mod:`~clsmap.analysis.faithfulness`: trustworthiness, k-NN preservation).
 
 Memory stays O(n * k): neighbours come from k-NN queries (:mod:`clsmap.analysis.knn`), never from an
 n x n distance matrix. Functions that need more than k-NN lists
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..store.vectors import Vectors, as_vectors
+from .faithfulness import knn_preservation, shared_neighbours, trustworthiness
 from .knn import Backend, Metric, knn_indices
 
 __all__ = [
@@ -221,119 +223,6 @@ def out_of_sample_probs(
     with _blas_threads(len(X)):
         probs = cross_val_predict(_probe(seed), X, labels, cv=splits, method="predict_proba")
     return np.asarray(probs, dtype=np.float64), classes
-
-
-def trustworthiness(
-    X: np.ndarray | Vectors,
-    Y: np.ndarray,
-    *,
-    k: int = 10,
-    metric: Metric = "cosine",
-    sample: int | None = 2000,
-    seed: int = 0,
-    chunk: int = 4096,
-) -> float:
-    """Trustworthiness of the map ``Y`` (n, 2) of the vectors ``X`` (Venna & Kaski 2001).
-
-    ``1 - 2 / (n k (2n - 3k - 1)) * sum_i sum_{j in N_k^Y(i)} max(0, r_X(i, j) - k)``: a map's
-    neighbours that are far apart in the original space are penalised by their original rank.
-    Equal to :func:`sklearn.manifold.trustworthiness` when every row is used. The ranks need a
-    point's distances to all others, so above ``sample`` rows the sum runs over a random sample
-    of rows (each still ranked against all ``n`` rows) and is rescaled; ``sample=None`` uses every row.
-
-    The ranks are counted in float32 torch products of blocks of up to 2,048 sampled rows with ``chunk``
-    rows of ``X`` at a time (memory O(2,048 * chunk)), in one pass over ``X`` (an array or
-    :class:`~clsmap.store.vectors.Vectors`, read part by part, never held whole).
-    """
-    import torch
-
-    X = as_vectors(X, "trustworthiness")
-    Y, _ = _as_xy(Y, None, "trustworthiness")
-    n = len(X)
-    if len(Y) != n:
-        raise ValueError(f"trustworthiness: {n} vectors but {len(Y)} map points")
-    if k >= n / 2:
-        raise ValueError(f"trustworthiness: k ({k}) should be less than n / 2 ({n / 2})")
-    rows = np.arange(n)
-    if sample is not None and n > sample:
-        rows = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
-    map_neighbours = knn_indices(Y, k=k, metric="euclidean", backend="sklearn", query=rows)
-    cosine = metric == "cosine"
-
-    def scored(part: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Rows as compared: a score that grows as a row gets nearer is ``Q . row`` for unit rows (cosine),
-        or ``Q . row - |row|^2 / 2`` (euclidean: the query's own ``|q|^2 / 2`` is the same for every row it
-        is compared with): the rows (unit for cosine) and the offsets (None for cosine)."""
-        squares = np.einsum("ij,ij->i", part, part)
-        if cosine:
-            return torch.from_numpy(part / np.maximum(np.sqrt(squares), 1e-12)[:, None]), None
-        return torch.from_numpy(part), torch.from_numpy(0.5 * squares)
-
-    read = X.rows(np.concatenate([rows, map_neighbours.ravel()]))  # one pass for the queries and their map neighbours
-    Q, _ = scored(read[:len(rows)])
-    theirs_rows, theirs_offset = scored(read[len(rows):])
-    theirs_rows = theirs_rows.view(len(rows), k, -1)
-    del read
-    # per block of queries: the score of each map neighbour (the thresholds, sorted); the map neighbours
-    # are left out of the counting below and ranked among themselves from these scores, so that no
-    # product is compared with itself
-    blocks = []
-    for qa in range(0, len(rows), 2048):
-        part = rows[qa:qa + 2048]
-        near = torch.einsum("qd,qkd->qk", Q[qa:qa + 2048], theirs_rows[qa:qa + 2048])
-        if theirs_offset is not None:
-            near = near - theirs_offset.view(len(rows), k)[qa:qa + 2048]
-        thresholds, _ = near.sort(dim=1)
-        skip = np.concatenate([part[:, None], map_neighbours[qa:qa + 2048]], axis=1)  # itself, its map neighbours
-        blocks.append((qa, thresholds, torch.zeros((len(part), k + 1), dtype=torch.int64), skip))
-    for positions, part in X.blocks(chunk):
-        R, offset = scored(part)
-        sorter = np.argsort(positions, kind="stable")
-        for qa, thresholds, nearer, skip in blocks:
-            S = Q[qa:qa + len(skip)] @ R.T
-            if offset is not None:
-                S -= offset
-            # the row itself and its map neighbours, where this block holds them
-            at = np.minimum(np.searchsorted(positions, skip, sorter=sorter), len(positions) - 1)
-            held = positions[sorter[at]] == skip
-            query, column = np.nonzero(held)
-            S[torch.from_numpy(query), torch.from_numpy(sorter[at[query, column]])] = -torch.inf
-            # how many thresholds each score exceeds (strictly), then a histogram per query; most rows are
-            # below a query's lowest threshold and are counted nowhere
-            at, column = (S > thresholds[:, :1]).nonzero(as_tuple=True)
-            above = torch.searchsorted(thresholds[at], S[at, column][:, None], right=False)[:, 0]
-            nearer += torch.bincount(at * (k + 1) + above, minlength=len(skip) * (k + 1)).view(-1, k + 1)
-    penalty = 0
-    for _, thresholds, nearer, _ in blocks:
-        # the map neighbours strictly nearer than each threshold
-        nearer_neighbours = (thresholds[:, None, :] > thresholds[:, :, None]).sum(dim=2)
-        # rows strictly nearer than the m-th threshold: those exceeding more than m thresholds
-        ranks = 1 + nearer.flip(1).cumsum(1).flip(1)[:, 1:] + nearer_neighbours
-        excess = ranks - k
-        penalty += int(excess[excess > 0].sum())
-    return float(1.0 - penalty * 2.0 / (len(rows) * k * (2.0 * n - 3.0 * k - 1.0)))
-
-
-def knn_preservation(
-    X: np.ndarray, Y: np.ndarray, *, k: int = 10, metric: Metric = "cosine", backend: Backend = "auto"
-) -> float:
-    """Mean share of each point's ``k`` nearest neighbours in ``X`` that are also among its ``k``
-    nearest in the map ``Y`` (1.0: the map keeps every neighbourhood). O(n * k) memory."""
-    X, _ = _as_xy(X, None, "knn_preservation")
-    Y, _ = _as_xy(Y, None, "knn_preservation")
-    if len(X) != len(Y):
-        raise ValueError(f"knn_preservation: {len(X)} vectors but {len(Y)} map points")
-    return shared_neighbours(knn_indices(X, k=k, metric=metric, backend=backend),
-                             knn_indices(Y, k=k, metric="euclidean", backend=backend))
-
-
-def shared_neighbours(a: np.ndarray, b: np.ndarray, *, rows: int = 65_536) -> float:
-    """The mean share of each row's neighbours in ``a`` (n, k; distinct per row) that are also among its
-    neighbours in ``b`` (n, k), compared ``rows`` rows at a time."""
-    shared = 0
-    for lo in range(0, len(a), rows):
-        shared += int((a[lo:lo + rows, :, None] == b[lo:lo + rows, None, :]).sum())
-    return shared / max(a.size, 1)
 
 
 def classification_metrics(labels: np.ndarray | list, preds: np.ndarray | list) -> pd.DataFrame:

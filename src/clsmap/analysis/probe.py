@@ -23,6 +23,7 @@ import logging
 
 import numpy as np
 
+from .._blocks import FLOAT64_ROWS, ROWS, blocks
 from ..store.vectors import Vectors, as_vectors
 
 __all__ = ["cross_val_probs", "fit_probe", "MAX_FIT_ROWS"]
@@ -36,16 +37,16 @@ _MAX_ITER = 500
 _TOL = 1e-4
 
 
-def _standardise(train: np.ndarray, rows: int = 16_384) -> tuple[np.ndarray, np.ndarray]:
+def _standardise(train: np.ndarray, rows: int = FLOAT64_ROWS) -> tuple[np.ndarray, np.ndarray]:
     """Each column's mean and standard deviation (1 where it is 0), summed in float64 a block of ``rows``
     rows at a time (numpy's ``std`` holds a float64 copy of ``train``: 307 MB for 100k x 384)."""
     mean = np.zeros(train.shape[1])
-    for lo in range(0, len(train), rows):
-        mean += train[lo:lo + rows].sum(axis=0, dtype=np.float64)
+    for block in blocks(len(train), rows):
+        mean += train[block].sum(axis=0, dtype=np.float64)
     mean /= max(len(train), 1)
     squares = np.zeros(train.shape[1])
-    for lo in range(0, len(train), rows):
-        centred = train[lo:lo + rows] - mean
+    for block in blocks(len(train), rows):
+        centred = train[block] - mean
         squares += np.einsum("ij,ij->j", centred, centred)
     std = np.sqrt(squares / max(len(train), 1))
     return mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
@@ -69,8 +70,8 @@ def fit_probe(X: np.ndarray, codes: np.ndarray, n_classes: int, *, C: float = 1.
     # every direction, so L-BFGS needs tens of iterations instead of hundreds. The objective (and so
     # its minimiser) is the same: the penalty stays on W.
     cov = np.zeros((Z.shape[1], Z.shape[1]))
-    for lo in range(0, len(Z), 16_384):  # in float64, a block of rows at a time
-        block = Z[lo:lo + 16_384].astype(np.float64)
+    for rows in blocks(len(Z), FLOAT64_ROWS):  # in float64, a block of rows at a time
+        block = Z[rows].astype(np.float64)
         cov += block.T @ block
     cov /= len(Z)
     values, vectors = np.linalg.eigh(cov)
@@ -104,14 +105,14 @@ def fit_probe(X: np.ndarray, codes: np.ndarray, n_classes: int, *, C: float = 1.
 
 
 def _predict(X: np.ndarray, mean: np.ndarray, std: np.ndarray, W: np.ndarray, b: np.ndarray,
-             chunk: int = 65_536) -> np.ndarray:
+             chunk: int = ROWS) -> np.ndarray:
     out = np.empty((len(X), len(b)), dtype=np.float64)
-    for start in range(0, len(X), chunk):
-        logits = ((X[start:start + chunk] - mean) / std) @ W + b
+    for rows in blocks(len(X), chunk):
+        logits = ((X[rows] - mean) / std) @ W + b
         logits = logits.astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
-        out[start:start + chunk] = logits / logits.sum(axis=1, keepdims=True)
+        out[rows] = logits / logits.sum(axis=1, keepdims=True)
     return out
 
 
@@ -145,7 +146,7 @@ def cross_val_probs(X: np.ndarray | Vectors, codes: np.ndarray, n_classes: int, 
         probes.append(fit_probe(learn[train], codes[pool[train]], n_classes, copy=False))
     del learn
     probs = np.empty((n, n_classes), dtype=np.float64)
-    for positions, part in X.blocks(65_536):
+    for positions, part in X.blocks(ROWS):
         for fold in np.unique(fold_of[positions]):
             mine = fold_of[positions] == fold
             probs[positions[mine]] = _predict(part[mine], *probes[fold])

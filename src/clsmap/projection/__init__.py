@@ -6,7 +6,7 @@
 - :func:`project`: run one on a store and save the map beside the vectors.
 """
 
-from .project import project
+from .run import project
 from .reducers import PCA, REDUCERS, TSNE, UMAP, LocalMAP, PaCMAP, Reducer, make_reducer
 from .sampling import MAX_FIT, fit_on_sample
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .._blocks import ROWS, blocks
 from .reducers import Reducer
 
 __all__ = ["MAX_FIT", "fit_on_parts", "fit_on_sample", "sample_rows"]
@@ -64,13 +65,13 @@ class _Nearest:
     def __call__(self, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         distances = np.empty((len(Q), self.k), dtype=np.float32)
         index = np.empty((len(Q), self.k), dtype=np.int64)
-        for lo in range(0, len(Q), 65536):
-            chunk = self._reduce(Q[lo:lo + 65536])
+        for rows in blocks(len(Q), ROWS):
+            chunk = self._reduce(Q[rows])
             if self.sklearn is not None:
                 found = self.sklearn.kneighbors(chunk)
-                distances[lo:lo + len(chunk)], index[lo:lo + len(chunk)] = found[0] ** 2, found[1]
+                distances[rows], index[rows] = found[0] ** 2, found[1]
             else:
-                distances[lo:lo + len(chunk)], index[lo:lo + len(chunk)] = self.ivf.search(chunk, self.k)
+                distances[rows], index[rows] = self.ivf.search(chunk, self.k)
         return distances, index
 
 
@@ -84,8 +85,8 @@ def fit_on_sample(reducer: Reducer, X: np.ndarray, *, max_fit: int = MAX_FIT, k:
     rows. Returns the ``(n, 2)`` map and the sampled row indices.
     """
     X = np.asarray(X)
-    return fit_on_parts(reducer, len(X), lambda: ((np.arange(lo, min(len(X), lo + 65536)), X[lo:lo + 65536])
-                                                 for lo in range(0, len(X), 65536)),
+    return fit_on_parts(reducer, len(X), lambda: ((np.arange(rows.start, rows.stop), X[rows])
+                                                 for rows in blocks(len(X), ROWS)),
                         max_fit=max_fit, k=k, seed=seed)
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..analysis.changes import CHANGE_KINDS
-from ..analysis.compare import Comparison
+from ..analysis.comparison import Comparison
 from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
 from .fonts import web_font

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from .._version import __version__
-from ..analysis.compare import Comparison
+from ..analysis.comparison import Comparison
 from ..analysis.results import Analysis, Regions
 from ..analysis.run import analyze
 from ..store.files import write_text_atomic

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-__all__ = ["Vectors", "as_vectors"]
+from .._blocks import PART_ROWS
+from .._blocks import blocks as row_blocks
 
-#: rows per block of :meth:`Vectors.blocks` (and per part of an array in memory)
-BLOCK_ROWS = 16_384
+__all__ = ["Vectors", "as_vectors"]
 
 
 class Vectors:
@@ -37,12 +37,12 @@ class Vectors:
         where = "in memory" if self._array is not None else "read part by part"
         return f"<clsmap Vectors {self.n} x {self.dim}, {where}>"
 
-    def blocks(self, rows: int = BLOCK_ROWS) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def blocks(self, rows: int = PART_ROWS) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """One pass over every row: ``(positions, vectors)`` of at most ``rows`` rows at a time (float32)."""
         for positions, part in self._parts():
             part = np.asarray(part, dtype=np.float32)
-            for lo in range(0, len(positions), rows):
-                yield np.asarray(positions[lo:lo + rows], dtype=np.int64), part[lo:lo + rows]
+            for block in row_blocks(len(positions), rows):
+                yield np.asarray(positions[block], dtype=np.int64), part[block]
 
     def rows(self, positions: np.ndarray) -> np.ndarray:
         """The vectors of ``positions`` (any order, repeats allowed) as a new float32 (m, d) array, read
@@ -75,7 +75,8 @@ class Vectors:
 
 
 def as_vectors(X: np.ndarray | Vectors, func: str = "clsmap") -> Vectors:
-    """``X`` as :class:`Vectors`: itself, or a 2-D array (parts of :data:`BLOCK_ROWS` rows, views)."""
+    """``X`` as :class:`Vectors`: itself, or a 2-D array (parts of :data:`~clsmap._blocks.PART_ROWS` rows,
+    views)."""
     if isinstance(X, Vectors):
         return X
     X = np.asarray(X)
@@ -85,7 +86,7 @@ def as_vectors(X: np.ndarray | Vectors, func: str = "clsmap") -> Vectors:
         X = X.astype(np.float32)
 
     def parts() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for lo in range(0, len(X), BLOCK_ROWS):
-            yield np.arange(lo, min(len(X), lo + BLOCK_ROWS)), X[lo:lo + BLOCK_ROWS]
+        for block in row_blocks(len(X), PART_ROWS):
+            yield np.arange(block.start, block.stop), X[block]
 
     return Vectors(len(X), X.shape[1], parts, array=X)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._blocks import blocks as row_blocks
 from ...io.columns import Block, check_not_empty, check_unique_ids, choose_columns
 from ...io.dataset import read_dataset
 from ...io.sources import open_source
@@ -42,9 +43,9 @@ def read_blocks(ray: Any, data: Any, read_options: dict[str, Any]) -> tuple[list
             return _read_files(ray, source, read_options)
     texts = read_dataset(data, **read_options)
     blocks = []
-    for lo in range(0, len(texts), BLOCK_ROWS):
-        table = texts.table.slice(lo, BLOCK_ROWS)
-        blocks.append(RayBlock(ray.put(table), lo, table.num_rows))
+    for rows in row_blocks(len(texts), BLOCK_ROWS):
+        table = texts.table.slice(rows.start, BLOCK_ROWS)
+        blocks.append(RayBlock(ray.put(table), rows.start, table.num_rows))
     return blocks, summarize(texts)
 
 
@@ -102,7 +103,7 @@ def split_blocks(blocks: list[RayBlock], rows: int) -> list[RayBlock]:
         if block.rows <= rows:
             out.append(block)
             continue
-        for lo in range(0, block.rows, rows):
-            size = min(rows, block.rows - lo)
-            out.append(RayBlock(slice_task.remote(block.ref, lo, size), block.offset + lo, size))
+        for part in row_blocks(block.rows, rows):
+            size = part.stop - part.start
+            out.append(RayBlock(slice_task.remote(block.ref, part.start, size), block.offset + part.start, size))
     return out
