@@ -12,7 +12,7 @@ predictions into a store.
 """
 
 from .backends import BACKENDS, Backend, make_backend
-from .extract import extract
+from .api import extract
 from .hooks import Captured, capture, resolve_module
 from .local import LocalBackend
 from .models import LoadedModel, load_model
