@@ -14,10 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import clsmap
+from clsmap.io import TRAIN_RECORD
 from clsmap.render import map_html, render_model, report
 from clsmap.store import synthetic_store
-from clsmap.training import TRAIN_RECORD, prediction_warnings, split_indices
+from clsmap.training import split_indices
 from clsmap.training.baselines import bag_of_words_baseline, majority_baseline
+from clsmap.training.checks import prediction_warnings
 
 ONE_CLASS = "predicts one class"
 NO_BETTER = "no better than always answering the majority class"

@@ -28,12 +28,12 @@ import numpy as np
 from ._errors import ClsmapError
 from .analysis import analyze, compare
 from .extraction import extract
-from .io import read_dataset
+from .io import TRAIN_RECORD, read_dataset
 from .projection import project
 from .render import plot, plot_compare, plot_layer_curves, report, write_compare, write_dynamics, write_map
 from .store.files import write_json_atomic
 from .store.reader import read_manifest
-from .training import TRAIN_RECORD, split_indices, train
+from .training import split_indices, train
 
 __all__ = ["run_demo", "demo_data_path"]
 
