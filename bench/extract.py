@@ -189,8 +189,8 @@ def run_openvino(model_path, texts, max_length, *, precision, batch_tokens=4096)
     import torch
 
     from clsmap.extraction.fastpath import cls_only_last_layer
-    from clsmap.extraction.models import load_model, pad_batch
-    from clsmap.extraction.runner import plan_batches
+    from clsmap.extraction.batches import pad_batch, plan_batches
+    from clsmap.extraction.models import load_model
 
     loaded = load_model(str(model_path), device="cpu")
     tokenizer = loaded.tokenizer

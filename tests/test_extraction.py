@@ -14,7 +14,9 @@ from hypothesis.extra import numpy as hnp
 
 from clsmap import ClsmapError, capture, extract, open_store
 from clsmap.store import schema
-from clsmap.extraction import models, plan_batches, pool, runner
+from clsmap.extraction import models, runner
+from clsmap.extraction.batches import plan_batches
+from clsmap.extraction.runner import pool
 from clsmap.extraction.models import load_model
 
 from conftest import make_texts

@@ -14,10 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import clsmap
+from clsmap.io import TRAIN_RECORD
 from clsmap.render import map_html, render_model, report
 from clsmap.store import synthetic_store
-from clsmap.training import TRAIN_RECORD, prediction_warnings, split_indices
+from clsmap.training import TrainOptions, split_indices
 from clsmap.training.baselines import bag_of_words_baseline, majority_baseline
+from clsmap.training.checks import prediction_warnings
 
 ONE_CLASS = "predicts one class"
 NO_BETTER = "no better than always answering the majority class"
@@ -180,6 +182,27 @@ def test_without_a_validation_split_nothing_is_claimed(tiny_bert_encoder, same_t
                           validation=0.0, dtype="float32", progress=False)
     assert result.val_accuracy is None and result.baselines == {} and result.warnings == []
     assert result.best_epoch == 1
+
+
+def test_an_unknown_keyword_is_an_error_naming_it(tmp_path):
+    with pytest.raises(TypeError, match="epoch_count"):  # before anything is read or loaded
+        clsmap.train("no-such-model", tmp_path / "no-such.csv", tmp_path / "clf", epochs=2, epoch_count=2)
+    with pytest.raises(TypeError, match="polling"):
+        clsmap.extract("no-such-model", tmp_path / "no-such.csv", tmp_path / "store", polling="mean")
+    with pytest.raises(ValueError, match="num_workers only apply with backend='ray'"):
+        clsmap.extract("no-such-model", tmp_path / "no-such.csv", tmp_path / "store", num_workers=2)
+    with pytest.raises(ValueError, match="'epochs' parameter of train"):
+        clsmap.train("no-such-model", tmp_path / "no-such.csv", tmp_path / "clf", options=TrainOptions(epochs=0))
+
+
+def test_options_and_keywords_are_the_same_run(tiny_bert_encoder, same_text_csv, tmp_path):
+    keywords = dict(epochs=1, batch_size=8, validation=0.25, dtype="float32", progress=False)
+    by_keywords = clsmap.train(tiny_bert_encoder, same_text_csv, tmp_path / "a", **keywords)
+    # keywords go over the options given
+    by_options = clsmap.train(tiny_bert_encoder, same_text_csv, tmp_path / "b",
+                              options=TrainOptions(**{**keywords, "epochs": 3}), epochs=1)
+    assert by_options.history == by_keywords.history and by_options.val_ids == by_keywords.val_ids
+    assert by_options.params == by_keywords.params
 
 
 # --------------------------------------------------------------------------- the map and the report

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,14 +27,15 @@ from typing import Any
 import numpy as np
 
 from ._errors import ClsmapError
-from .analysis import analyze, compare
+from .analysis import Analysis, Comparison, analyze, compare
 from .extraction import extract
-from .io import read_dataset
+from .io import TRAIN_RECORD, LabeledTexts, read_dataset
 from .projection import project
 from .render import plot, plot_compare, plot_layer_curves, report, write_compare, write_dynamics, write_map
+from .store import Store
 from .store.files import write_json_atomic
 from .store.reader import read_manifest
-from .training import TRAIN_RECORD, split_indices, train
+from .training import split_indices, train
 
 __all__ = ["run_demo", "demo_data_path"]
 
@@ -84,6 +86,21 @@ def run_demo(
     started = time.perf_counter()
     out = Path(out)
     base = model or _default_model()
+    train_data, held_out, both = _demo_texts(train_rows, seed=seed)
+    model_dir = out / "model"
+    train_seconds = _fine_tune(base, train_data, held_out, model_dir, epochs=epochs, seed=seed, dtype=dtype,
+                               progress=progress)
+    stores, analyses = _map_before_and_after(base, model_dir, both, out, seed=seed, dtype=dtype, progress=progress)
+    pages = _pages(stores, analyses, out, seed=seed)
+    dynamics = write_dynamics(model_dir, out / "dynamics", seed=seed)
+    summary = _summary(out, stores, analyses, pages, dynamics, held_out=held_out, train_data=train_data,
+                       epochs=epochs, train_seconds=train_seconds, started=started)
+    write_json_atomic(out / "summary.json", summary, indent=2)
+    return summary
+
+
+def _demo_texts(train_rows: int | None, *, seed: int) -> tuple[LabeledTexts, LabeledTexts, LabeledTexts]:
+    """The training texts, the held-out ones, and both in one input with a split each."""
     data = read_dataset(demo_data_path())
     held_out_fraction = 0.2
 
@@ -96,8 +113,13 @@ def run_demo(
     # one store of both splits: the training texts beside the held-out ones
     both = data.subset(np.concatenate([val_idx, train_idx])).with_splits(
         {**{i: "train" for i in train_data.ids}, **{i: "held-out" for i in held_out.ids}}, tag="demo")
+    return train_data, held_out, both
 
-    model_dir = out / "model"
+
+def _fine_tune(base: str, train_data: LabeledTexts, held_out: LabeledTexts, model_dir: Path, *, epochs: int,
+               seed: int, dtype: str, progress: bool | None) -> float:
+    """Fine-tune ``base`` into ``model_dir`` (unless a run with the same parameters is cached there);
+    the seconds training took."""
     # snapshots of the [CLS] space four times an epoch, of 300 training texts and the held-out ones
     map_every = max(1, -(-len(train_data) // 32) // 4)
     params = {"base_model": base, "epochs": epochs, "seed": seed, "dataset_sha256": train_data.fingerprint,
@@ -107,15 +129,18 @@ def run_demo(
         result = train(base, train_data, model_dir, epochs=epochs, batch_size=32, max_length=64,
                        validation=0.0, seed=seed, dtype=dtype, overwrite=True, progress=progress,
                        map_every=map_every, map_train_rows=DYNAMICS_TRAIN_ROWS, map_held_out=held_out)
-        train_seconds = result.seconds
-    else:
-        logger.info("using the fine-tuned model cached in %s", model_dir)
-        train_seconds = record.get("seconds", 0.0)
+        return result.seconds
+    logger.info("using the fine-tuned model cached in %s", model_dir)
+    return record.get("seconds", 0.0)
 
+
+def _map_before_and_after(base: str, model_dir: Path, both: LabeledTexts, out: Path, *, seed: int, dtype: str,
+                          progress: bool | None) -> tuple[dict[str, Store], dict[str, Analysis]]:
+    """The store, map, analysis, figure and page of the base model (``before``) and of the fine-tuned one."""
     # every layer, so that the report can show where in the network the classes separate; the
     # training texts are in the stores too (a second split), so the likely-mislabeled texts are
     # scored by a cross-validated probe on the vectors, out of sample for every row
-    stores, analyses, reports = {}, {}, {}
+    stores, analyses = {}, {}
     for name, source in (("before", base), ("after", model_dir)):
         earlier = read_manifest(out / name)  # a store of an older demo (other texts) is replaced
         stale = earlier is not None and earlier.dataset.get("sha256") != both.fingerprint
@@ -126,11 +151,27 @@ def run_demo(
         plot(store, out / name / "map")
         write_map(store, out / name / "map.html")
         stores[name] = store
+    return stores, analyses
+
+
+@dataclass
+class _Pages:
+    """What the demo draws from both stores together."""
+
+    comparison: Comparison
+    compare_page: Path
+    reports: dict[str, Path]
+    figure: list[Path]
+
+
+def _pages(stores: dict[str, Store], analyses: dict[str, Analysis], out: Path, *, seed: int) -> _Pages:
+    """The per-layer curves, the comparison and its page, the two reports and the side-by-side figure."""
     curves = {f"{name} fine-tuning": analyses[name].layers for name in ("before", "after")}
     plot_layer_curves(curves, out / "layers")
     comparison = compare(stores["before"], stores["after"], seed=seed,
                          analyses=(analyses["before"], analyses["after"]))
     compare_page = write_compare(comparison, out / "compare.html")
+    reports = {}
     for name, store in stores.items():
         reports[name] = report(store, analysis=analyses[name], curves=curves,
                                comparison=comparison if name == "after" else None)
@@ -139,12 +180,19 @@ def run_demo(
         out / "demo",
         titles=["before fine-tuning: all-MiniLM-L6-v2 [CLS]", "after fine-tuning"],
     )
-    dynamics = write_dynamics(model_dir, out / "dynamics", seed=seed)
+    return _Pages(comparison=comparison, compare_page=compare_page, reports=reports, figure=list(figure))
+
+
+def _summary(out: Path, stores: dict[str, Store], analyses: dict[str, Analysis], pages: _Pages,
+             dynamics: dict[str, Any], *, held_out: LabeledTexts, train_data: LabeledTexts, epochs: int,
+             train_seconds: float, started: float) -> dict[str, Any]:
+    """The numbers and files of the demo, as ``summary.json`` holds them."""
+    comparison = pages.comparison
     before, after = (analyses[name].splits.frame.set_index("split").loc["held-out"] for name in ("before", "after"))
-    summary = {
-        "figure": [str(p) for p in figure],
+    return {
+        "figure": [str(p) for p in pages.figure],
         "interactive_maps": [str(out / name / "map.html") for name in stores],
-        "compare_page": str(compare_page),
+        "compare_page": str(pages.compare_page),
         "held_out_rows": len(held_out),
         "train_rows": len(train_data),
         "epochs": epochs,
@@ -161,7 +209,7 @@ def run_demo(
         "layers": {name: analyses[name].layers.round(4).to_dict("list") for name in ("before", "after")},
         "regions_after": {k: analyses["after"].summary.get(k)
                           for k in ("n_regions", "regions_share_errors", "regions_share_area")},
-        "report": {name: str(path) for name, path in reports.items()},
+        "report": {name: str(path) for name, path in pages.reports.items()},
         "layers_figure": str(out / "layers.png"),
         "train_seconds": train_seconds,
         "dynamics": {key: dynamics[key] for key in ("player", "report", "animation", "formation", "alignment",
@@ -169,5 +217,3 @@ def run_demo(
         "total_seconds": round(time.perf_counter() - started, 1),
         "output": str(out),
     }
-    write_json_atomic(out / "summary.json", summary, indent=2)
-    return summary

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from .._errors import ClsmapError
 
-__all__ = ["run"]
+__all__ = ["run", "HANDLERS"]
 
 logger = logging.getLogger("clsmap")
 
@@ -83,117 +84,158 @@ def _do_project(store: Any, args: argparse.Namespace, column: str | None = None)
     project(store, method=args.method, column=column, seed=args.seed, max_fit=args.max_fit or None, **params)
 
 
+def _max_text_chars(value: int | None) -> int | None:
+    """``--max-text-chars``: a number of characters, or ``None`` for 0 (keep texts whole)."""
+    if value is not None and value < 0:
+        raise ClsmapError(f"--max-text-chars {value}: give a positive number, or 0 to keep texts whole")
+    return value or None
+
+
+def _extract_command(args: argparse.Namespace) -> None:
+    _do_extract(args)  # logs the rows written and where
+
+
+def _map_command(args: argparse.Namespace) -> None:
+    from ..analysis import analyze
+    from ..render import plot, report, write_map
+
+    store = _do_extract(args)
+    _do_project(store, args)
+    analysis = analyze(store, seed=args.seed)
+    # each writer logs the files it wrote
+    plot(store)
+    write_map(store)
+    report(store, analysis=analysis)
+
+
+def _view_command(args: argparse.Namespace) -> None:
+    from ..render import write_map
+
+    max_chars = _max_text_chars(args.max_text_chars)
+    if args.neighbours is not None and args.neighbours < 0:
+        raise ClsmapError(f"--neighbours {args.neighbours}: give a number of neighbours, or 0 for none")
+    write_map(args.store, args.out, column=args.column, max_text_chars=max_chars, theme=args.theme,
+              title=args.title, neighbours=args.neighbours)
+
+
+def _analyze_command(args: argparse.Namespace) -> None:
+    from ..analysis import analyze
+
+    _print_analysis(analyze(args.store, column=args.column, k=args.k, probs=args.probs, seed=args.seed), args.top)
+
+
+def _report_command(args: argparse.Namespace) -> None:
+    from ..render import report
+
+    report(args.store, args.out, column=args.column, probs=args.probs, top=args.top, seed=args.seed)
+
+
+def _export_command(args: argparse.Namespace) -> None:
+    from ..render import export
+
+    export(args.store, args.out, to=args.to, column=args.column)  # logs what it wrote
+
+
+def _project_command(args: argparse.Namespace) -> None:
+    _do_project(args.store, args, args.column)
+
+
+def _plot_command(args: argparse.Namespace) -> None:
+    from ..render import plot
+
+    plot(args.store, args.out, column=args.column, title=args.title, split=args.split)
+
+
+def _compare_command(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from ..analysis import compare
+    from ..render import write_compare
+
+    max_chars = _max_text_chars(args.max_text_chars)
+    result = compare(args.store_a, args.store_b, column_a=args.column_a, column_b=args.column_b, k=args.k,
+                     alignment=args.alignment, seed=args.seed)
+    write_compare(result, args.out or Path(args.store_b) / "compare.html", max_text_chars=max_chars, top=args.top)
+    s = result.summary
+    logger.info("%d texts: %d fixed, %d broken, %d still wrong, %d still right; moved (1 - Jaccard of the "
+                "%d-NN sets) mean %.3f; maps aligned by %s", s["n_rows"], s["n_fixed"], s["n_broken"],
+                s["n_still_wrong"], s["n_still_right"], s["k"], s["moved_mean"], result.alignment["chosen"])
+
+
+def _train_command(args: argparse.Namespace) -> None:
+    from ..training import train
+
+    result = train(
+        args.model, _dataset(args), args.out, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, max_length=args.max_length, validation=args.validation,
+        seed=args.seed, device=args.device, dtype=args.dtype, overwrite=args.overwrite,
+        trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle,
+        map_every=_map_every(args.map_every), map_train_rows=args.map_train_rows,
+        keep_checkpoints=args.keep_checkpoints,
+    )
+    acc = "n/a" if result.val_accuracy is None else f"{result.val_accuracy:.3f} (epoch {result.best_epoch})"
+    logger.info("validation accuracy %s; model saved to %s", acc, result.path)
+    if result.dynamics:
+        logger.info("training dynamics: %s; draw them with: clsmap dynamics %s -o %s",
+                    result.dynamics["path"], result.path, result.path / "dynamics_view")
+    if result.warnings:
+        logger.warning("the saved model has not learned to classify: see the warnings above and %s",
+                       result.path / "clsmap_train.json")
+
+
+def _dynamics_command(args: argparse.Namespace) -> None:
+    from ..render import write_dynamics
+
+    summary = write_dynamics(args.run, args.out, seed=args.seed, max_text_chars=_max_text_chars(args.max_text_chars),
+                             theme=args.theme, gif=not args.no_animation, max_rows=args.max_rows)
+    for row in _curve_lines(summary["curves"]):
+        logger.info("%s", row)
+    logger.info("alignment kept: %s; player: %s", summary["alignment"]["kept"], summary["player"])
+
+
+def _demo_command(args: argparse.Namespace) -> None:
+    from ..demo import run_demo
+
+    summary = run_demo(args.out, model=args.model, epochs=args.epochs, train_rows=args.train_rows, dtype=args.dtype)
+    logger.info(
+        "demo done in %.0f s: held-out accuracy after fine-tuning %.3f; on the held-out [CLS] vectors, "
+        "linear-probe accuracy %.3f before, %.3f after; 10-NN label purity %.3f before, %.3f after",
+        summary["total_seconds"], summary["held_out_accuracy_after"],
+        summary["linear_probe_accuracy_before"], summary["linear_probe_accuracy_after"],
+        summary["knn10_purity_before"], summary["knn10_purity_after"],
+    )
+    logger.info("figure: %s; per-layer curves: %s", summary["figure"][0], summary["layers_figure"])
+    for name, curve in summary["layers"].items():
+        logger.info("per layer, %s fine-tuning: purity %s; probe %s", name,
+                    " ".join(f"{v:.2f}" for v in curve["knn_purity"]),
+                    " ".join(f"{v:.2f}" for v in curve["linear_probe_accuracy"]))
+    logger.info("report: %s", summary["report"]["after"])
+    dynamics = summary["dynamics"]
+    for row in _curve_lines(dynamics["curves"]):
+        logger.info("training dynamics, %s", row)
+    logger.info("training dynamics: player %s, report %s", dynamics["player"], dynamics["report"])
+
+
+#: what each command does (one function per command of :data:`clsmap.cli.parser.COMMANDS`)
+HANDLERS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "map": _map_command,
+    "extract": _extract_command,
+    "project": _project_command,
+    "plot": _plot_command,
+    "view": _view_command,
+    "analyze": _analyze_command,
+    "report": _report_command,
+    "export": _export_command,
+    "compare": _compare_command,
+    "train": _train_command,
+    "dynamics": _dynamics_command,
+    "demo": _demo_command,
+}
+
+
 def run(args: argparse.Namespace) -> None:
-    if args.command == "extract":
-        _do_extract(args)  # logs the rows written and where
-    elif args.command == "map":
-        from ..analysis import analyze
-        from ..render import plot, report, write_map
-
-        store = _do_extract(args)
-        _do_project(store, args)
-        analysis = analyze(store, seed=args.seed)
-        # each writer logs the files it wrote
-        plot(store)
-        write_map(store)
-        report(store, analysis=analysis)
-    elif args.command == "view":
-        from ..render import write_map
-
-        max_chars = args.max_text_chars
-        if max_chars is not None and max_chars < 0:
-            raise ClsmapError(f"--max-text-chars {max_chars}: give a positive number, or 0 to keep texts whole")
-        if args.neighbours is not None and args.neighbours < 0:
-            raise ClsmapError(f"--neighbours {args.neighbours}: give a number of neighbours, or 0 for none")
-        write_map(args.store, args.out, column=args.column, max_text_chars=max_chars or None, theme=args.theme,
-                  title=args.title, neighbours=args.neighbours)
-    elif args.command == "analyze":
-        from ..analysis import analyze
-
-        _print_analysis(analyze(args.store, column=args.column, k=args.k, probs=args.probs, seed=args.seed),
-                        args.top)
-    elif args.command == "report":
-        from ..render import report
-
-        report(args.store, args.out, column=args.column, probs=args.probs, top=args.top, seed=args.seed)
-    elif args.command == "export":
-        from ..render import export
-
-        export(args.store, args.out, to=args.to, column=args.column)  # logs what it wrote
-    elif args.command == "project":
-        _do_project(args.store, args, args.column)
-    elif args.command == "plot":
-        from ..render import plot
-
-        plot(args.store, args.out, column=args.column, title=args.title, split=args.split)
-    elif args.command == "compare":
-        from pathlib import Path
-
-        from ..analysis import compare
-        from ..render import write_compare
-
-        max_chars = args.max_text_chars
-        if max_chars is not None and max_chars < 0:
-            raise ClsmapError(f"--max-text-chars {max_chars}: give a positive number, or 0 to keep texts whole")
-        result = compare(args.store_a, args.store_b, column_a=args.column_a, column_b=args.column_b, k=args.k,
-                         alignment=args.alignment, seed=args.seed)
-        write_compare(result, args.out or Path(args.store_b) / "compare.html", max_text_chars=max_chars or None,
-                      top=args.top)
-        s = result.summary
-        logger.info("%d texts: %d fixed, %d broken, %d still wrong, %d still right; moved (1 - Jaccard of the "
-                    "%d-NN sets) mean %.3f; maps aligned by %s", s["n_rows"], s["n_fixed"], s["n_broken"],
-                    s["n_still_wrong"], s["n_still_right"], s["k"], s["moved_mean"], result.alignment["chosen"])
-    elif args.command == "train":
-        from ..training import train
-
-        result = train(
-            args.model, _dataset(args), args.out, epochs=args.epochs, batch_size=args.batch_size,
-            learning_rate=args.learning_rate, max_length=args.max_length, validation=args.validation,
-            seed=args.seed, device=args.device, dtype=args.dtype, overwrite=args.overwrite,
-            trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle,
-            map_every=_map_every(args.map_every), map_train_rows=args.map_train_rows,
-            keep_checkpoints=args.keep_checkpoints,
-        )
-        acc = "n/a" if result.val_accuracy is None else f"{result.val_accuracy:.3f} (epoch {result.best_epoch})"
-        logger.info("validation accuracy %s; model saved to %s", acc, result.path)
-        if result.dynamics:
-            logger.info("training dynamics: %s; draw them with: clsmap dynamics %s -o %s",
-                        result.dynamics["path"], result.path, result.path / "dynamics_view")
-        if result.warnings:
-            logger.warning("the saved model has not learned to classify: see the warnings above and %s",
-                           result.path / "clsmap_train.json")
-    elif args.command == "dynamics":
-        from ..render import write_dynamics
-
-        if args.max_text_chars < 0:
-            raise ClsmapError(f"--max-text-chars {args.max_text_chars}: give a positive number, or 0 to keep whole")
-        summary = write_dynamics(args.run, args.out, seed=args.seed, max_text_chars=args.max_text_chars or None,
-                                 theme=args.theme, gif=not args.no_animation, max_rows=args.max_rows)
-        for row in _curve_lines(summary["curves"]):
-            logger.info("%s", row)
-        logger.info("alignment kept: %s; player: %s", summary["alignment"]["kept"], summary["player"])
-    elif args.command == "demo":
-        from ..demo import run_demo
-
-        summary = run_demo(args.out, model=args.model, epochs=args.epochs, train_rows=args.train_rows,
-                           dtype=args.dtype)
-        logger.info(
-            "demo done in %.0f s: held-out accuracy after fine-tuning %.3f; on the held-out [CLS] vectors, "
-            "linear-probe accuracy %.3f before, %.3f after; 10-NN label purity %.3f before, %.3f after",
-            summary["total_seconds"], summary["held_out_accuracy_after"],
-            summary["linear_probe_accuracy_before"], summary["linear_probe_accuracy_after"],
-            summary["knn10_purity_before"], summary["knn10_purity_after"],
-        )
-        logger.info("figure: %s; per-layer curves: %s", summary["figure"][0], summary["layers_figure"])
-        for name, curve in summary["layers"].items():
-            logger.info("per layer, %s fine-tuning: purity %s; probe %s", name,
-                        " ".join(f"{v:.2f}" for v in curve["knn_purity"]),
-                        " ".join(f"{v:.2f}" for v in curve["linear_probe_accuracy"]))
-        logger.info("report: %s", summary["report"]["after"])
-        dynamics = summary["dynamics"]
-        for row in _curve_lines(dynamics["curves"]):
-            logger.info("training dynamics, %s", row)
-        logger.info("training dynamics: player %s, report %s", dynamics["player"], dynamics["report"])
+    """Do what the command ``args.command`` says with its arguments."""
+    HANDLERS[args.command](args)
 
 
 def _curve_lines(curves: dict[str, list[Any]]) -> list[str]:

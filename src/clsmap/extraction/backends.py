@@ -17,7 +17,7 @@ from .models import LoadedModel
 from .ray import RayBackend
 from .runner import Options
 
-__all__ = ["Backend", "BACKENDS", "make_backend"]
+__all__ = ["Backend", "BACKENDS", "make_backend", "backend_option_names"]
 
 
 class Backend(Protocol):
@@ -34,12 +34,18 @@ BACKENDS: dict[str, type] = {cls.name: cls for cls in (LocalBackend, RayBackend)
 def make_backend(name: str, **options: Any) -> Backend:
     """The backend called ``name`` with its ``options``; an option of another backend is an error."""
     check_choice(name, BACKENDS, param="backend", func="extract")
-    cls = BACKENDS[name]
-    allowed = {p for p in inspect.signature(cls.__init__).parameters if p != "self"}
-    unknown = sorted(set(options) - allowed)
+    unknown = sorted(set(options) - _option_names(name))
     if unknown:
-        owners = sorted({other for other, c in BACKENDS.items()
-                         if set(unknown) <= set(inspect.signature(c.__init__).parameters)})
+        owners = sorted(other for other in BACKENDS if set(unknown) <= _option_names(other))
         where = f" only apply with backend={owners[0]!r}" if owners else " are not options of any backend"
         raise ValueError(f"extract: {', '.join(unknown)}{where}")
-    return cls(**options)
+    return BACKENDS[name](**options)
+
+
+def backend_option_names() -> set[str]:
+    """The options of every backend."""
+    return set().union(*map(_option_names, BACKENDS))
+
+
+def _option_names(name: str) -> set[str]:
+    return {p for p in inspect.signature(BACKENDS[name].__init__).parameters if p not in ("self", "args", "kwargs")}

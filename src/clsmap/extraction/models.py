@@ -8,7 +8,6 @@ as ``AutoModel`` and yields vectors without predictions.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import logging
 import re
@@ -17,14 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
 from .._errors import ClsmapError
 from .._validation import check_choice
 
 __all__ = [
-    "LoadedModel", "load_model", "resolve_device", "resolve_dtype", "cpu_has_native_bf16", "pad_batch", "autocast_for",
-    "config_hash",
+    "LoadedModel", "load_model", "resolve_device", "resolve_dtype", "cpu_has_native_bf16", "autocast_for",
+    "config_hash", "check_local_folder",
 ]
 
 logger = logging.getLogger(__name__)
@@ -145,18 +142,39 @@ def load_model(
     code. Both are off by default and logged as warnings when on.
     """
     import torch  # noqa: F401  (imported before transformers so its errors surface first)
-    from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
     check_choice(head, ("auto", "classifier", "encoder"), param="head", func="load_model")
-    source = str(name_or_path)
-    local = Path(source).expanduser()
     if trust_remote_code:
-        logger.warning("%s: --trust-remote-code runs Python code from the model's repository", source)
+        logger.warning("%s: --trust-remote-code runs Python code from the model's repository", name_or_path)
+    source = _checked_source(str(name_or_path), allow_pickle=allow_pickle)
+    config, tokenizer = _config_and_tokenizer(source, trust_remote_code=trust_remote_code)
+    with_head = head == "classifier" or (head == "auto" and _is_classifier(config))
+    model = _weights(source, with_head=with_head, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
+    model.eval()
+    model.to(resolve_device(device))
+    classes, named = _classes(config) if with_head else (None, False)
+    logger.info(
+        "loaded %s (%s, %s)", source, type(model).__name__,
+        f"{len(classes)} classes" if classes else "no classification head",
+    )
+    return LoadedModel(model=model, tokenizer=tokenizer, name_or_path=source, config_hash=config_hash(config),
+                       classes=classes, named_classes=named)
+
+
+def _checked_source(source: str, *, allow_pickle: bool) -> str:
+    """A local folder (checked: config and safetensors weights), or a Hub id."""
+    local = Path(source).expanduser()
     if local.exists():
         check_local_folder(local, allow_pickle=allow_pickle)
-        source = str(local)
-    elif source.startswith((".", "/", "~")) or source.count("/") > 1:
+        return str(local)
+    if source.startswith((".", "/", "~")) or source.count("/") > 1:
         raise ClsmapError(f"model {source}: no such folder")
+    return source
+
+
+def _config_and_tokenizer(source: str, *, trust_remote_code: bool) -> tuple[Any, Any]:
+    from transformers import AutoConfig, AutoTokenizer
+
     try:
         config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
@@ -172,66 +190,38 @@ def load_model(
                 "you trust that code"
             ) from None
         raise ClsmapError(f"model {source!r}: {_first_line(exc)}") from None
+    return config, tokenizer
 
+
+def _is_classifier(config: Any) -> bool:
+    """Whether the config names a ``*ForSequenceClassification`` architecture."""
     architectures = getattr(config, "architectures", None) or []
-    with_head = head == "classifier" or (
-        head == "auto" and any(a.endswith("ForSequenceClassification") for a in architectures)
-    )
+    return any(a.endswith("ForSequenceClassification") for a in architectures)
+
+
+def _weights(source: str, *, with_head: bool, trust_remote_code: bool, allow_pickle: bool) -> Any:
+    from transformers import AutoModel, AutoModelForSequenceClassification
+
     loader = AutoModelForSequenceClassification if with_head else AutoModel
     try:
-        model = loader.from_pretrained(source, trust_remote_code=trust_remote_code,
-                                       use_safetensors=None if allow_pickle else True)
+        return loader.from_pretrained(source, trust_remote_code=trust_remote_code,
+                                      use_safetensors=None if allow_pickle else True)
     except OSError as exc:
         hint = "" if allow_pickle else "; if it has only pickle weights and you trust them, pass --allow-pickle"
         raise ClsmapError(f"model {source!r}: could not load the weights ({_first_line(exc)}){hint}") from None
-    model.eval()
-    model.to(resolve_device(device))
 
-    classes = None
-    named = False
-    if with_head:
-        id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}
-        n = int(getattr(config, "num_labels", len(id2label)))
-        classes = [id2label.get(i, f"LABEL_{i}") for i in range(n)]
-        named = not all(_GENERIC_LABEL.match(c) for c in classes)
-    logger.info(
-        "loaded %s (%s, %s)", source, type(model).__name__,
-        f"{len(classes)} classes" if classes else "no classification head",
-    )
-    return LoadedModel(
-        model=model,
-        tokenizer=tokenizer,
-        name_or_path=source,
-        config_hash=config_hash(config),
-        classes=classes,
-        named_classes=named,
-    )
+
+def _classes(config: Any) -> tuple[list[str], bool]:
+    """The class names by index, and whether they are real names (not ``LABEL_0`` placeholders)."""
+    id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}
+    n = int(getattr(config, "num_labels", len(id2label)))
+    classes = [id2label.get(i, f"LABEL_{i}") for i in range(n)]
+    return classes, not all(_GENERIC_LABEL.match(c) for c in classes)
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-def pad_batch(encoded: Any, rows: Any, pad_id: int, device: str) -> dict[str, Any]:
-    """Right-pad the ``rows`` of an unpadded tokenizer output into tensors on ``device``:
-    ``input_ids`` (with ``pad_id``), ``attention_mask`` and ``token_type_ids`` when the
-    tokenizer makes them (padded with 0)."""
-    import torch
-
-    batch_ids = [encoded["input_ids"][r] for r in rows]
-    lengths = np.fromiter(map(len, batch_ids), dtype=np.int64, count=len(batch_ids))
-    real = np.arange(max(int(lengths.max()), 1)) < lengths[:, None]  # (rows, longest): the real tokens
-
-    def padded(sequences: list[list[int]], fill: int) -> Any:
-        out = np.full(real.shape, fill, dtype=np.int64)
-        out[real] = np.fromiter(itertools.chain.from_iterable(sequences), dtype=np.int64, count=int(lengths.sum()))
-        return torch.from_numpy(out)
-
-    inputs = {"input_ids": padded(batch_ids, pad_id), "attention_mask": torch.from_numpy(real.astype(np.int64))}
-    if "token_type_ids" in encoded:
-        inputs["token_type_ids"] = padded([encoded["token_type_ids"][r] for r in rows], 0)
-    return {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
 
 
 def autocast_for(device: str, dtype: str) -> Any:

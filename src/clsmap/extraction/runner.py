@@ -4,7 +4,7 @@ work on one chunk of rows (tokenize, length-sorted batches, forward passes, pool
 What the seed's loop got wrong and this gets right:
 
 * texts are tokenized without padding, sorted by length and grouped into batches under a
-  token budget, so each batch is padded only to its own longest text (not to 512);
+  token budget, so each batch is padded only to its own longest text (not to 512; :mod:`.batches`);
 * the vectors of each batch are pooled on the device and copied to the host at once;
 * a forward hook, when one is used, is removed when the run ends, even on error.
 """
@@ -12,7 +12,7 @@ What the seed's loop got wrong and this gets right:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,12 +20,13 @@ import numpy as np
 
 from .._errors import ClsmapError
 from ..store.schema import part_table
+from .batches import forward_batches, pad_id_of
 from .fastpath import bf16_copy, cls_only_last_layer, quantize_int8
 from .fused import fused_layers, fusing_pays
 from .hooks import capture, resolve_module
-from .models import LoadedModel, autocast_for, pad_batch, resolve_dtype
+from .models import LoadedModel, autocast_for, resolve_dtype
 
-__all__ = ["POOLINGS", "QUANTIZE", "Options", "Runner", "Target", "plan_batches", "pool", "prepare", "extract_chunk"]
+__all__ = ["POOLINGS", "QUANTIZE", "Options", "Runner", "Target", "pool", "prepare", "extract_chunk"]
 
 Pooling = Literal["cls", "mean", "max", "pooler"]
 POOLINGS = ("cls", "mean", "max", "pooler")
@@ -34,26 +35,6 @@ QUANTIZE = ("none", "int8")
 
 
 # --------------------------------------------------------------------------- pure helpers
-
-
-def plan_batches(lengths: Sequence[int], *, token_budget: int, max_batch_size: int = 512) -> list[np.ndarray]:
-    """Group row indices into batches of similar length.
-
-    Rows are sorted by length, longest first, and cut into batches whose padded size
-    (rows x longest row) stays within ``token_budget``; a row longer than the budget gets a
-    batch of its own. Every index appears in exactly one batch.
-    """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    order = np.argsort(-lengths, kind="stable")
-    batches: list[np.ndarray] = []
-    start = 0
-    n = len(order)
-    while start < n:
-        longest = max(int(lengths[order[start]]), 1)
-        size = max(1, min(max_batch_size, token_budget // longest, n - start))
-        batches.append(order[start:start + size])
-        start += size
-    return batches
 
 
 def pool(hidden: Any, mask: Any, how: Pooling) -> Any:
@@ -280,20 +261,16 @@ def _max_length(net: Any, tokenizer: Any, requested: int | None) -> int:
 
 
 def _run_part(runner: Runner, encoded: Any, hooked: Any, *, bar: Any) -> dict[str, np.ndarray | None]:
-    import torch
-
-    net, target = runner.net, runner.target
-    autocast = autocast_for(runner.device, runner.dtype) if runner.autocast else nullcontext()
-    input_ids: list[list[int]] = encoded["input_ids"]
-    n = len(input_ids)
+    target = runner.target
+    n = len(encoded["input_ids"])
     vectors: dict[str, np.ndarray | None] = {c: None for c in target.columns}
     logits_out: np.ndarray | None = None
-    pad_id = runner.tokenizer.pad_token_id if runner.tokenizer.pad_token_id is not None else 0
     want_hidden = target.layers is not None and target.pooling != "pooler"
-    for batch in plan_batches([len(x) for x in input_ids], token_budget=runner.batch_tokens):
-        inputs = pad_batch(encoded, batch, pad_id, runner.device)
-        with torch.inference_mode(), autocast:
-            out = net(**inputs, output_hidden_states=want_hidden, return_dict=True)
+    passes = forward_batches(runner.net, encoded, pad_id=pad_id_of(runner.tokenizer), device=runner.device,
+                             token_budget=runner.batch_tokens,
+                             autocast=autocast_for(runner.device, runner.dtype) if runner.autocast else None,
+                             output_hidden_states=want_hidden, return_dict=True)
+    for batch, inputs, out in passes:
         mask = inputs["attention_mask"]
         if hooked is not None:
             if hooked.output is None:
@@ -303,16 +280,20 @@ def _run_part(runner: Runner, encoded: Any, hooked: Any, *, bar: Any) -> dict[st
             states = out.hidden_states
             pooled = [pool(states[i], mask, target.pooling) for i in target.layers]
         for column, tensor in zip(target.columns, pooled, strict=True):
-            host = tensor.float().cpu().numpy()
-            if vectors[column] is None:
-                vectors[column] = np.empty((n, host.shape[1]), dtype=np.float32)
-            vectors[column][batch] = host
+            vectors[column] = _into(vectors[column], batch, tensor, n)
         logits = getattr(out, "logits", None)
         if logits is not None:
-            host_logits = logits.float().cpu().numpy()
-            if logits_out is None:
-                logits_out = np.empty((n, host_logits.shape[1]), dtype=np.float32)
-            logits_out[batch] = host_logits
+            logits_out = _into(logits_out, batch, logits, n)
         if bar is not None:
             bar.update(len(batch))
     return {"logits": logits_out, **vectors}
+
+
+def _into(rows: np.ndarray | None, batch: np.ndarray, tensor: Any, n: int) -> np.ndarray:
+    """``tensor`` (a batch's rows) copied to the host into the ``batch`` rows of ``rows``, an (n, width)
+    float32 array made on the first batch."""
+    host = tensor.float().cpu().numpy()
+    if rows is None:
+        rows = np.empty((n, host.shape[1]), dtype=np.float32)
+    rows[batch] = host
+    return rows

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["majority_baseline", "bag_of_words_baseline", "MAX_FIT_ROWS"]
+__all__ = ["majority_baseline", "bag_of_words_baseline", "split_baselines", "MAX_FIT_ROWS"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +58,21 @@ def bag_of_words_baseline(train_texts: list[str], y_train: np.ndarray, val_texts
     accuracy = float(np.mean(pipeline.predict(val_texts) == y_val))
     return {"val_accuracy": accuracy, "fit_rows": int(len(rows)), "seconds": round(time.perf_counter() - started, 2),
             "method": "TF-IDF (word 1-2-grams + char_wb 2-4-grams) + logistic regression (SGD)"}
+
+
+def split_baselines(texts: list[str], y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
+                    classes: list[str], *, seed: int) -> dict[str, dict[str, Any]]:
+    """The majority class and the bag-of-words model on this split (none without a validation split)."""
+    if not len(val_idx):
+        return {}
+    baselines = {
+        "majority": majority_baseline(y[train_idx], y[val_idx], classes),
+        "bag_of_words": bag_of_words_baseline([texts[i] for i in train_idx], y[train_idx],
+                                              [texts[i] for i in val_idx], y[val_idx], seed=seed),
+    }
+    bow = baselines["bag_of_words"]
+    if bow["val_accuracy"] is not None:
+        logger.info("baselines on the validation split: majority class %r %.4f, bag of words %.4f (%.1f s)",
+                    baselines["majority"]["class"], baselines["majority"]["val_accuracy"], bow["val_accuracy"],
+                    bow["seconds"])
+    return baselines
