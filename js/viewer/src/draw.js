@@ -27,7 +27,8 @@ export const columnPoints = (columns) => {
   });
 };
 
-// theme: the page's theme when it opens
+// theme: the page's theme when it opens. The points' size and opacity are the render model's
+// (clsmap.render.model.point_sizes: meta.point_size, meta.point_opacity)
 export const createPlot = (canvas, meta, cols, ring, theme) => {
   const pointSize = meta.point_size;
   const n = meta.n;
@@ -36,7 +37,7 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
     pointSize: pointSizes(pointSize),
     sizeBy: 'valueB',
     colorBy: 'valueA',
-    opacity: n > 200000 ? 0.75 : 0.9,
+    opacity: meta.point_opacity,
     opacityInactiveScale: 0.5,
     pointSizeSelected: Math.max(1, pointSize * 0.5),
     pointOutlineWidth: 1.5,

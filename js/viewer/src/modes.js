@@ -23,8 +23,9 @@ export const availableModes = (meta) => MODES.filter((m) => {
   return meta.has_labels && meta.has_predictions;
 }).concat((meta.extra_modes || []).map((m) => ({ key: m.key, name: m.name, extra: m })));
 
-let extraNames = {};
-export const modeName = (key) => MODES.find((m) => m.key === key)?.name ?? extraNames[key] ?? 'points';
+// a mode's name: a built-in one's, or that of the page's own mode of that key (meta.extra_modes)
+export const modeName = (key, extraModes = []) => MODES.find((m) => m.key === key)?.name
+  ?? extraModes.find((m) => m.key === key)?.name ?? 'points';
 
 export const unknownColour = (colors, theme) => (theme === 'dark' ? colors.unknown_dark : colors.unknown_light);
 export const ringColour = (colors, theme) => (theme === 'dark' ? colors.ring_dark : colors.ring_light);
@@ -49,7 +50,6 @@ export const modeSpec = (mode, meta, cols, theme) => {
   const confBins = C.confidence.length;
   const extra = (meta.extra_modes || []).find((m) => m.key === mode);
   if (extra) {
-    extraNames = { ...extraNames, [extra.key]: extra.name };
     const codes = cols[`mode_${extra.key}`];
     names = extra.names.concat(['(none)']);
     colours = extra.colours.concat([grey]);

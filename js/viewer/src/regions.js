@@ -1,9 +1,9 @@
 // Confusion regions (analysis/regions.json): outlines as scatterplot annotations, numbered labels
 // on an overlay canvas, and a list in the side panel (a click zooms to the region and describes it).
-import { $, el } from './dom.js';
+import { el } from './dom.js';
 
 // onDescribe: called when a region's description replaces the text in the detail panel
-export const setupRegions = ({ meta, state, plot, overlay, onDescribe = () => {} }) => {
+export const setupRegions = ({ $, meta, state, plot, overlay, onDescribe = () => {} }) => {
   const { scatterplot } = plot;
   const regions = meta.regions || [];
   // "#2" and, under it, the region's first keywords, on a box of the background's colour

@@ -252,6 +252,7 @@ def map_parts(
         **packing,
         "theme": theme,
         "point_size": model.sizes.map_px,
+        "point_opacity": model.sizes.map_opacity,
         "regions": ([] if extras.xy is not None
                     else _read_regions(store, column, half, centre, model.keywords.get("regions", {}))),
         "keywords": keywords.get("classes", {}),

@@ -98,7 +98,7 @@ def player_html(store: str | Path | Store, analysis: DynamicsAnalysis, *, max_te
         "classes": model.classes, "pairs": model.pairs, "colors": model.page_colours(),
         "has_labels": bool(first["label"].notna().any()), "has_predictions": bool(store.has_predictions),
         "max_text_chars": max_text_chars, "truncated": cut, "columns": columns, **packing, "theme": theme,
-        "point_size": point_sizes(n).map_px, "regions": [],
+        "point_size": point_sizes(n).map_px, "point_opacity": point_sizes(n).map_opacity, "regions": [],
         "player": {
             "snapshots": [{"step": int(s), "epoch": round(float(e), 4)} for s, e in zip(curves["step"], curves["epoch"],
                                                                                       strict=True)],
