@@ -382,6 +382,34 @@ def test_a_pages_own_colour_modes(js):
 
 
 @needs_browser
+def test_the_players_colour_modes(js):
+    """The player's modes: train / held-out (the points' colour of the theme, and the held-out colour) and
+    the training rows' cartography groups (held-out rows in a group of their own)."""
+    got = js.evaluate("""async () => {
+      const m = await import('/modes.js');
+      const meta = { n: 4, classes: ['a'], pairs: [], player: { groups: ['easy', 'ambiguous', 'hard'],
+                                                                 group_colours: ['#0000ff', '#00ff00', '#ff0000'] },
+        colors: { classes: ['#111111'], unknown_light: '#cccccc', unknown_dark: '#333333', confidence: ['#000000'],
+                  points_light: '#222222', points_dark: '#dddddd', held_out: '#7b2cbf' } };
+      const cols = { train: new Uint8Array([1, 0, 1, 1]), cgroup: new Int8Array([2, -1, 0, 2]) };
+      const spec = (mode, theme) => {
+        const s = m.modeSpec(mode, meta, cols, theme);
+        return { names: s.names, colours: s.colours, legendColours: s.legendColours, group: Array.from(s.group),
+                 colour: Array.from(s.colour), counts: s.counts };
+      };
+      return { split: spec('split', 'light'), dark: spec('split', 'dark'), carto: spec('cartography', 'dark') };
+    }""")
+    assert got["split"] == {"names": ["train", "held-out"], "colours": ["#222222", "#7b2cbf"],
+                            "legendColours": ["#222222", "#7b2cbf"], "group": [0, 1, 0, 0], "colour": [0, 1, 0, 0],
+                            "counts": [3, 1]}
+    assert got["dark"]["colours"] == ["#dddddd", "#7b2cbf"]
+    assert got["carto"] == {"names": ["easy", "ambiguous", "hard", "held-out"],
+                            "colours": ["#0000ff", "#00ff00", "#ff0000", "#333333"],
+                            "legendColours": ["#0000ff", "#00ff00", "#ff0000", "#333333"],
+                            "group": [2, 3, 0, 2], "colour": [2, 3, 0, 2], "counts": [1, 0, 2, 1]}
+
+
+@needs_browser
 def test_player_steps_rings_and_curves(js):
     """The training dynamics player's pure parts: views of one step, rings of the rows ever wrong (hidden where
     right at this step), the split filter, the curves' geometry."""
