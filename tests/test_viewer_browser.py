@@ -12,6 +12,7 @@ from viewer_browser import canvas_pixels, changed, download_selection, lasso, op
 
 from clsmap.store import synthetic_store
 from clsmap.render import write_map
+from clsmap.render.model import render_model
 
 CLASSES = ["animal", "plant", "food", "body"]
 LASSO_IDS = [f"lasso-{k}" for k in range(6)]
@@ -350,13 +351,11 @@ def _hex(colour: str) -> np.ndarray:
     return np.array([int(colour[k:k + 2], 16) for k in (1, 3, 5)])
 
 
-OPACITY = 0.9  # of the points of a map of up to 200,000 (draw.js)
-
-
 def test_misclassified_points_have_rings_and_held_out_points_are_hollow(browser, tmp_path):
     """One point per row, its shape drawn by the point shader: a misclassified row has a rim in the ring
     colour around its body, a row of a held-out split a hole (the background shows), a correct training
-    row is a plain disc; after a colour switch the bodies take the new colours and the rings stay."""
+    row is a plain disc; after a colour switch the bodies take the new colours and the rings stay. The
+    points are drawn at the opacity of the render model, which the page's metadata carries."""
     xy = np.array([[-4.0, -4.0], [4.0, 4.0], [-4.0, 4.0], [4.0, -4.0], [0.0, 0.0]])
     labels = ["animal", "animal", "plant", "plant", "animal"]
     preds = ["animal", "plant", "plant", "animal", "animal"]  # rows 1 and 3 misclassified
@@ -368,6 +367,9 @@ def test_misclassified_points_have_rings_and_held_out_points_are_hollow(browser,
     meta = page.evaluate("() => JSON.parse(document.getElementById('clsmap-meta').textContent)")
     ring = _hex(meta["colors"]["ring_light"])
     size = meta["point_size"]
+    sizes = render_model(store).sizes
+    assert (size, meta["point_opacity"]) == (sizes.map_px, sizes.map_opacity)
+    opacity = meta["point_opacity"]
     box = page.locator("#plot").bounding_box()
 
     def centre(row: int) -> tuple[int, int]:
@@ -381,7 +383,7 @@ def test_misclassified_points_have_rings_and_held_out_points_are_hollow(browser,
         yy, xx = np.mgrid[-12:13, -12:13]
         ring_of = (np.hypot(yy, xx) >= radius[0]) & (np.hypot(yy, xx) <= radius[1])
         patch = pixels[cy - 12:cy + 13, cx - 12:cx + 13][ring_of]
-        shown = colour * OPACITY + 255 * (1 - OPACITY)
+        shown = colour * opacity + 255 * (1 - opacity)
         return int((np.abs(patch - shown).sum(axis=1) < 45).sum())
 
     animal, plant = (_hex(c) for c in meta["colors"]["classes"][:2])
@@ -395,10 +397,10 @@ def test_misclassified_points_have_rings_and_held_out_points_are_hollow(browser,
     # row 1: misclassified: its body and a ring around it
     assert count(pixels, 1, animal, inner) > 10 and count(pixels, 1, ring, rim) > 12
     # row 2: held out: hollow (the background at its centre, its colour around), no ring
-    assert count(pixels, 2, white / OPACITY - 255 * (1 - OPACITY) / OPACITY, centre_px) == 1
+    assert count(pixels, 2, white / opacity - 255 * (1 - opacity) / opacity, centre_px) == 1
     assert count(pixels, 2, plant, (size * 0.3, size / 2 - 1)) > 6 and count(pixels, 2, ring, rim) == 0
     # row 3: held out and misclassified: hollow and ringed
-    assert count(pixels, 3, white / OPACITY - 255 * (1 - OPACITY) / OPACITY, centre_px) == 1
+    assert count(pixels, 3, white / opacity - 255 * (1 - opacity) / opacity, centre_px) == 1
     assert count(pixels, 3, ring, rim) > 12
     # the predicted colours: the body of row 1 changes, its ring stays
     page.evaluate("() => window.clsmap.setMode('pred')")

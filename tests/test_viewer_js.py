@@ -272,7 +272,7 @@ def test_modes_available_legend_order_toggle_and_isolate(js):
         labels: keys({ has_labels: true, has_predictions: false }),
         preds: keys({ has_labels: false, has_predictions: true }),
         neither: keys({ has_labels: false, has_predictions: false }),
-        names: ['label', 'confusion', 'none'].map(m.modeName),
+        names: ['label', 'confusion', 'none'].map((key) => m.modeName(key)),
         add: sorted(m.toggled(before, 2)),
         remove: sorted(m.toggled(before, 1)),
         untouched: sorted(before),
@@ -367,16 +367,46 @@ def test_a_pages_own_colour_modes(js):
       const m = await import('/modes.js');
       const meta = { n: 4, has_labels: true, has_predictions: false, classes: ['a'],
         colors: { classes: ['#111111'], unknown_light: '#cccccc', unknown_dark: '#333333', confidence: ['#000000'] },
-        extra_modes: [{ key: 'changed', name: 'changed', names: ['fixed', 'broken'],
+        extra_modes: [{ key: 'changed', name: 'what changed', names: ['fixed', 'broken'],
                         colours: ['#00ff00', '#ff0000'] }] };
       const cols = { label: new Int8Array([0, 0, 0, 0]), mode_changed: new Int8Array([0, 1, -1, 1]) };
       const spec = m.modeSpec('changed', meta, cols, 'light');
       return { keys: m.availableModes(meta).map((x) => x.key), names: spec.names, colours: spec.colours,
-               group: Array.from(spec.group), counts: spec.counts, name: m.modeName('changed') };
+               group: Array.from(spec.group), counts: spec.counts, name: m.modeName('changed', meta.extra_modes),
+               elsewhere: m.modeName('changed') };
     }""")
     assert got["keys"] == ["label", "changed"]
     assert got["names"] == ["fixed", "broken", "(none)"] and got["colours"] == ["#00ff00", "#ff0000", "#cccccc"]
-    assert got["group"] == [0, 1, 2, 1] and got["counts"] == [1, 2, 1] and got["name"] == "changed"
+    assert got["group"] == [0, 1, 2, 1] and got["counts"] == [1, 2, 1] and got["name"] == "what changed"
+    assert got["elsewhere"] == "points"  # a page's own modes are its own: nothing is kept between calls
+
+
+@needs_browser
+def test_the_players_colour_modes(js):
+    """The player's modes: train / held-out (the points' colour of the theme, and the held-out colour) and
+    the training rows' cartography groups (held-out rows in a group of their own)."""
+    got = js.evaluate("""async () => {
+      const m = await import('/modes.js');
+      const meta = { n: 4, classes: ['a'], pairs: [], player: { groups: ['easy', 'ambiguous', 'hard'],
+                                                                 group_colours: ['#0000ff', '#00ff00', '#ff0000'] },
+        colors: { classes: ['#111111'], unknown_light: '#cccccc', unknown_dark: '#333333', confidence: ['#000000'],
+                  points_light: '#222222', points_dark: '#dddddd', held_out: '#7b2cbf' } };
+      const cols = { train: new Uint8Array([1, 0, 1, 1]), cgroup: new Int8Array([2, -1, 0, 2]) };
+      const spec = (mode, theme) => {
+        const s = m.modeSpec(mode, meta, cols, theme);
+        return { names: s.names, colours: s.colours, legendColours: s.legendColours, group: Array.from(s.group),
+                 colour: Array.from(s.colour), counts: s.counts };
+      };
+      return { split: spec('split', 'light'), dark: spec('split', 'dark'), carto: spec('cartography', 'dark') };
+    }""")
+    assert got["split"] == {"names": ["train", "held-out"], "colours": ["#222222", "#7b2cbf"],
+                            "legendColours": ["#222222", "#7b2cbf"], "group": [0, 1, 0, 0], "colour": [0, 1, 0, 0],
+                            "counts": [3, 1]}
+    assert got["dark"]["colours"] == ["#dddddd", "#7b2cbf"]
+    assert got["carto"] == {"names": ["easy", "ambiguous", "hard", "held-out"],
+                            "colours": ["#0000ff", "#00ff00", "#ff0000", "#333333"],
+                            "legendColours": ["#0000ff", "#00ff00", "#ff0000", "#333333"],
+                            "group": [2, 3, 0, 2], "colour": [2, 3, 0, 2], "counts": [1, 0, 2, 1]}
 
 
 @needs_browser
@@ -507,6 +537,25 @@ def test_search_substring_regex_and_invalid(js, store, page_data):
 
 
 # ---------------------------------------------------------------- the sources and the bundle
+
+
+def _top_level(code: str) -> list[str]:
+    """The statements of a module's source at its top level (lines that start a statement there)."""
+    return [line for line in code.splitlines()
+            if line and not line[0].isspace() and not line.startswith(("}", ")", "]"))]
+
+
+def test_no_module_keeps_state_of_its_own():
+    """Each map keeps its state in the objects made for it (viewer.openMap), never in a module: no module
+    has a top-level ``let`` or ``var`` (a pure module, nothing mutable at all), so two maps on a page
+    (notebook widgets) cannot share or overwrite each other's state."""
+    for path in SOURCES.glob("*.js"):
+        code = re.sub(r"//[^\n]*", "", path.read_text(encoding="utf-8"))
+        for line in _top_level(code):
+            assert not line.startswith(("let ", "var ")), f"{path.name} keeps module state: {line!r}"
+            if path.name in PURE:
+                assert not re.match(r"(export )?const \w+ = new (Set|Map|WeakMap|Array)\b", line), (
+                    f"{path.name} (pure) keeps a mutable object at its top level: {line!r}")
 
 
 def test_pure_modules_touch_no_dom_and_import_only_pure_modules():

@@ -96,14 +96,15 @@ def open_map(context: Any, path: Path, *, timeout_ms: int = 60000) -> Any:
     return page
 
 
-def canvas_pixels(page: Any) -> Any:
-    """The plot area as an RGB numpy array (a screenshot of what is composited on screen)."""
+def canvas_pixels(page: Any, *, within: Any = None) -> Any:
+    """The plot area as an RGB numpy array (a screenshot of what is composited on screen); ``within``: a
+    locator of the map whose plot it is, where a page has several (notebook widgets)."""
     import io
 
     import numpy as np
     from PIL import Image
 
-    png = page.locator("#plot").screenshot()
+    png = (within or page).locator("#plot").screenshot()
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
 
 
@@ -186,14 +187,16 @@ def settle(page: Any, *, frames: int = 2) -> None:
     })""", frames)
 
 
-def wait_for_picture(page: Any, check: Callable[[Any], bool], *, what: str, timeout_s: float = 15) -> Any:
-    """Screenshots of the plot (:func:`canvas_pixels`), one per animation frame, until ``check(pixels)``
-    holds and the picture is the same one frame later (a drawn picture, not one halfway through an
-    update); returns it. Fails after ``timeout_s`` with ``what`` (the picture the test waited for)."""
+def wait_for_picture(page: Any, check: Callable[[Any], bool], *, what: str, timeout_s: float = 15,
+                     within: Any = None) -> Any:
+    """Screenshots of the plot (:func:`canvas_pixels`, of the map ``within``), one per animation frame,
+    until ``check(pixels)`` holds and the picture is the same one frame later (a drawn picture, not one
+    halfway through an update); returns it. Fails after ``timeout_s`` with ``what`` (the picture the test
+    waited for)."""
     deadline = time.monotonic() + timeout_s
     last = None
     while True:
-        pixels = canvas_pixels(page)
+        pixels = canvas_pixels(page, within=within)
         if last is not None and check(pixels) and (pixels == last).all():
             return pixels
         if time.monotonic() > deadline:

@@ -1,7 +1,8 @@
-// The title bar: title and facts, colour-mode buttons, mouse tools, reset and theme.
-import { $, el } from './dom.js';
+// The title bar: title and facts, colour-mode buttons, mouse tools, reset and theme. `$` finds the map's
+// own elements (dom.finder).
+import { el } from './dom.js';
 
-export const setTitle = (meta) => {
+export const setTitle = ({ $, meta }) => {
   const t = meta.title;
   $('title').textContent = t.source || t.model || 'clsmap';  // the whole name or path, as given
   // the facts are written once, in Python, as in the figures' titles
@@ -9,12 +10,12 @@ export const setTitle = (meta) => {
   $('facts').textContent = facts.join(' · ');
 };
 
-export const markMode = (mode) => {
+export const markMode = ({ $ }, mode) => {
   for (const b of $('modes').querySelectorAll('button')) b.classList.toggle('on', b.dataset.mode === mode);
 };
 
 // one button per available mode; setMode(key) is called on a click
-export const setupModeButtons = (available, setMode) => {
+export const setupModeButtons = ({ $ }, available, setMode) => {
   const modeBox = $('modes');
   for (const m of available) {
     modeBox.append(el('button', { text: m.name, 'data-mode': m.key, onclick: () => setMode(m.key) }));
@@ -22,7 +23,8 @@ export const setupModeButtons = (available, setMode) => {
 };
 
 // pan / lasso / box, reset the view; toggleTheme() is called by the theme button
-export const setupTools = (scatterplot, toggleTheme) => {
+export const setupTools = ({ $, plot }, toggleTheme) => {
+  const { scatterplot } = plot;
   const setTool = (tool) => {
     scatterplot.set({ mouseMode: tool === 'pan' ? 'panZoom' : 'lasso', lassoType: tool === 'box' ? 'rectangle' : 'freeform' });
     for (const b of $('tools').querySelectorAll('button')) b.classList.toggle('on', b.dataset.tool === tool);

@@ -2,7 +2,6 @@
 // in the page around them: it relays hover and selection from one map to the other, switches both
 // maps' colour mode together, and selects a text in both when its row of the "moved most" table is
 // clicked. Every name and text shown here was put in the page as text by Python (no data in markup).
-import { $ } from './dom.js';
 
 export const startCompare = () => {
   const frames = [...document.querySelectorAll('iframe.clsmap-map')];
@@ -40,7 +39,7 @@ export const startCompare = () => {
   for (const row of document.querySelectorAll('#moved-rows tr[data-row]')) {
     row.addEventListener('click', () => toAll({ kind: 'select', rows: [Number(row.dataset.row)] }));
   }
-  const loading = $('compare-loading');
+  const loading = document.getElementById('compare-loading');
   if (loading) loading.hidden = true;
   window.clsmapCompare = {
     ready: () => ready.size === windows.length,

@@ -1,10 +1,10 @@
 // The tooltip (hover a point) and the detail panel (click a point or a table row).
-import { $, el } from './dom.js';
+import { el } from './dom.js';
 import { fmtConf } from './rows.js';
 
 const TIP_CHARS = 280;
 
-export const setupDetail = ({ meta, data, plot, ring, canvas }) => {
+export const setupDetail = ({ $, meta, data, plot, ring, canvas }) => {
   const tooltip = $('tooltip');
   let mouse = [0, 0];
   const placeTooltip = () => {

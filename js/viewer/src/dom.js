@@ -1,10 +1,10 @@
 // The only ways the viewer makes DOM: user data (texts, labels, ids, names) only ever reaches the
 // page through textContent / createTextNode.
 
-// where the ids are looked up: the page's document, or the shadow root of a notebook widget (widget.js)
-let scope = document;
-export const setScope = (root) => { scope = root; };
-export const $ = (id) => scope.getElementById(id);
+// the element lookup of one map: `$(id)` finds the element of that id in the map's own root (the page's
+// document, or the shadow root of a notebook widget's output, widget.js). Each map gets its own (viewer.js)
+// and hands it to the parts it builds, so that several maps on one page each find their own elements.
+export const finder = (root) => (id) => root.getElementById(id);
 
 export const el = (tag, props = {}, children = []) => {
   const node = document.createElement(tag);

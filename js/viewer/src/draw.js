@@ -27,47 +27,83 @@ export const columnPoints = (columns) => {
   });
 };
 
-// theme: the page's theme when it opens
-export const createPlot = (canvas, meta, cols, ring, theme) => {
-  const pointSize = meta.point_size;
-  const n = meta.n;
-  const scatterplot = createScatterplot({
-    canvas,
-    pointSize: pointSizes(pointSize),
-    sizeBy: 'valueB',
-    colorBy: 'valueA',
-    opacity: n > 200000 ? 0.75 : 0.9,
-    opacityInactiveScale: 0.5,
-    pointSizeSelected: Math.max(1, pointSize * 0.5),
-    pointOutlineWidth: 1.5,
-    backgroundColor: background(theme),
-    lassoColor: [0.1, 0.5, 1, 1],
-    lassoMinDelay: 0,
-    lassoMinDist: 2,
-    lassoClearEvent: 'lassoEnd',
-    showReticle: false,
-    deselectOnDblClick: true,
-    annotationLineColor: [0.9, 0.35, 0.1, 0.9],
-    annotationLineWidth: 2,
-    // the rows with a ring first, so that the other points cover their rings as far as they overlap
-    pointOrder: ringedFirst(ring),
-  });
+// regl-scatterplot's options: the points' size and opacity are the render model's
+// (clsmap.render.model.point_sizes: meta.point_size, meta.point_opacity); theme: the page's when it opens
+const plotOptions = (canvas, meta, ring, theme) => ({
+  canvas,
+  pointSize: pointSizes(meta.point_size),
+  sizeBy: 'valueB',
+  colorBy: 'valueA',
+  opacity: meta.point_opacity,
+  opacityInactiveScale: 0.5,
+  pointSizeSelected: Math.max(1, meta.point_size * 0.5),
+  pointOutlineWidth: 1.5,
+  backgroundColor: background(theme),
+  lassoColor: [0.1, 0.5, 1, 1],
+  lassoMinDelay: 0,
+  lassoMinDist: 2,
+  lassoClearEvent: 'lassoEnd',
+  showReticle: false,
+  deselectOnDblClick: true,
+  annotationLineColor: [0.9, 0.35, 0.1, 0.9],
+  annotationLineWidth: 2,
+  // the rows with a ring first, so that the other points cover their rings as far as they overlap
+  pointOrder: ringedFirst(ring),
+});
 
-  // the spatial index (hover, lasso) is built from the coordinates and reused by every redraw; the
-  // player builds it again when the positions change (rebuild)
+// the spatial index (hover, lasso) of the points at x, y: built from the coordinates, reused by every redraw
+const spatialIndexOf = (x, y) => {
+  const kd = new KDBush(x.length, 16, Float32Array);
+  for (let i = 0; i < x.length; i += 1) kd.add(x[i], y[i]);
+  kd.finish();
+  return kd.data;
+};
+
+// the first frame with the points: 'drawing' is published synchronously in the frame, so
+// isPointsDrawn then says whether this frame rendered them
+const firstFrameOf = (scatterplot) => {
+  let done = false;
+  const drawn = new Promise((resolve) => {
+    const sub = scatterplot.subscribe('drawing', () => {
+      if (done || !scatterplot.get('isPointsDrawn')) return;
+      done = true;
+      scatterplot.unsubscribe(sub);
+      resolve();
+    });
+  });
+  // a frame is due after draw(); should none come, ask for one
+  const nudge = (ms) => setTimeout(() => { if (!done) scatterplot.redraw(); }, ms);
+  return { drawn, nudge };
+};
+
+// show only the points of the groups (and splits) that are not hidden, and of the rows allowed (if given)
+const pointFilter = (scatterplot, cols, ring) => {
+  let filtered = false;
+  return (spec, hidden, hiddenSplits = new Set(), allowed = null) => {
+    const keep = keptPoints(ring, spec, hidden, hiddenSplits, (r) => (cols.split ? cols.split[r] : -1), allowed);
+    // (unfilter rebuilds the index of every point and draws a frame: only when some points are filtered out)
+    if (keep === null) {
+      if (filtered) scatterplot.unfilter();
+      filtered = false;
+    } else {
+      scatterplot.filter(keep);
+      filtered = true;
+    }
+  };
+};
+
+// the map's scatterplot: { scatterplot, redraw, filter, firstFrame, rebuild }
+export const createPlot = (canvas, meta, cols, ring, theme) => {
+  const scatterplot = createScatterplot(plotOptions(canvas, meta, ring, theme));
   let valueB;
   let spatialIndex;
   let moved = true;  // positions (or shapes) changed since the last draw
+  // the player builds the index again when the positions change; it draws held-out rows larger
+  // (cols.train: 1 train, 0 held out) and gives a ring only to the rows wrong at the step drawn
   const rebuild = () => {
-    // the player draws held-out rows larger (cols.train: 1 train, 0 held out) and gives a ring only to
-    // the rows wrong at the step drawn
     const big = cols.train ? Uint8Array.from(cols.train, (s) => 1 - s) : null;
     ({ valueB } = pointBuffers(ring, cols.x, cols.y, cols.correct, big));
-    const kd = new KDBush(n, 16, Float32Array);
-    const { x, y } = cols;
-    for (let i = 0; i < n; i += 1) kd.add(x[i], y[i]);
-    kd.finish();
-    spatialIndex = kd.data;
+    spatialIndex = spatialIndexOf(cols.x, cols.y);
     moved = true;
   };
   rebuild();
@@ -100,36 +136,6 @@ export const createPlot = (canvas, meta, cols, ring, theme) => {
     await scatterplot.draw(columnPoints({ x: cols.x, y: cols.y, z: valueA, w: valueB }), options);
   };
 
-  let filtered = false;
-  // show only the points of the groups (and splits) that are not hidden, and of the rows allowed (if given)
-  const filter = (spec, hidden, hiddenSplits = new Set(), allowed = null) => {
-    const keep = keptPoints(ring, spec, hidden, hiddenSplits, (r) => (cols.split ? cols.split[r] : -1), allowed);
-    // (unfilter rebuilds the index of every point and draws a frame: only when some points are filtered out)
-    if (keep === null) {
-      if (filtered) scatterplot.unfilter();
-      filtered = false;
-    } else {
-      scatterplot.filter(keep);
-      filtered = true;
-    }
-  };
-
-  // the first frame with the points: 'drawing' is published synchronously in the frame, so
-  // isPointsDrawn then says whether this frame rendered them
-  const firstFrame = () => {
-    let done = false;
-    const drawn = new Promise((resolve) => {
-      const sub = scatterplot.subscribe('drawing', () => {
-        if (done || !scatterplot.get('isPointsDrawn')) return;
-        done = true;
-        scatterplot.unsubscribe(sub);
-        resolve();
-      });
-    });
-    // a frame is due after draw(); should none come, ask for one
-    const nudge = (ms) => setTimeout(() => { if (!done) scatterplot.redraw(); }, ms);
-    return { drawn, nudge };
-  };
-
-  return { scatterplot, redraw, filter, firstFrame, rebuild };
+  const filter = pointFilter(scatterplot, cols, ring);
+  return { scatterplot, redraw, filter, firstFrame: () => firstFrameOf(scatterplot), rebuild };
 };

@@ -1,9 +1,9 @@
 // The legend: one entry per group of the colour mode, with its count; click hides/shows it,
 // alt-, shift- or double-click isolates it.
-import { $, el } from './dom.js';
+import { el } from './dom.js';
 import { isolated, legendOrder, modeName, toggled } from './modes.js';
 
-export const setupLegend = ({ meta, state, plot }) => {
+export const setupLegend = ({ $, meta, state, plot }) => {
   const HINT = 'click: hide/show · alt/shift-click or double-click: isolate';
   // the tooltip: a class's keywords (in the true label and predicted modes) above the hint
   const tip = (g) => {
@@ -36,7 +36,7 @@ export const setupLegend = ({ meta, state, plot }) => {
       row.addEventListener('dblclick', () => isolate(g));
       box.append(row);
     }
-    $('legend-title').textContent = `colour: ${modeName(state.mode)}`;
+    $('legend-title').textContent = `colour: ${modeName(state.mode, meta.extra_modes)}`;
   };
 
   const setHidden = (hidden) => {

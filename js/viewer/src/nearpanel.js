@@ -1,12 +1,12 @@
 // The neighbours of the text in the detail panel: listed (similarity, label, prediction, text), counted
 // ("neighbours agree with the label: 3 of 10") and ringed on the map. A click on one shows it in turn.
-import { $, el } from './dom.js';
+import { el } from './dom.js';
 import { agreeing } from './neighbours.js';
 import { fmtConf } from './rows.js';
 
 const TEXT_CHARS = 160;
 
-export const setupNeighbours = ({ meta, data, cols, near, overlay, showDetail }) => {
+export const setupNeighbours = ({ $, meta, data, cols, near, overlay, showDetail }) => {
   let focus = -1;
   let list = [];
   const radius = Math.max(6, meta.point_size + 4);

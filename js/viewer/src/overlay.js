@@ -1,9 +1,8 @@
 // The overlay canvas over the map: what is drawn in screen space on top of the points (the regions'
 // captions, the rings around a text's neighbours). Painters are called with the 2-D context and a
 // function from map coordinates ([-1, 1]) to CSS pixels, whenever the view or the size changes.
-import { $ } from './dom.js';
 
-export const setupOverlay = ({ plot, canvas }) => {
+export const setupOverlay = ({ $, plot, canvas }) => {
   const { scatterplot } = plot;
   const overlay = $('overlay');
   const painters = [];
@@ -44,5 +43,7 @@ export const setupOverlay = ({ plot, canvas }) => {
     lastView = scatterplot.get('cameraView');
     redraw();
   };
-  return { add: (paint) => painters.push(paint), redraw, start };
+  // when the map goes (a notebook widget's output removed)
+  const stop = () => window.removeEventListener('resize', redraw);
+  return { add: (paint) => painters.push(paint), redraw, start, stop };
 };

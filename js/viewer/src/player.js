@@ -4,7 +4,7 @@
 // selects the same texts on the other. Colours come from the page's metadata (clsmap's render model).
 import createScatterplot from 'regl-scatterplot';
 import { background } from './draw.js';
-import { $, el } from './dom.js';
+import { el } from './dom.js';
 import { curvePoints, curveScale, nearestStep, splitFilter, stepView } from './steps.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -21,7 +21,7 @@ const SLIDE_MS = 250;  // a transition after the slider moved
 const fmt = (v) => (v === null || v === undefined ? '–' : v.toFixed(3));
 
 // the curves: one polyline per measure, a marker at the current step; a click picks a step
-const setupCurves = (P, steps, go) => {
+const setupCurves = ($, P, steps, go) => {
   const scale = curveScale(steps, W, H);
   const box = $('curves');
   box.setAttribute('viewBox', `0 0 ${W} ${H}`);
@@ -54,7 +54,7 @@ const setupCurves = (P, steps, go) => {
 };
 
 // the cartography scatter of the training rows, in its own canvas; lasso by dragging
-const setupCartography = ({ meta, cols, ring, plot, theme }) => {
+const setupCartography = ({ $, meta, cols, ring, plot, theme }) => {
   const P = meta.player;
   const rows = [];
   const cartoOfRow = new Int32Array(meta.n).fill(-1);
@@ -115,7 +115,7 @@ const setupCartography = ({ meta, cols, ring, plot, theme }) => {
 };
 
 // app: the map's parts; all: the per-step columns whole; redrawStep(transition) redraws the map
-export const setupPlayer = ({ meta, cols, all, state, plot, ring, legend }, redrawStep) => {
+export const setupPlayer = ({ $, meta, cols, all, state, plot, ring, legend }, redrawStep) => {
   const P = meta.player;
   const steps = P.snapshots.map((s) => s.step);
   const slider = $('step');
@@ -138,7 +138,7 @@ export const setupPlayer = ({ meta, cols, all, state, plot, ring, legend }, redr
     });
     return busy;
   };
-  showCurves = setupCurves(P, steps, go);
+  showCurves = setupCurves($, P, steps, go);
 
   const wait = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
   const play = async () => {
@@ -160,7 +160,7 @@ export const setupPlayer = ({ meta, cols, all, state, plot, ring, legend }, redr
     state.allowed = splitFilter(cols.train, event.target.value);
     legend.applyFilter();
   });
-  const carto = P.has_cartography ? setupCartography({ meta, cols, ring, plot, theme: state.theme }) : null;
+  const carto = P.has_cartography ? setupCartography({ $, meta, cols, ring, plot, theme: state.theme }) : null;
   if (!carto) $('carto-box').hidden = true;
 
   return {

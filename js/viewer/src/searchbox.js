@@ -1,8 +1,7 @@
 // The search box: matches are selected (highlighted, listed in the table) and counted.
-import { $ } from './dom.js';
 import { matchesText, search } from './search.js';
 
-export const setupSearch = ({ data, state, plot, ring }) => {
+export const setupSearch = ({ $, data, state, plot, ring }) => {
   const { scatterplot } = plot;
   const searchBox = $('search');
   const runSearch = () => {

@@ -1,6 +1,6 @@
 // The selection (lasso, box or search): its table, histograms, CSV download and copied ids.
 import { selectionCsv } from './csv.js';
-import { $, el } from './dom.js';
+import { el } from './dom.js';
 import { fmtConf } from './rows.js';
 
 const TABLE_ROWS = 500;
@@ -21,7 +21,7 @@ const histogram = (title, rows, nameOf) => {
   return box;
 };
 
-export const setupSelection = ({ meta, data, state, plot, ring, showDetail }) => {
+export const setupSelection = ({ $, meta, data, state, plot, ring, showDetail }) => {
   const { scatterplot } = plot;
   const render = () => {
     const rows = state.selection;

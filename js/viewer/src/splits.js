@@ -1,8 +1,8 @@
 // The splits (train, test, ...): one checkbox each, with its count and marker; unticking hides the
 // split's points (and their rings and holes). The first split is drawn filled, the others hollow.
-import { $, el } from './dom.js';
+import { el } from './dom.js';
 
-export const setupSplits = ({ meta, cols, state, legend }) => {
+export const setupSplits = ({ $, meta, cols, state, legend }) => {
   const names = meta.splits || [];
   state.splitNames = names;
   if (names.length < 2 || !cols.split) return;

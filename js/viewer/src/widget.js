@@ -3,9 +3,13 @@
 // and ids stay apart from the notebook's. Its model (clsmap/render/widget.py) carries the page's
 // metadata (_meta), the gzip'd payload as binary (_payload), the markup and styles of the page
 // (_body, _style, _font_css) and the selection: `selected_ids`, in row order, set here when the user lassoes,
-// boxes or searches, and drawn here when Python sets it.
-import { setScope } from './dom.js';
-import { showError, start } from './main.js';
+// boxes or searches, and drawn here when Python sets it. Each output (render) is a map of its own
+// (viewer.openMap, its elements found in its own shadow root): several widgets, or several outputs of
+// one widget, draw side by side, the outputs of one widget sharing its selection through the model.
+// Each is listed in window.clsmap.instances (api.js) while it is shown.
+import { registerMap } from './api.js';
+import { finder } from './dom.js';
+import { openMap, showError } from './viewer.js';
 
 const bytesOf = (value) => {
   if (value instanceof Uint8Array) return value;
@@ -15,13 +19,20 @@ const bytesOf = (value) => {
 
 const sameIds = (a, b) => a.length === b.length && a.every((id, k) => id === b[k]);
 
-// the viewer's modules look their elements up in one scope: a later output of the same widget takes
-// the map over, and the earlier one says so
-let retireLive = null;
-const fontsAdded = new Set();
+// a CJK font's @font-face must be in the document to apply inside a shadow root; each subset declares
+// its unicode-range, so the faces of several maps add up (each once)
+const addFont = (css) => {
+  if (!css) return;
+  const faces = document.head.querySelectorAll('style[data-clsmap-font]');
+  if ([...faces].some((face) => face.textContent === css)) return;
+  const face = document.createElement('style');
+  face.dataset.clsmapFont = '';
+  face.textContent = css;
+  document.head.append(face);
+};
 
-const render = ({ model, el }) => {
-  if (retireLive) retireLive('this map is shown in a later output of the same widget');
+// the output's host element, with the page's styles and markup in its shadow root; root: the map's box
+const mount = (model, el) => {
   const host = document.createElement('div');
   el.append(host);
   const shadow = host.attachShadow({ mode: 'open' });
@@ -35,39 +46,41 @@ const render = ({ model, el }) => {
   const markup = new DOMParser().parseFromString(model.get('_body'), 'text/html');
   root.append(...markup.body.childNodes);
   shadow.append(style, root);
-  setScope(shadow);
-  // a CJK font's @font-face must be in the document to apply inside a shadow root; each subset declares
-  // its unicode-range, so the faces of several maps add up
-  const fontCss = model.get('_font_css');
-  if (fontCss && !fontsAdded.has(fontCss)) {
-    fontsAdded.add(fontCss);
-    const face = document.createElement('style');
-    face.textContent = fontCss;
-    document.head.append(face);
-  }
+  return { host, shadow, root };
+};
 
-  let app = null;
-  let retired = false;
+// the selection both ways: the model's selected_ids drawn on the map (pull), the map's sent to the model (push)
+const syncSelection = (model, { app }) => {
+  const { plot, ring, data, state } = app;
+  let rowOfId = null;
   const pull = () => {
-    if (!app) return;
-    const { plot, ring, data, state } = app;
     const ids = model.get('selected_ids') || [];
     if (sameIds(ids, state.selection.map(data.idOf))) return;
-    if (!app.rowOfId) {
-      app.rowOfId = new Map();
-      for (let r = 0; r < data.n; r += 1) app.rowOfId.set(data.idOf(r), r);
+    if (!rowOfId) {
+      rowOfId = new Map();
+      for (let r = 0; r < data.n; r += 1) rowOfId.set(data.idOf(r), r);
     }
-    const rows = ids.map((id) => app.rowOfId.get(id)).filter((r) => r !== undefined);
+    const rows = ids.map((id) => rowOfId.get(id)).filter((r) => r !== undefined);
     if (rows.length) plot.scatterplot.select(rows.map(ring.pointOfRow));
     else plot.scatterplot.deselect();
   };
   const push = (rows) => {
-    const ids = rows.map(app.data.idOf);
+    const ids = rows.map(data.idOf);
     if (sameIds(ids, model.get('selected_ids') || [])) return;
     model.set('selected_ids', ids);
     model.save_changes();
   };
+  plot.scatterplot.subscribe('select', ({ points }) => push(ring.rowsOfPoints(points)));
+  plot.scatterplot.subscribe('deselect', () => push([]));
   model.on('change:selected_ids', pull);
+  pull();  // a selection set from Python before the map was drawn
+  return () => model.off('change:selected_ids', pull);
+};
+
+const render = ({ model, el }) => {
+  const { host, shadow, root } = mount(model, el);
+  const $ = finder(shadow);
+  addFont(model.get('_font_css'));
   const resize = () => { root.style.height = `${model.get('height')}px`; };
   model.on('change:height', resize);
 
@@ -75,33 +88,29 @@ const render = ({ model, el }) => {
   const meta = model.get('_meta');
   const lab = document.body.dataset.jpThemeLight;
   const theme = meta.theme === 'auto' && lab !== undefined ? (lab === 'false' ? 'dark' : 'light') : meta.theme;
-  const opened = start({ meta: { ...meta, theme }, packed: bytesOf(model.get('_payload')), themeHost: root })
-    .then((started) => {
-      if (retired) return;
-      app = started;
-      const { scatterplot } = app.plot;
-      scatterplot.subscribe('select', ({ points }) => push(app.ring.rowsOfPoints(points)));
-      scatterplot.subscribe('deselect', () => push([]));
-      pull();  // a selection set from Python before the map was drawn
-    })
-    .catch(showError);
+  let removed = false;
+  let close = () => {};
+  const opened = openMap({ $, meta: { ...meta, theme }, packed: bytesOf(model.get('_payload')), themeHost: root })
+    .then((map) => {
+      const unsync = syncSelection(model, map);
+      close = () => {
+        unsync();
+        map.close();
+      };
+      if (removed) close();
+      return map.api;
+    });
+  const unregister = registerMap(host, opened);
+  opened.catch((err) => showError($, err));
 
-  // anywidget calls it when the view goes; a later view of the same model calls it with a note
-  const retire = (note) => {
-    if (retired) return;
-    retired = true;
-    model.off('change:selected_ids', pull);
+  // anywidget calls it when the output goes
+  return () => {
+    if (removed) return;
+    removed = true;
     model.off('change:height', resize);
-    if (app) app.plot.scatterplot.destroy();
-    if (typeof note === 'string') {
-      root.style.height = 'auto';
-      root.replaceChildren(document.createTextNode(note));
-    }
-    if (retireLive === retire) retireLive = null;
+    close();
+    unregister();
   };
-  retireLive = retire;
-  host.clsmapOpened = opened;  // for tests: resolves once the map is drawn
-  return retire;
 };
 
 export default { render };

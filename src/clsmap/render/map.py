@@ -276,6 +276,7 @@ def _meta(store: Store, model: RenderModel, extras: MapExtras, rows: _Packed, *,
         **rows.packing,
         "theme": theme,
         "point_size": model.sizes.map_px,
+        "point_opacity": model.sizes.map_opacity,
     }
 
 

@@ -57,15 +57,17 @@ CONFIDENCE_BINS = 64
 
 @dataclass(frozen=True)
 class PointSizes:
-    """How ``n`` points are drawn: ``map_px`` the diameter on the interactive map (CSS pixels),
-    ``figure_area`` the marker area of a full-size figure panel and ``grid_area`` that of a small
-    panel (matplotlib's ``s``, points squared), ``figure_alpha`` and ``grid_alpha`` their opacity.
+    """How ``n`` points are drawn: ``map_px`` the diameter on the interactive map (CSS pixels) and
+    ``map_opacity`` their opacity there, ``figure_area`` the marker area of a full-size figure panel and
+    ``grid_area`` that of a small panel (matplotlib's ``s``, points squared), ``figure_alpha`` and
+    ``grid_alpha`` their opacity.
     ``errors`` says how a figure marks the misclassified points: ``"crosses"`` (a few thousand or
     fewer: a black cross of area ``error_area`` over each) or ``"shade"`` (more: each drawn in a
     dark shade of its colour, :data:`ERROR_SHADE`, among the others, so that the classes stay
     visible and the errors show as darker ground where they are dense)."""
 
     map_px: float
+    map_opacity: float
     figure_area: float
     grid_area: float
     figure_alpha: float
@@ -82,13 +84,15 @@ ERROR_SHADE = 0.35
 
 def point_sizes(n: int) -> PointSizes:
     """Points shrink and fade as N grows: on the map about 7 px for a few hundred, 3.5 for 10k, 1.5
-    for 1M; in a figure panel an area of 24 pt² at opacity 0.75 for 600, 1.2 pt² at 0.67 for 25k,
-    1 pt² at 0.15 for 1M (the opacity falls with the expected overlap of the points)."""
+    for 1M, at opacity 0.9 up to 200k and 0.75 above; in a figure panel an area of 24 pt² at opacity 0.75
+    for 600, 1.2 pt² at 0.67 for 25k, 1 pt² at 0.15 for 1M (the opacity falls with the expected overlap
+    of the points)."""
     n = max(int(n), 1)
     figure_area = float(np.clip(30000 / n, 1.0, 24.0))
     grid_area = float(np.clip(3000 / n, 0.5, 10.0))
     return PointSizes(
         map_px=float(min(8.0, max(1.0, 35.0 / n ** 0.23))),
+        map_opacity=0.75 if n > 200_000 else 0.9,
         figure_area=figure_area,
         grid_area=grid_area,
         figure_alpha=_alpha(n * figure_area / 60_000),

@@ -70,7 +70,7 @@ def player_html(store: str | Path | Store, analysis: DynamicsAnalysis, *, max_te
         "classes": model.classes, "pairs": model.pairs, "colors": model.page_colours(),
         "has_labels": bool(first["label"].notna().any()), "has_predictions": bool(store.has_predictions),
         "max_text_chars": max_text_chars, "truncated": cut, "columns": columns, **packing, "theme": theme,
-        "point_size": point_sizes(n).map_px, "regions": [],
+        "point_size": point_sizes(n).map_px, "point_opacity": point_sizes(n).map_opacity, "regions": [],
         # a cartography of some of the rows mapped: each has a group index (``len(GROUPS)`` for none)
         "player": _player_meta(analysis, has_cartography=bool((cartography["cgroup"] >= 0).any())),
     }

@@ -7,6 +7,9 @@ metadata as JSON and the gzip'd columnar payload as one binary buffer, not as JS
 selection is the synced trait ``selected_ids``: the ids of the selected texts, in row order, set by
 the front end when the user lassoes, draws a box or searches, and drawn by it (highlighted, listed in
 the side panel) when Python sets it. :attr:`MapWidget.selected` is the selected rows as a DataFrame.
+Each output of a widget (each time it is displayed) is a map of its own that follows the widget's
+selection, and several widgets draw side by side; the front end lists each map in
+``window.clsmap.instances`` (``js/viewer/src/api.js``).
 
 This module needs ``anywidget``; :func:`clsmap.show` imports it only when that is installed.
 """
