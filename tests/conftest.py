@@ -8,22 +8,21 @@ why; with ``CLSMAP_REQUIRE_BROWSER=1`` (as in .ci/run) each such skip is a failu
 from __future__ import annotations
 
 import os
-import random
 import sys
 from pathlib import Path
 
-# Tests never reach the Hugging Face Hub: every model is built locally by tiny_models.
+# Tests never reach the Hugging Face Hub: every model is built locally by support.tiny_models.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent))  # the support package (tests/support)
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from tiny_models import WORDS, build_model  # noqa: E402
-from viewer_browser import BrowserMissing, launch, missing_reason  # noqa: E402
+from support.tiny_models import build_model, make_texts  # noqa: E402
+from support.viewer_browser import BrowserMissing, launch, missing_reason  # noqa: E402
 
 CLASSES = ["ham", "spam"]
 
@@ -44,16 +43,6 @@ def tiny_electra(tmp_path_factory) -> Path:
 def tiny_bert_encoder(tmp_path_factory) -> Path:
     """A bare BertModel (with its pooler), no classification head."""
     return build_model(tmp_path_factory.mktemp("tiny_bert_encoder"), "bert", num_labels=None, seed=2)
-
-
-def make_texts(n: int, *, seed: int = 0, min_words: int = 1, max_words: int = 60) -> list[str]:
-    """``n`` texts of words the tiny tokenizer knows, from ``min_words`` to ``max_words`` long
-    (the first text is the shortest possible, the last the longest)."""
-    rng = random.Random(seed)
-    lengths = [rng.randint(min_words, max_words) for _ in range(n)]
-    if n >= 2:
-        lengths[0], lengths[-1] = min_words, max_words
-    return [" ".join(rng.choice(WORDS) for _ in range(k)) for k in lengths]
 
 
 @pytest.fixture
@@ -92,7 +81,7 @@ REQUIRE_BROWSER = os.environ.get("CLSMAP_REQUIRE_BROWSER", "") not in ("", "0")
 
 @pytest.fixture(scope="module")
 def browser():
-    """A headless chromium context (``viewer_browser.launch``), one per test module."""
+    """A headless chromium context (``support.viewer_browser.launch``), one per test module."""
     try:
         with launch() as context:
             yield context

@@ -20,7 +20,7 @@ from clsmap.cli import main
 from clsmap.render import write_compare
 from clsmap.render.payload import normalise
 from clsmap.store import synthetic_store
-from test_viewer import _parts
+from support.pages import page_parts
 
 N = 600
 CENTRES = {"a": (0.0, 0.0), "b": (4.0, 0.0), "c": (2.0, 5.0)}
@@ -155,7 +155,7 @@ def test_the_page_and_compare_json(planted, tmp_path):
     assert numbers["summary"]["n_regions_disappeared"] == planted.summary["n_regions_disappeared"]
     docs = re.findall(r'srcdoc="(.*?)"', page, re.S)
     assert len(docs) == 2 and page.count('id="clsmap-compare"') == 1
-    metas = [_parts(html.unescape(d)) for d in docs]
+    metas = [page_parts(html.unescape(d)) for d in docs]
     for (meta, cols), xy in zip(metas, (planted.xy_a, planted.xy_b), strict=True):
         assert meta["linked"] and meta["n"] == N
         assert {m["key"] for m in meta["extra_modes"]} >= {"changed", "moved", "pred_a", "pred_b"}

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from viewer_browser import canvas_pixels, open_map, wait_for_picture
+from support.viewer_browser import canvas_pixels, open_map, wait_for_picture
 
 import clsmap
 from clsmap.analysis import class_keywords, knn_graph, read_keywords, tokenize

@@ -23,7 +23,7 @@ from clsmap.analysis import (
 )
 from clsmap.analysis.scan import Grid, llr, outline
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from _planted import blobs, planted  # noqa: E402  (the maps bench/regions.py measures)
 
 

@@ -16,7 +16,7 @@ from clsmap.analysis import split_metrics
 from clsmap.cli import main
 from clsmap.render import map_html, render_model
 from clsmap.store import synthetic_store
-from test_viewer import _parts
+from support.pages import page_parts
 
 
 def _csv(path, texts, labels, **extra):
@@ -125,7 +125,7 @@ def test_figure_and_map_draw_splits_apart(tmp_path):
     assert "split train" in legend and "split test" in legend and "rings" in legend
     hollow = [c for c in fig.axes[0].collections if len(c.get_facecolors()) == 0]
     assert hollow and len(hollow[0].get_offsets()) == (store.frame["split"] == "test").sum()
-    meta, cols = _parts(map_html(store))
+    meta, cols = page_parts(map_html(store))
     assert meta["splits"] == ["train", "test"]
     assert [meta["splits"][k] for k in cols["split"]] == store.frame["split"].tolist()
     # one split alone
@@ -143,7 +143,7 @@ def test_a_store_without_splits_draws_as_before(tmp_path):
     store = synthetic_store(tmp_path / "s", rng.normal(size=(40, 2)), [f"t{i}" for i in range(40)],
                             labels=["a", "b"] * 20, preds=["a"] * 40)
     assert store.splits == [] and render_model(store).splits == []
-    meta, cols = _parts(map_html(store))
+    meta, cols = page_parts(map_html(store))
     assert meta["splits"] == [] and "split" not in cols
     assert clsmap.analyze(store, layers=False, write=False).splits is None
 
@@ -168,7 +168,7 @@ def test_korean_split_names(tmp_path):
     store = synthetic_store(tmp_path / "s", rng.normal(size=(40, 2)), [f"글 {i}" for i in range(40)],
                             labels=["x", "y"] * 20, preds=["x"] * 40, splits=["학습"] * 30 + ["평가"] * 10)
     assert store.splits == ["학습", "평가"]  # no 'train': the first split is the reference
-    meta, cols = _parts(map_html(store))
+    meta, cols = page_parts(map_html(store))
     assert meta["splits"] == ["학습", "평가"] and int((cols["split"] == 1).sum()) == 10
     legend = " ".join(t.get_text() for t in clsmap.render.map_figure(store).legends[0].get_texts())
     assert "split 학습" in legend and "split 평가" in legend

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 RUN = textwrap.dedent("""
     import pytest
-    from viewer_browser import BrowserMissing, launch
+    from support.viewer_browser import BrowserMissing, launch
 
     def test_with_the_fixture(browser):
         pass
@@ -87,7 +87,7 @@ def test_missing_chromium_fails_the_run_where_a_browser_is_required(small_run, t
 
 def test_missing_playwright_is_named(monkeypatch):
     """The other reason, without a run of its own (the same hooks count it: launch() raises it)."""
-    import viewer_browser
+    from support import viewer_browser
 
     monkeypatch.setattr(viewer_browser, "CHROMIUM", sys.executable)  # a file: chromium is not the reason
     monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # the import fails as if not installed

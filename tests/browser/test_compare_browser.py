@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from viewer_browser import settle
+from support.viewer_browser import settle
 
 from clsmap.analysis import compare
 from clsmap.render import write_compare, write_map

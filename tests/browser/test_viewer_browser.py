@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from viewer_browser import canvas_pixels, changed, download_selection, lasso, open_map, settle, wait_for_picture
+from support.viewer_browser import canvas_pixels, changed, download_selection, lasso, open_map, settle, wait_for_picture
 
 from clsmap.store import synthetic_store
 from clsmap.render import write_map

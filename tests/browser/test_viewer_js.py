@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from viewer_browser import BrowserMissing, launch, missing_reason, open_blank, serve_folder
+from support.viewer_browser import BrowserMissing, launch, missing_reason, open_blank, serve_folder
 
 from clsmap.render import map_html
 from clsmap.render.payload import pack, strings
 from clsmap.store import synthetic_store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VIEWER = ROOT / "js" / "viewer"
 SOURCES = VIEWER / "src"
 BUNDLE = ROOT / "src" / "clsmap" / "render" / "assets" / "viewer.js"

@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 import pytest
-from viewer_browser import canvas_pixels, changed, open_blank, serve_folder, settle, wait_for_picture
+from support.viewer_browser import canvas_pixels, changed, open_blank, serve_folder, settle, wait_for_picture
 
 import clsmap
 from clsmap import ClsmapError

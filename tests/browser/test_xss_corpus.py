@@ -11,12 +11,12 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from viewer_browser import download_selection, lasso, open_map, settle
+from support.viewer_browser import download_selection, lasso, open_map, settle
 
 from clsmap import extract, project, report
 from clsmap.render import write_map
 
-from tiny_models import build_model
+from support.tiny_models import build_model
 
 PWN = "window.__pwned=1"
 PAYLOADS = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tiny_models import WORDS, build_model
+from support.tiny_models import WORDS, build_model
 from transformers import AutoModel, AutoTokenizer
 
 import clsmap

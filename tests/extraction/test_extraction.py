@@ -17,7 +17,7 @@ from clsmap.store import schema
 from clsmap.extraction import models, plan_batches, pool, runner
 from clsmap.extraction.models import load_model
 
-from conftest import make_texts
+from support.tiny_models import make_texts
 
 ATOL = 1e-5
 LAYER_NORM = {

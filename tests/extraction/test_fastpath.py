@@ -10,7 +10,7 @@ from clsmap import ClsmapError, extract
 from clsmap.extraction import fastpath as _fastpath
 from clsmap.extraction.models import load_model
 
-from tiny_models import build_model
+from support.tiny_models import build_model
 
 TOL = 1e-4
 

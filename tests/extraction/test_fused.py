@@ -12,7 +12,7 @@ from clsmap.extraction import fused as _fused
 from clsmap.extraction import runner
 from clsmap.extraction.models import load_model
 
-from tiny_models import build_model
+from support.tiny_models import build_model
 
 TOL = 1e-4
 

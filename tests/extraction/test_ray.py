@@ -13,9 +13,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pyarrow.parquet as pq
-import gates
 import pytest
-from gates import PART_GATE
+from support import gates
+from support.gates import PART_GATE
 
 import clsmap
 from clsmap.extraction.ray.collect import collect
@@ -32,15 +32,15 @@ ROWS = 600  # with parts of 256 rows (forced below): 3 parts, the last one short
 def ray_instance(tmp_path_factory):
     """One local Ray instance for the module (starting one costs ~10 s on 2 cores), stopped after.
 
-    Its workers run ``ray_faults.install`` (test code) at start: writing ``ray_instance.faults`` makes
-    an actor die on a chosen row (see ``ray_faults.py``)."""
+    Its workers run ``support.ray_faults.install`` (test code) at start: writing ``ray_instance.faults`` makes
+    an actor die on a chosen row (see ``tests/support/ray_faults.py``)."""
     ray = pytest.importorskip("ray")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     faults = tmp_path_factory.mktemp("ray_faults") / "faults.json"
-    path = os.pathsep.join(p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH")) if p)
+    path = os.pathsep.join(p for p in (str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH")) if p)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
              runtime_env={"env_vars": {"CLSMAP_TEST_FAULTS": str(faults), "PYTHONPATH": path},
-                          "worker_process_setup_hook": "ray_faults.install"})
+                          "worker_process_setup_hook": "support.ray_faults.install"})
     yield SimpleNamespace(ray=ray, faults=faults)
     ray.shutdown()
 

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from viewer_browser import open_map
+from support.viewer_browser import open_map
 
 from clsmap.render import fonts, map_html, report, write_map
 from clsmap.store import synthetic_store

@@ -12,7 +12,7 @@ from clsmap import ClsmapError, extract, plot, project
 from clsmap.render.fonts import find_cjk_font
 from clsmap.render.palette import categorical
 
-from conftest import make_texts
+from support.tiny_models import make_texts
 
 
 def _store(folder, data, out):

@@ -9,7 +9,8 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-from viewer_browser import open_map
+from support import DATA
+from support.viewer_browser import open_map
 
 import clsmap
 from clsmap.render import map_figure, plot, render_model, write_map
@@ -204,12 +205,11 @@ def test_the_interactive_map_uses_the_render_models_colours(browser, outputs):
 def test_every_output_titles_a_layer_alike(tmp_path):
     """A store of every layer: its maps say "layer 2", never the column's name "layer_2"."""
     import shutil
-    from pathlib import Path
 
     from clsmap.render.map import map_html
 
     folder = tmp_path / "store"
-    shutil.copytree(Path(__file__).parent / "data" / "store-0.1.0", folder)
+    shutil.copytree(DATA / "store-0.1.0", folder)
     store = clsmap.open_store(folder)
     title = render_model(store, "layer_2").title
     assert title.what == "layer 2" and "layer_2" not in title.text

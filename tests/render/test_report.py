@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_texts
+from support.tiny_models import make_texts
 
 import clsmap
 from clsmap.analysis import knn_purity, layer_curves, read_regions

@@ -4,7 +4,6 @@ no way for data to leave its <script> element, regions, CLI, notebook display.""
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import html
 import json
@@ -19,6 +18,7 @@ from clsmap import ClsmapError
 from clsmap.store import synthetic_store
 from clsmap.cli import main
 from clsmap.render import map_html, show, write_map
+from support.pages import page_parts, utf16_strings
 
 CLASSES = ["neg", "pos", "mixed"]
 
@@ -33,43 +33,17 @@ def _store(folder, n=50, *, texts=None, ids=None, model="m", seed=0, labels=True
                            confidence=rng.uniform(0.3, 1, n), ids=ids, classes=CLASSES, model=model)
 
 
-def _parts(page: str):
-    """(meta, columns by name) decoded from the page the way the browser does."""
-    meta_json = re.search(r'<script type="application/json" id="clsmap-meta">(.*?)</script>', page, re.S).group(1)
-    meta = json.loads(meta_json)
-    b64 = re.search(r'<script type="application/octet-stream" id="clsmap-data">(.*?)</script>', page, re.S).group(1)
-    packed = base64.b64decode(b64)
-    raw = bytearray(meta["raw_length"])
-    for m in meta["members"]:
-        part = gzip.decompress(packed[m["offset"]:m["offset"] + m["length"]])
-        raw[m["raw_offset"]:m["raw_offset"] + len(part)] = part
-    raw = bytes(raw)
-    dtypes = {"f4": np.float32, "i4": np.int32, "u4": np.uint32, "i2": np.int16, "u2": np.uint16, "i1": np.int8,
-              "u1": np.uint8}
-    cols = {c["name"]: np.frombuffer(raw, dtype=dtypes[c["dtype"]], count=c["length"], offset=c["offset"])
-            for c in meta["columns"]}
-    for name in ("text", "id"):
-        cols[f"{name}_off"] = np.concatenate([[0], np.cumsum(cols[f"{name}_len"], dtype=np.int64)])
-    return meta, cols
-
-
-def _strings(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
-    """Split like JavaScript does: offsets count UTF-16 code units."""
-    whole = blob.tobytes().decode("utf-8").encode("utf-16-le")
-    return [whole[2 * a:2 * b].decode("utf-16-le") for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
-
-
 def test_payload_round_trips_the_store(tmp_path):
     store = _store(tmp_path / "s")
     page = map_html(store, max_text_chars=7)
-    meta, cols = _parts(page)
+    meta, cols = page_parts(page)
     n = len(store)
     assert meta["n"] == n
     frame = store.frame
-    texts = _strings(cols["text"], cols["text_off"])
+    texts = utf16_strings(cols["text"], cols["text_off"])
     assert texts == [t[:7] for t in frame["text"]]  # cut at 7 code points; 😀 is two UTF-16 units
     assert meta["truncated"] == sum(len(t) > 7 for t in frame["text"])
-    assert _strings(cols["id"], cols["id_off"]) == list(frame["id"])
+    assert utf16_strings(cols["id"], cols["id_off"]) == list(frame["id"])
     assert [meta["classes"][c] for c in cols["label"]] == list(frame["label"])
     assert [meta["classes"][c] for c in cols["pred"]] == list(frame["pred"])
     np.testing.assert_allclose(cols["conf"], frame["confidence"].to_numpy(), rtol=1e-6)
@@ -83,16 +57,16 @@ def test_payload_round_trips_the_store(tmp_path):
     assert np.corrcoef(xy[:, 0], proj[:, 0])[0, 1] > 0.9999
     assert meta["title"]["model"] == "m" and meta["title"]["reducer"] == "pacmap"
     assert meta["title"]["accuracy"] == pytest.approx(store.accuracy)
-    whole = _parts(map_html(store, max_text_chars=None))[1]
-    assert _strings(whole["text"], whole["text_off"]) == list(frame["text"])
+    whole = page_parts(map_html(store, max_text_chars=None))[1]
+    assert utf16_strings(whole["text"], whole["text_off"]) == list(frame["text"])
 
 
 def test_payload_in_several_gzip_members(tmp_path, monkeypatch):
     store = _store(tmp_path / "s", n=400)
     monkeypatch.setattr("clsmap.render.payload.MEMBER_BYTES", 1024)
-    meta, cols = _parts(map_html(store, max_text_chars=None))
+    meta, cols = page_parts(map_html(store, max_text_chars=None))
     assert len(meta["members"]) > 5
-    assert _strings(cols["text"], cols["text_off"]) == list(store.frame["text"])
+    assert utf16_strings(cols["text"], cols["text_off"]) == list(store.frame["text"])
     np.testing.assert_allclose(cols["conf"], store.frame["confidence"].to_numpy(), rtol=1e-6)
 
 
@@ -123,9 +97,9 @@ def test_data_cannot_close_its_script_element(tmp_path):
     assert page.lower().count("</script") == 3
     assert "<!--" not in page
     assert "<title>&lt;/title&gt;&lt;script&gt;" in page
-    meta, cols = _parts(page)
+    meta, cols = page_parts(page)
     assert meta["title"]["model"] == "</script><b>"
-    assert _strings(cols["text"], cols["text_off"])[0] == evil
+    assert utf16_strings(cols["text"], cols["text_off"])[0] == evil
 
 
 def test_palette_names_and_many_classes(tmp_path):
@@ -136,7 +110,7 @@ def test_palette_names_and_many_classes(tmp_path):
                             labels=[classes[i % 300] for i in range(n)],
                             preds=[classes[(i + 1) % 300] for i in range(n)],
                             confidence=np.full(n, 0.5), classes=classes)
-    meta, cols = _parts(map_html(store))
+    meta, cols = page_parts(map_html(store))
     assert meta["classes"] == classes and cols["label"].max() == 299
     assert len(set(meta["colors"]["classes"])) == 300
     assert (cols["correct"] == 0).all()
@@ -144,7 +118,7 @@ def test_palette_names_and_many_classes(tmp_path):
 
 def test_without_labels_or_projection(tmp_path):
     store = _store(tmp_path / "s", labels=False)
-    meta, cols = _parts(map_html(store))
+    meta, cols = page_parts(map_html(store))
     assert meta["has_labels"] is False and (cols["label"] == -1).all() and (cols["correct"] == -1).all()
     (store.path / "projections" / "vector.parquet").unlink()
     with pytest.raises(ClsmapError, match="clsmap project"):
@@ -176,9 +150,9 @@ def _regions(path, column="vector", **extra):
 
 def test_regions_are_read_when_they_match(tmp_path):
     store = _store(tmp_path / "s")
-    assert _parts(map_html(store))[0]["regions"] == []
+    assert page_parts(map_html(store))[0]["regions"] == []
     _regions(store.path / "analysis")
-    meta, cols = _parts(map_html(store))
+    meta, cols = page_parts(map_html(store))
     (region,) = meta["regions"]
     assert region["region_id"] == "7" and region["n"] == 12 and region["true_label"] == "neg"
     poly = np.array(region["polygon"])
@@ -186,18 +160,18 @@ def test_regions_are_read_when_they_match(tmp_path):
     # the same transform as the points: (100, -5) is the data's centre region
     assert np.abs(poly).max() < 1
     _regions(store.path / "analysis", column="layer_3")
-    assert _parts(map_html(store))[0]["regions"] == []
+    assert page_parts(map_html(store))[0]["regions"] == []
     _regions(store.path / "analysis", polygon=[[1, 2]])
-    assert _parts(map_html(store))[0]["regions"] == []
+    assert page_parts(map_html(store))[0]["regions"] == []
     (store.path / "analysis" / "regions.json").write_text("{not json")
-    assert _parts(map_html(store))[0]["regions"] == []
+    assert page_parts(map_html(store))[0]["regions"] == []
 
 
 def test_cli_view_and_notebook(tmp_path, capsys, monkeypatch):
     store = _store(tmp_path / "s", texts=["x" * 500] * 50)
     out = tmp_path / "out" / "my map.html"
     assert main(["-q", "view", str(store.path), "-o", str(out), "--max-text-chars", "50", "--theme", "dark"]) == 0
-    meta, cols = _parts(out.read_text(encoding="utf-8"))
+    meta, cols = page_parts(out.read_text(encoding="utf-8"))
     assert meta["max_text_chars"] == 50 and meta["theme"] == "dark" and cols["text_off"][-1] == 50 * 50
     assert main(["-q", "view", str(store.path)]) == 0
     assert (store.path / "map.html").exists()
@@ -216,6 +190,6 @@ def test_cli_view_and_notebook(tmp_path, capsys, monkeypatch):
 def test_cli_map_writes_the_interactive_map(tiny_bert, labeled_csv, tmp_path):
     out = tmp_path / "out"
     assert main(["-q", "map", str(tiny_bert), str(labeled_csv(n=24)), "-o", str(out), "--method", "pca"]) == 0
-    meta, cols = _parts((out / "map.html").read_text(encoding="utf-8"))
+    meta, cols = page_parts((out / "map.html").read_text(encoding="utf-8"))
     assert meta["n"] == 24 and meta["title"]["reducer"] == "pca" and meta["title"]["pooling"] == "cls"
     assert meta["classes"][:2] == ["ham", "spam"] and meta["has_predictions"]

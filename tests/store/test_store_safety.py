@@ -12,7 +12,7 @@ import textwrap
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from gates import read_line, stop
+from support.gates import read_line, stop
 
 from clsmap import ClsmapError, extract, open_store
 from clsmap.store import schema

@@ -1,4 +1,4 @@
-"""Fault injection for the Ray tests (test code only): the ``ray_instance`` fixture of ``test_ray.py``
+"""Fault injection for the Ray tests (test code only): the ``ray_instance`` fixture of ``tests/extraction/test_ray.py``
 installs :func:`install` in every Ray worker of its job (``worker_process_setup_hook``).
 
 While the JSON file named by ``CLSMAP_TEST_FAULTS`` exists and says ``{"row": R, "marker": M}``, the

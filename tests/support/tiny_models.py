@@ -1,10 +1,11 @@
-"""Tiny random BERT and ELECTRA checkpoints built from a config, with a local tokenizer.
+"""Tiny random BERT-family checkpoints built from a config, with a local tokenizer, and texts of its words.
 
 No network: the WordPiece vocabulary is made here from characters and a few words.
 """
 
 from __future__ import annotations
 
+import random
 import string
 from pathlib import Path
 
@@ -13,6 +14,16 @@ WORDS = (
     "cat dog bird fish tree plant flower food bread apple water oil body hand eye stone metal "
     "good bad happy sad free money offer click win spam mail meeting report project team"
 ).split()
+
+
+def make_texts(n: int, *, seed: int = 0, min_words: int = 1, max_words: int = 60) -> list[str]:
+    """``n`` texts of words the tiny tokenizer knows, from ``min_words`` to ``max_words`` long
+    (the first text is the shortest possible, the last the longest)."""
+    rng = random.Random(seed)
+    lengths = [rng.randint(min_words, max_words) for _ in range(n)]
+    if n >= 2:
+        lengths[0], lengths[-1] = min_words, max_words
+    return [" ".join(rng.choice(WORDS) for _ in range(k)) for k in lengths]
 
 
 def build_tokenizer(folder: Path):

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import clsmap
 from clsmap.store import Manifest
+from support import DATA
 
-OLD = Path(__file__).parent / "data" / "store-0.1.0"
+OLD = DATA / "store-0.1.0"
 
 
 @pytest.fixture
@@ -60,8 +60,8 @@ def test_an_old_store_renders_and_is_analysed_again(old_store, tmp_path):
 # with PCA and analysed; its ``analysis/`` is what that commit's ``analyze`` wrote. ``store-0.1.0.analysis.json``
 # is what the same commit's ``analyze`` wrote for ``store-0.1.0`` (three layers).
 GOLDEN = {
-    "store-51122be": Path(__file__).parent / "data" / "store-51122be" / "analysis" / "analysis.json",
-    "store-0.1.0": Path(__file__).parent / "data" / "store-0.1.0.analysis.json",
+    "store-51122be": DATA / "store-51122be" / "analysis" / "analysis.json",
+    "store-0.1.0": DATA / "store-0.1.0.analysis.json",
 }
 _TIMINGS = ("seconds", "step_seconds")
 
@@ -84,7 +84,7 @@ def _same(a, b, where="analysis.json"):
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_a_store_written_before_analyses_to_the_same_analysis_json(name, tmp_path):
     folder = tmp_path / name
-    shutil.copytree(Path(__file__).parent / "data" / name, folder)
+    shutil.copytree(DATA / name, folder)
     for written in ("analysis", "neighbours"):
         shutil.rmtree(folder / written, ignore_errors=True)
     clsmap.analyze(folder)
@@ -98,4 +98,4 @@ def test_a_store_written_before_analyses_to_the_same_analysis_json(name, tmp_pat
     if name == "store-51122be":  # the other files analyze writes are the same too
         for file in ("regions.json", "keywords.json"):
             assert json.loads((folder / "analysis" / file).read_text(encoding="utf-8")) == json.loads(
-                (Path(__file__).parent / "data" / name / "analysis" / file).read_text(encoding="utf-8"))
+                (DATA / name / "analysis" / file).read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "clsmap"
+SRC = Path(__file__).resolve().parents[2] / "src" / "clsmap"
 MODULES = sorted(SRC.rglob("*.py"))
 #: the longest a module may be, in lines
 LONGEST = 400

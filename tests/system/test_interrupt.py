@@ -7,8 +7,8 @@ import signal
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_texts
-from gates import PART_GATE, start, stderr, stop, wait_for_gate
+from support.tiny_models import make_texts
+from support.gates import PART_GATE, start, stderr, stop, wait_for_gate
 
 import clsmap
 from clsmap.cli import main

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 import pytest
-from gates import PART_GATE, start, stderr, stop, wait_for_gate
+from support.gates import PART_GATE, start, stderr, stop, wait_for_gate
 
 from clsmap import ClsmapError, open_store
 from clsmap.store import schema

@@ -378,7 +378,7 @@ def _drag(page, path, *, steps=2):
 
 @pytest.fixture
 def player(browser, dynamics_view):
-    from viewer_browser import open_map
+    from support.viewer_browser import open_map
 
     _, out = dynamics_view
     page = open_map(browser, out / "player.html")

@@ -9,7 +9,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_texts
+from support.tiny_models import make_texts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
