@@ -1,4 +1,4 @@
-"""Likely-mislabeled rows on data with planted structure (regions: tests/test_regions.py)."""
+"""Likely-mislabeled rows on data with planted structure (regions: tests/analysis/test_regions.py)."""
 
 from __future__ import annotations
 

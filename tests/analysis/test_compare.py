@@ -1,6 +1,6 @@
 """clsmap compare: two stores of the same texts, matched by id, side by side; the moved-most ranking, the
 change kinds, the metric diff and regions, the alignment's measurement, and the page (decoded here; its
-linked maps are driven in chromium by tests/test_compare_browser.py)."""
+linked maps are driven in chromium by tests/browser/test_compare_browser.py)."""
 
 from __future__ import annotations
 

@@ -270,7 +270,7 @@ def test_regions_are_drawn(browser, xss_map):
 
 def test_notebook_iframe_renders(browser, tmp_path, monkeypatch):
     """What Jupyter shows for clsmap.show(...) without the notebook extra: the page in a sandboxed <iframe
-    srcdoc> (with it, a widget: tests/test_widget.py)."""
+    srcdoc> (with it, a widget: tests/browser/test_widget.py)."""
     monkeypatch.setitem(sys.modules, "anywidget", None)
     from clsmap.render import show
 

@@ -1,5 +1,5 @@
 """The one reader (clsmap.io): a folder of data files reads as one input, and an error names the file
-and its own row; the Ray backend reads through the same functions (tests/test_ray.py compares them)."""
+and its own row; the Ray backend reads through the same functions (tests/extraction/test_ray.py compares them)."""
 
 from __future__ import annotations
 

@@ -178,7 +178,7 @@ def test_cli_view_and_notebook(tmp_path, capsys, monkeypatch):
     assert main(["-q", "view", str(tmp_path / "nothing")]) == 2
     assert "not a clsmap store" in capsys.readouterr().err
 
-    monkeypatch.setitem(sys.modules, "anywidget", None)  # without the notebook extra: the iframe (tests/test_widget.py)
+    monkeypatch.setitem(sys.modules, "anywidget", None)  # without the notebook extra: the iframe (test_widget.py)
     view = show(store.path, height=500)
     frame = view._repr_html_()
     assert frame.startswith("<iframe srcdoc=\"") and "height:500px" in frame
