@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # the support package (tests/sup
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from support import PAYLOAD  # noqa: E402
 from support.tiny_models import build_model, make_texts  # noqa: E402
 from support.viewer_browser import BrowserMissing, launch, missing_reason  # noqa: E402
 
@@ -63,6 +64,26 @@ def labeled_csv(tmp_path):
         return path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def layered_store(tiny_bert, tmp_path_factory):
+    """A 60-row store of the tiny BERT with every layer, maps of every layer, and :data:`support.PAYLOAD`
+    in some texts and ids (analysed by tests/analysis/test_analyze.py, reported by tests/render/test_report.py)."""
+    import clsmap
+
+    folder = tmp_path_factory.mktemp("layered")
+    texts = make_texts(60, seed=3)
+    texts[5] = PAYLOAD + " the cat"
+    texts[17] = "free money " + PAYLOAD
+    frame = pd.DataFrame({"id": [f"doc{i}" for i in range(60)], "text": texts,
+                          "label": ["ham" if i % 3 else "spam" for i in range(60)]})
+    frame.loc[9, "id"] = PAYLOAD
+    data = folder / "data.csv"
+    frame.to_csv(data, index=False)
+    store = clsmap.extract(tiny_bert, data, folder / "store", layer="all", dtype="float32", progress=False)
+    clsmap.project(store, method="pca", column="all")
+    return store
 
 
 @pytest.fixture(scope="session")

@@ -10,3 +10,6 @@ from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 """The committed stores of ``tests/data`` (written by earlier versions of clsmap)."""
+
+PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+"""Markup that must show as text wherever a store's texts and ids are shown (planted by ``layered_store``)."""
