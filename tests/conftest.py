@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from support import PAYLOAD  # noqa: E402
+from support.explain import explain_store as build_explain_store  # noqa: E402
 from support.tiny_models import build_model, make_texts  # noqa: E402
 from support.viewer_browser import BrowserMissing, launch, missing_reason  # noqa: E402
 
@@ -84,6 +85,13 @@ def layered_store(tiny_bert, tmp_path_factory):
     store = clsmap.extract(tiny_bert, data, folder / "store", layer="all", dtype="float32", progress=False)
     clsmap.project(store, method="pca", column="all")
     return store
+
+
+@pytest.fixture(scope="session")
+def explain_store(tmp_path_factory):
+    """(store, analysis, hot): :func:`support.explain.explain_store`, built once for the analysis, render and
+    browser tests of what explains a point and a region."""
+    return build_explain_store(tmp_path_factory.mktemp("explain") / "store")
 
 
 @pytest.fixture(scope="session")
