@@ -9,6 +9,8 @@ from support.explain import PLANTED, sklearn_neighbours
 from support.viewer_browser import canvas_pixels, open_map, wait_for_picture
 
 from clsmap.render import write_map
+from clsmap.render.model import COLOURS
+from clsmap.render.palette import hex_to_rgb
 from clsmap.render.payload import similarity_codes, similarity_of
 
 
@@ -20,7 +22,8 @@ def explain_map(explain_store, tmp_path_factory):
 
 def test_a_click_lists_and_rings_the_vector_space_neighbours(browser, explain_store, explain_map):
     store, _, _ = explain_store
-    want, want_sim = sklearn_neighbours(store.vectors, 10)
+    k = store.neighbours_of()[0].shape[1]  # as many as analyze stored
+    want, want_sim = sklearn_neighbours(store.vectors, k)
     labels = store.frame["label"].to_numpy()
     page = open_map(browser, explain_map)
     rows = [0, 1, 2, 700, len(store) - 1]
@@ -29,7 +32,7 @@ def test_a_click_lists_and_rings_the_vector_space_neighbours(browser, explain_st
         assert [g["id"] for g in near] == [f"doc-{j}" for j in want[row]]
         shown = np.array([g["similarity"] for g in near])
         assert np.allclose(shown, similarity_of(similarity_codes(want_sim[row])), atol=1e-9)
-    ring = np.array([0xD8, 0x1B, 0x9C])  # COLOURS["neighbour"]
+    ring = 255 * np.array(hex_to_rgb(COLOURS["neighbour"]))
 
     def ringed(pixels) -> int:
         return int((np.abs(pixels - ring).sum(axis=2) < 60).sum())
@@ -45,9 +48,9 @@ def test_a_click_lists_and_rings_the_vector_space_neighbours(browser, explain_st
     assert listed == want[0].tolist()
     agree = int((labels[want[0]] == labels[0]).sum())
     assert page.locator("#near-agree [data-agree=label]").text_content() == \
-        f"neighbours agree with the label: {agree} of 10"
+        f"neighbours agree with the label: {agree} of {k}"
     # the rings, in the neighbours' colour, around the clicked point and its neighbours
-    wait_for_picture(page, lambda px: ringed(px) > 11 * 20, what="rings around the neighbours")
+    wait_for_picture(page, lambda px: ringed(px) > (k + 1) * 20, what="rings around the neighbours")
     # a neighbour's entry shows that text, and its own neighbours
     page.locator("#near-list li").nth(3).click()
     assert page.evaluate("() => window.clsmap.shownRow()") == want[0][3]

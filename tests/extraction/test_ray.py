@@ -25,7 +25,8 @@ from clsmap.store import VECTORS, StoreWriter, schema
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")
 
 ATOL = 1e-5
-ROWS = 600  # with parts of 256 rows (forced below): 3 parts, the last one short
+PART = schema.MIN_PART_ROWS  # rows per part where PART_BYTES is 1 (forced below)
+ROWS = 2 * PART + 88  # 3 parts, the last one short
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def ray_instance(tmp_path_factory):
 
 @pytest.fixture
 def small_parts(monkeypatch):
-    monkeypatch.setattr(schema, "PART_BYTES", 1)  # parts of the minimum 256 rows
+    monkeypatch.setattr(schema, "PART_BYTES", 1)  # parts of the minimum PART rows
 
 
 def local_store(model, data, out):
@@ -99,13 +100,13 @@ def test_ray_store_equals_local_store(ray_instance, small_parts, request, kind, 
     expected = local_store(model, data, tmp_path / "local")
     marker = tmp_path / "killed"
     if kill:
-        ray_instance.faults.write_text(json.dumps({"row": 300, "marker": str(marker)}), encoding="utf-8")
+        ray_instance.faults.write_text(json.dumps({"row": PART + 44, "marker": str(marker)}), encoding="utf-8")
     try:
         got = ray_store(model, data, tmp_path / "ray")
     finally:
         ray_instance.faults.unlink(missing_ok=True)
     assert marker.exists() == kill  # the actor did die
-    assert got.meta["complete"] is True and got.meta["part_rows"] == 256
+    assert got.meta["complete"] is True and got.meta["part_rows"] == PART
     assert_same_store(got, expected)
     assert clsmap.open_store(tmp_path / "ray").frame["id"].tolist() == expected.frame["id"].tolist()
 
@@ -139,19 +140,19 @@ def test_interrupted_ray_run_resumes(ray_instance, small_parts, tiny_bert, label
         clsmap.open_store(out)
     partial = clsmap.open_store(out, allow_partial=True)
     # the one part written before Ctrl-C: parts are written as they complete, not always part 0 first
-    assert len(partial) == (256 if written < 2 else ROWS - 512)
-    assert set(partial.frame["row"] // 256) == {written}
+    assert len(partial) == (PART if written < 2 else ROWS - 2 * PART)
+    assert set(partial.frame["row"] // PART) == {written}
     kept = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / VECTORS).glob("part-*.parquet")}
 
     todo = min(set(range(3)) - {written})  # a part the resumed run extracts
     marker = tmp_path / "killed"
-    ray_instance.faults.write_text(json.dumps({"row": todo * 256 + 44, "marker": str(marker)}), encoding="utf-8")
+    ray_instance.faults.write_text(json.dumps({"row": todo * PART + 44, "marker": str(marker)}), encoding="utf-8")
     try:
         resumed = ray_store(tiny_bert, data, out, batch_tokens=64)
     finally:
         ray_instance.faults.unlink(missing_ok=True)
     assert marker.exists()  # the actor did die
-    assert resumed.meta["complete"] is True and resumed.meta["part_rows"] == 256
+    assert resumed.meta["complete"] is True and resumed.meta["part_rows"] == PART
     for path, stat in kept.items():  # the parts written before Ctrl-C were skipped, not redone
         assert (path.stat().st_ino, path.stat().st_mtime_ns) == stat
     expected = local_store(tiny_bert, data, tmp_path / "local")

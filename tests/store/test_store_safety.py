@@ -74,8 +74,8 @@ def test_the_lock_is_released_when_the_store_is_finished(tmp_path, tiny_bert, la
 
 @pytest.mark.parametrize(("code", "words"), [(errno.ENOSPC, "disk is full"), (errno.EROFS, "read-only")])
 def test_write_failure_keeps_what_was_written_and_resumes(tmp_path, tiny_bert, labeled_csv, monkeypatch, code, words):
-    monkeypatch.setattr(schema, "PART_BYTES", 256 * 32 * 4)  # parts of 256 rows of the tiny model
-    data = labeled_csv(600, seed=2)  # 3 parts
+    monkeypatch.setattr(schema, "PART_BYTES", 1)  # parts of the minimum MIN_PART_ROWS rows
+    data = labeled_csv(2 * schema.MIN_PART_ROWS + 88, seed=2)  # 3 parts
     real = pq.write_table
     calls = []
 
@@ -94,7 +94,7 @@ def test_write_failure_keeps_what_was_written_and_resumes(tmp_path, tiny_bert, l
     assert words in message and "part-000001.parquet" in message and "resume" in message
     assert not list((out / "vectors").glob("*.tmp"))
     partial = open_store(out, allow_partial=True)
-    assert len(partial) >= 256  # the first part stays readable
+    assert len(partial) >= schema.MIN_PART_ROWS  # the first part stays readable
 
     monkeypatch.setattr(pq, "write_table", real)
     resumed = extract(tiny_bert, data, out, progress=False)

@@ -20,9 +20,9 @@ from support.gates import PART_GATE, start, stderr, stop, wait_for_gate
 from clsmap import ClsmapError, open_store
 from clsmap.store import schema
 
-ROWS = 1000
-PART_ROWS = 256  # forced below: 4 parts, the last one short
-PART_BYTES = PART_ROWS * 32 * 4  # parts of 256 rows with the tiny model: many moments to die in
+PART_ROWS = schema.MIN_PART_ROWS  # the smallest parts (forced below): many moments to die in
+PART_BYTES = 1
+ROWS = 3 * PART_ROWS + 232  # 4 parts, the last one short
 COMMANDS = textwrap.dedent("""
     def commands(model, data, out):
         from clsmap.cli import main
