@@ -22,7 +22,7 @@ from clsmap.store import schema
 
 PART_ROWS = schema.MIN_PART_ROWS  # the smallest parts (forced below): many moments to die in
 PART_BYTES = 1
-ROWS = 3 * PART_ROWS + 232  # 4 parts, the last one short
+ROWS = 2 * PART_ROWS + 88  # 3 parts, the last one short: the gate's part is never the last
 COMMANDS = textwrap.dedent("""
     def commands(model, data, out):
         from clsmap.cli import main
