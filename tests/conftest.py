@@ -23,11 +23,8 @@ import pytest  # noqa: E402
 
 from support import PAYLOAD  # noqa: E402
 from support.explain import explain_store as build_explain_store  # noqa: E402
-from support.tiny_models import build_model, make_texts  # noqa: E402
+from support.tiny_models import CLASSES, build_model, labeled_csv_file, make_texts  # noqa: E402
 from support.viewer_browser import BrowserMissing, launch, missing_reason  # noqa: E402
-
-CLASSES = ["ham", "spam"]
-
 
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
@@ -50,19 +47,11 @@ def tiny_bert_encoder(tmp_path_factory) -> Path:
 @pytest.fixture
 def labeled_csv(tmp_path):
     """Factory: ``labeled_csv(n=40, seed=0, name='data.csv', ...)`` writes a CSV with columns
-    ``text`` and ``label`` ('ham'/'spam', alternating) and returns its path."""
+    ``text`` and ``label`` ('ham'/'spam', alternating) in the test's folder and returns its path
+    (:func:`support.tiny_models.labeled_csv_file`)."""
 
-    def make(n: int = 40, *, seed: int = 0, name: str = "data.csv", min_words: int = 1,
-             max_words: int = 60, labels=tuple(CLASSES), with_id: bool = False) -> Path:
-        frame = pd.DataFrame({
-            "text": make_texts(n, seed=seed, min_words=min_words, max_words=max_words),
-            "label": [labels[i % len(labels)] for i in range(n)],
-        })
-        if with_id:
-            frame.insert(0, "id", [f"doc-{seed}-{i}" for i in range(n)])
-        path = tmp_path / name
-        frame.to_csv(path, index=False)
-        return path
+    def make(n: int = 40, **options) -> Path:
+        return labeled_csv_file(tmp_path, n, **options)
 
     return make
 

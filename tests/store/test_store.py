@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime
 
 import numpy as np
@@ -17,14 +18,24 @@ from clsmap import ClsmapError, extract, open_store
 from clsmap.store import schema
 from clsmap.store import SCHEMA_VERSION
 from clsmap.store.files import read_file_meta
+from support.tiny_models import labeled_csv_file
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory, tiny_bert):
+    """A finished store of 600 rows in three parts (256, 256, 88), extracted once for the module."""
+    folder = tmp_path_factory.mktemp("extracted")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(schema, "PART_BYTES", 1)
+        return extract(tiny_bert, labeled_csv_file(folder, 600, seed=21, max_words=12, with_id=True),
+                       folder / "store", dtype="float32", device="cpu", progress=False).path
 
 
 @pytest.fixture
-def store(tmp_path, tiny_bert, labeled_csv, monkeypatch):
-    """A finished store of 600 rows in three parts (256, 256, 88)."""
-    monkeypatch.setattr(schema, "PART_BYTES", 1)
-    return extract(tiny_bert, labeled_csv(600, seed=21, max_words=12, with_id=True), tmp_path / "store",
-                   dtype="float32", device="cpu", progress=False)
+def store(extracted, tmp_path):
+    """The module's store, copied for each test (some damage it)."""
+    shutil.copytree(extracted, tmp_path / "store")
+    return open_store(tmp_path / "store")
 
 
 def test_store_is_plain_parquet(store):

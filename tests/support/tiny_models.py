@@ -16,6 +16,9 @@ WORDS = (
 ).split()
 
 
+CLASSES = ["ham", "spam"]  # the classes of the tiny BERT classifier and of the labeled CSV files
+
+
 def make_texts(n: int, *, seed: int = 0, min_words: int = 1, max_words: int = 60) -> list[str]:
     """``n`` texts of words the tiny tokenizer knows, from ``min_words`` to ``max_words`` long
     (the first text is the shortest possible, the last the longest)."""
@@ -24,6 +27,23 @@ def make_texts(n: int, *, seed: int = 0, min_words: int = 1, max_words: int = 60
     if n >= 2:
         lengths[0], lengths[-1] = min_words, max_words
     return [" ".join(rng.choice(WORDS) for _ in range(k)) for k in lengths]
+
+
+def labeled_csv_file(folder: Path, n: int = 40, *, seed: int = 0, name: str = "data.csv", min_words: int = 1,
+                     max_words: int = 60, labels=tuple(CLASSES), with_id: bool = False) -> Path:
+    """Write ``folder/name``, a CSV with columns ``text`` (:func:`make_texts`) and ``label`` (``labels`` in
+    turn), and ``id`` first when ``with_id``; return its path."""
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "text": make_texts(n, seed=seed, min_words=min_words, max_words=max_words),
+        "label": [labels[i % len(labels)] for i in range(n)],
+    })
+    if with_id:
+        frame.insert(0, "id", [f"doc-{seed}-{i}" for i in range(n)])
+    path = Path(folder) / name
+    frame.to_csv(path, index=False)
+    return path
 
 
 def build_tokenizer(folder: Path):
