@@ -107,10 +107,26 @@ def browser():
         pytest.skip(str(exc))
 
 
+#: the files whose tests take longest (training, a Ray instance, numba's first compilations, runs killed in a
+#: subprocess): they start first, so that a run on several workers (-n) does not end with one of them alone
+FIRST = ("training/test_dynamics.py", "extraction/test_ray.py", "cli/test_cli.py", "projection/test_reducers.py",
+         "analysis/test_analysis.py", "analysis/test_probe.py", "system/test_interrupt.py", "system/test_kill9.py")
+TESTS = Path(__file__).resolve().parent
+
+
+def _start_rank(item) -> int:
+    try:
+        path = Path(item.path).resolve().relative_to(TESTS).as_posix()
+    except ValueError:  # a test outside tests/ (test_browser_skips runs one)
+        return len(FIRST)
+    return FIRST.index(path) if path in FIRST else len(FIRST)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+    items.sort(key=_start_rank)  # stable: every other file keeps its place
 
 
 def _skip_reason(report) -> str:
