@@ -44,7 +44,7 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 # Rebuild the interactive map's bundle (src/clsmap/render/assets/viewer.js) from js/viewer; needs Node.js >= 18.
-# The bundle's first line records the sha256 of its sources (js/viewer/build.mjs); tests/test_viewer_js.py checks it.
+# The bundle's first line records the sha256 of its sources (js/viewer/build.mjs); tests/browser/test_viewer_js.py checks it.
 # Only developers who change the viewer need this: the bundle is committed.
 js:
 	cd js/viewer && npm ci --no-audit --no-fund && npm run build

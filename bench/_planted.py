@@ -1,5 +1,5 @@
 """Synthetic maps with errors planted in known areas: shared by ``bench/regions.py`` and
-``tests/test_regions.py``, so that the benchmark and the tests measure the same maps."""
+``tests/analysis/test_regions.py``, so that the benchmark and the tests measure the same maps."""
 
 from __future__ import annotations
 

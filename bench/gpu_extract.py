@@ -4,7 +4,7 @@
 
 For the GPU row of issue 15 (goal: BERT-base bf16 at >= 40 % of the GPU's bf16 peak). No download:
 a BERT-base-sized classifier (12 layers, hidden 768, 12 heads, FFN 3072) with random weights and the
-tests' local WordPiece tokenizer (``tests/tiny_models.py``); texts of random known words, 100-126
+tests' local WordPiece tokenizer (``tests/support/tiny_models.py``); texts of random known words, 100-126
 tokens each (``max_length`` 128). Measured, each in this process on the same GPU:
 
 - ``peak``: an 8192^3 bf16 matrix product (mean of 10 after 3 warm-ups);
@@ -40,7 +40,7 @@ def flops_per_token(seq: int) -> float:
 
 def build(folder: Path) -> int:
     sys.path.insert(0, str(ROOT / "tests"))
-    from tiny_models import build_tokenizer
+    from support.tiny_models import build_tokenizer
     from transformers import BertConfig, BertForSequenceClassification
 
     _, vocab = build_tokenizer(folder)
@@ -53,7 +53,7 @@ def build(folder: Path) -> int:
 
 def texts(n: int, seed: int = 0) -> list[str]:
     sys.path.insert(0, str(ROOT / "tests"))
-    from tiny_models import WORDS
+    from support.tiny_models import WORDS
 
     rng = np.random.default_rng(seed)
     words = np.asarray(WORDS)

@@ -8,7 +8,7 @@ random among the rows of the same class, similarities sorted and realistic (0.80
 falling by small random steps). Random row numbers are the worst case for the file size (real
 neighbours are as scattered over the input order unless the input is sorted), so the sizes are upper
 bounds. Exact k-NN of a million real vectors would take this machine tens of minutes; the page's
-neighbours are checked against scikit-learn's in tests/test_explain.py.
+neighbours are checked against scikit-learn's in tests/analysis/test_explain.py.
 
 For each N, three pages: without neighbours, the default (as many of the k as add at most 25 % to
 the file, or 4 MB where that is more) and all k. For each: the file's size and its growth, the time

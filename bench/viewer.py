@@ -47,7 +47,7 @@ SHARED = ROOT.parents[1] / "shared" / "data"
 RESULTS = ROOT / "results" / "viewer.jsonl"
 sys.path.insert(0, str(ROOT.parent / "tests"))
 
-from viewer_browser import launch, missing_reason, open_map  # noqa: E402
+from support.viewer_browser import launch, missing_reason, open_map  # noqa: E402
 
 # each other colour mode in turn, then back to the first: seconds from setMode to the next frame drawn
 SWITCH_JS = """async () => {

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from viewer_browser import launch  # noqa: E402
+from support.viewer_browser import launch  # noqa: E402
 
 
 def main() -> None:

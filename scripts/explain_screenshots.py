@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import clsmap  # noqa: E402
 from clsmap.analysis import read_regions, region_membership  # noqa: E402
-from viewer_browser import launch, open_map  # noqa: E402
+from support.viewer_browser import launch, open_map  # noqa: E402
 
 
 def clicked_row(store: clsmap.Store) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from viewer_browser import launch, open_map  # noqa: E402
+from support.viewer_browser import launch, open_map  # noqa: E402
 
 
 def main() -> None:

@@ -8,25 +8,23 @@ why; with ``CLSMAP_REQUIRE_BROWSER=1`` (as in .ci/run) each such skip is a failu
 from __future__ import annotations
 
 import os
-import random
 import sys
 from pathlib import Path
 
-# Tests never reach the Hugging Face Hub: every model is built locally by tiny_models.
+# Tests never reach the Hugging Face Hub: every model is built locally by support.tiny_models.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent))  # the support package (tests/support)
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from tiny_models import WORDS, build_model  # noqa: E402
-from viewer_browser import BrowserMissing, launch, missing_reason  # noqa: E402
-
-CLASSES = ["ham", "spam"]
-
+from support import PAYLOAD  # noqa: E402
+from support.explain import explain_store as build_explain_store  # noqa: E402
+from support.tiny_models import CLASSES, build_model, labeled_csv_file, make_texts  # noqa: E402
+from support.viewer_browser import BrowserMissing, launch, missing_reason  # noqa: E402
 
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
@@ -46,34 +44,43 @@ def tiny_bert_encoder(tmp_path_factory) -> Path:
     return build_model(tmp_path_factory.mktemp("tiny_bert_encoder"), "bert", num_labels=None, seed=2)
 
 
-def make_texts(n: int, *, seed: int = 0, min_words: int = 1, max_words: int = 60) -> list[str]:
-    """``n`` texts of words the tiny tokenizer knows, from ``min_words`` to ``max_words`` long
-    (the first text is the shortest possible, the last the longest)."""
-    rng = random.Random(seed)
-    lengths = [rng.randint(min_words, max_words) for _ in range(n)]
-    if n >= 2:
-        lengths[0], lengths[-1] = min_words, max_words
-    return [" ".join(rng.choice(WORDS) for _ in range(k)) for k in lengths]
-
-
 @pytest.fixture
 def labeled_csv(tmp_path):
     """Factory: ``labeled_csv(n=40, seed=0, name='data.csv', ...)`` writes a CSV with columns
-    ``text`` and ``label`` ('ham'/'spam', alternating) and returns its path."""
+    ``text`` and ``label`` ('ham'/'spam', alternating) in the test's folder and returns its path
+    (:func:`support.tiny_models.labeled_csv_file`)."""
 
-    def make(n: int = 40, *, seed: int = 0, name: str = "data.csv", min_words: int = 1,
-             max_words: int = 60, labels=tuple(CLASSES), with_id: bool = False) -> Path:
-        frame = pd.DataFrame({
-            "text": make_texts(n, seed=seed, min_words=min_words, max_words=max_words),
-            "label": [labels[i % len(labels)] for i in range(n)],
-        })
-        if with_id:
-            frame.insert(0, "id", [f"doc-{seed}-{i}" for i in range(n)])
-        path = tmp_path / name
-        frame.to_csv(path, index=False)
-        return path
+    def make(n: int = 40, **options) -> Path:
+        return labeled_csv_file(tmp_path, n, **options)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def layered_store(tiny_bert, tmp_path_factory):
+    """A 60-row store of the tiny BERT with every layer, maps of every layer, and :data:`support.PAYLOAD`
+    in some texts and ids (analysed by tests/analysis/test_analyze.py, reported by tests/render/test_report.py)."""
+    import clsmap
+
+    folder = tmp_path_factory.mktemp("layered")
+    texts = make_texts(60, seed=3)
+    texts[5] = PAYLOAD + " the cat"
+    texts[17] = "free money " + PAYLOAD
+    frame = pd.DataFrame({"id": [f"doc{i}" for i in range(60)], "text": texts,
+                          "label": ["ham" if i % 3 else "spam" for i in range(60)]})
+    frame.loc[9, "id"] = PAYLOAD
+    data = folder / "data.csv"
+    frame.to_csv(data, index=False)
+    store = clsmap.extract(tiny_bert, data, folder / "store", layer="all", dtype="float32", progress=False)
+    clsmap.project(store, method="pca", column="all")
+    return store
+
+
+@pytest.fixture(scope="session")
+def explain_store(tmp_path_factory):
+    """(store, analysis, hot): :func:`support.explain.explain_store`, built once for the analysis, render and
+    browser tests of what explains a point and a region."""
+    return build_explain_store(tmp_path_factory.mktemp("explain") / "store")
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +99,7 @@ REQUIRE_BROWSER = os.environ.get("CLSMAP_REQUIRE_BROWSER", "") not in ("", "0")
 
 @pytest.fixture(scope="module")
 def browser():
-    """A headless chromium context (``viewer_browser.launch``), one per test module."""
+    """A headless chromium context (``support.viewer_browser.launch``), one per test module."""
     try:
         with launch() as context:
             yield context
@@ -100,10 +107,26 @@ def browser():
         pytest.skip(str(exc))
 
 
+#: the files whose tests take longest (training, a Ray instance, numba's first compilations, runs killed in a
+#: subprocess): they start first, so that a run on several workers (-n) does not end with one of them alone
+FIRST = ("training/test_dynamics.py", "extraction/test_ray.py", "cli/test_cli.py", "projection/test_reducers.py",
+         "analysis/test_analysis.py", "analysis/test_probe.py", "system/test_interrupt.py", "system/test_kill9.py")
+TESTS = Path(__file__).resolve().parent
+
+
+def _start_rank(item) -> int:
+    try:
+        path = Path(item.path).resolve().relative_to(TESTS).as_posix()
+    except ValueError:  # a test outside tests/ (test_browser_skips runs one)
+        return len(FIRST)
+    return FIRST.index(path) if path in FIRST else len(FIRST)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+    items.sort(key=_start_rank)  # stable: every other file keeps its place
 
 
 def _skip_reason(report) -> str:
