@@ -117,7 +117,7 @@ def test_pages_without_cjk_do_not_change(tmp_path, monkeypatch):
     assert "@font-face" not in page and "@font-face" not in written
     assert _font_src(page) == "'none'" and _font_src(written) == "(default-src) 'none'"
     # byte for byte what the pages were before fonts were embedded (no font machinery at all)
-    for module in ("clsmap.render.map", "clsmap.render.report"):  # (clsmap.render.report is also a function)
+    for module in ("clsmap.render.map", "clsmap.render.blocks"):  # the map page, the reports' document
         monkeypatch.setattr(importlib.import_module(module), "web_font", lambda *blobs: None)
     assert map_html(store) == page
     again = report(store).read_text(encoding="utf-8")
