@@ -1,5 +1,10 @@
-"""Shared fixtures: tiny random models built once per session, small labeled CSV files, and a headless
-chromium for the browser tests.
+"""Shared fixtures: tiny random models built once per session, small labeled CSV files, the stores that tests of
+several stages share, and a headless chromium for the browser tests.
+
+The tests are in one folder per stage of the pipeline (io, extraction, store, projection, analysis, training,
+render), plus browser (the interactive map driven in chromium), cli and system (end to end, interruptions,
+compatibility, the package's shape). Code they share that is not a test is in the ``support`` package
+(tests/support); no test file imports another test file or this one.
 
 Browser tests: a test that takes the ``browser`` fixture is marked ``browser``. Where chromium or
 playwright is missing such tests are skipped, and the run ends with one line that says how many and
@@ -25,6 +30,7 @@ from support import PAYLOAD  # noqa: E402
 from support.explain import explain_store as build_explain_store  # noqa: E402
 from support.tiny_models import CLASSES, build_model, labeled_csv_file, make_texts  # noqa: E402
 from support.viewer_browser import BrowserMissing, launch, missing_reason  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
