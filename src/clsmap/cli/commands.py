@@ -260,6 +260,8 @@ def _print_analysis(analysis: Any, top: int) -> None:
     """The analysis as plain text on stdout (the numbers are also in STORE/analysis/analysis.json)."""
     import pandas as pd
 
+    from ..store.layout import ANALYSIS
+
     with pd.option_context("display.width", 160, "display.max_colwidth", 70, "display.float_format", "{:.3f}".format):
         print("\n".join(f"{k:>22}  {_plain(v)}" for k, v in analysis.summary.items() if v is not None))
         print("\nper class:\n" + analysis.per_class.to_string(index=False))
@@ -284,4 +286,4 @@ def _print_analysis(analysis: Any, top: int) -> None:
             print(f"\ntop {top} likely-mislabeled ({source} accuracy {s.get('flags_accuracy', 0):.3f}, chance "
                   f"{s.get('flags_chance', 0):.3f}; {verdict}):\n"
                   + analysis.label_issues.frame[cols].head(top).to_string(index=False))
-    print(f"\nwritten: {analysis.store_path / 'analysis'}")
+    print(f"\nwritten: {analysis.store_path / ANALYSIS}")
