@@ -20,7 +20,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,7 @@ import pandas as pd
 from .._errors import ClsmapError
 from .._json import jsonable
 from .._validation import check_choice, check_positive_int
-from ..projection.reducers import make_reducer
+from ..projection.reducers import Method, make_reducer
 from ..projection.sampling import MAX_FIT, fit_on_sample
 from ..store.reader import Store, open_store
 from .changes import CHANGE_KINDS, change_kinds, displacement, neighbour_change, region_matches
@@ -138,9 +138,11 @@ def _map(store: Store, column: str, X: np.ndarray, seed: int) -> tuple[np.ndarra
 
 
 def _joint(XA: np.ndarray, XB: np.ndarray, method: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """One projection of both spaces together: the first half of the map is A, the second B."""
+    """One projection of both spaces together: the first half of the map is A, the second B. ``method``: that
+    of A's stored map (any name; :func:`~clsmap.projection.reducers.make_reducer` rejects one it lacks)."""
     stacked = np.vstack([XA, XB]).astype(np.float32)
-    xy, _ = fit_on_sample(make_reducer(method, seed=seed), stacked, max_fit=MAX_FIT, seed=seed)
+    reducer = make_reducer(cast(Method, method), seed=seed)  # checked there, at run time
+    xy, _ = fit_on_sample(reducer, stacked, max_fit=MAX_FIT, seed=seed)
     return xy[:len(XA)].astype(np.float64), xy[len(XA):].astype(np.float64)
 
 
@@ -158,19 +160,19 @@ def _align(XA: np.ndarray, XB: np.ndarray, xy_a: np.ndarray, xy_b: np.ndarray, m
     joint_ok = XA.shape[1] == XB.shape[1] and how != "procrustes"
     if how == "joint" and not joint_ok:
         raise ClsmapError(f"alignment='joint' needs vectors of one width; A has {XA.shape[1]}, B {XB.shape[1]}")
-    ja = jb = None
+    joint = None  # the joint maps of the sample, A's and B's
     if joint_ok:
-        ja, jb = _joint(XA[rows], XB[rows], method, seed)
+        joint = _joint(XA[rows], XB[rows], method, seed)
         inside = np.isin(rows, unchanged)
-        record["joint"] = float(np.median(displacement(ja[inside], jb[inside])))
+        record["joint"] = float(np.median(displacement(joint[0][inside], joint[1][inside])))
     chosen = how if how != "auto" else (
         "joint" if record["joint"] is not None and record["joint"] < record["procrustes"] else "procrustes")
     record["chosen"] = chosen
     logger.info("alignment: median displacement of unchanged texts %.3f (procrustes) vs %s (joint); keeping %s",
                 record["procrustes"], "n/a" if record["joint"] is None else f"{record['joint']:.3f}", chosen)
     if chosen == "joint":
-        if len(rows) == len(XA):  # the sample was every row: its joint map is the map
-            return ja, jb, record
+        if joint is not None and len(rows) == len(XA):  # the sample was every row: its joint map is the map
+            return (*joint, record)
         return (*_joint(XA, XB, method, seed), record)
     return xy_a, procrustes, record
 

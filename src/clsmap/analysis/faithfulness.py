@@ -61,7 +61,7 @@ def trustworthiness(
     return float(1.0 - penalty * 2.0 / (len(rows) * k * (2.0 * n - 3.0 * k - 1.0)))
 
 
-def _scored(part: np.ndarray, *, cosine: bool):
+def _scored(part: np.ndarray, *, cosine: bool) -> tuple[Any, Any | None]:
     """Rows as :func:`trustworthiness` compares them: a score that grows as a row gets nearer is ``Q . row`` for
     unit rows (cosine), or ``Q . row - |row|^2 / 2`` (euclidean: the query's own ``|q|^2 / 2`` is the same for
     every row it is compared with). Returns the rows (unit for cosine) and the offsets (None for cosine), as

@@ -8,6 +8,8 @@ held whole."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._blocks import PRODUCT_ROWS, ROWS, blocks
@@ -30,7 +32,7 @@ def inverse_norms(X: np.ndarray | Vectors) -> np.ndarray:
     return inv_norm
 
 
-def _unit(part: np.ndarray, inv_norm: np.ndarray, *, owned: bool = False):
+def _unit(part: np.ndarray, inv_norm: np.ndarray, *, owned: bool = False) -> Any:
     """The rows ``part`` scaled by ``inv_norm`` (theirs) to unit length, as a float32 torch tensor: a copy,
     or ``part`` itself scaled in place when ``owned`` (a copy made for the purpose)."""
     import torch
@@ -45,9 +47,9 @@ class _Buffers:
     far): the C allocator's heaps keep what varied temporaries of tens of MB leave behind."""
 
     def __init__(self) -> None:
-        self.flat: dict[str, object] = {}
+        self.flat: dict[str, Any] = {}  # torch tensors
 
-    def get(self, name: str, shape: tuple[int, int], dtype=None):
+    def get(self, name: str, shape: tuple[int, int], dtype: Any = None) -> Any:
         import torch
 
         dtype = dtype or torch.float32
@@ -58,7 +60,7 @@ class _Buffers:
         return held[:size].view(shape)
 
 
-def _merge(best_v, best_i, v, i, k1: int):
+def _merge(best_v: Any, best_i: Any, v: Any, i: Any, k1: int) -> tuple[Any, Any]:
     """The ``k1`` largest of two candidate lists per row (values, indices)."""
     import torch
 
@@ -115,7 +117,7 @@ class CellIndex:
     PAD_QUERIES = 64
     PAD_ROWS = 2_048
 
-    def __init__(self, X: np.ndarray | Vectors, inv_norm: np.ndarray, *, nlist: int, seed: int, dtype) -> None:
+    def __init__(self, X: np.ndarray | Vectors, inv_norm: np.ndarray, *, nlist: int, seed: int, dtype: Any) -> None:
         import torch
 
         X = as_vectors(X, "CellIndex")
@@ -143,7 +145,7 @@ class CellIndex:
             unit = _unit(part, inv_norm[positions])
             self.sorted[torch.from_numpy(self.position[positions])] = self._stored(unit, self.home[positions])
 
-    def _rows(self, rows: np.ndarray):
+    def _rows(self, rows: np.ndarray) -> Any:
         """The unit ``rows`` as the index holds them, in float32: the rows themselves (a float32 index), or
         their cell's centre plus their bfloat16 residual (within ~1e-5 of the exact cosines)."""
         import torch
@@ -153,7 +155,7 @@ class CellIndex:
             held += self.centres[torch.from_numpy(self.home[rows])]
         return held
 
-    def _stored(self, unit, home: np.ndarray):
+    def _stored(self, unit: Any, home: np.ndarray) -> Any:
         """What the index keeps of unit rows: the rows themselves (float32), or in bfloat16 their residuals
         from their cell's centre, ``x - c``, so that a product ``q . x = q . c + q . (x - c)`` is exact but
         for the small second term: the rounding of bfloat16 is relative to a row's distance from its
@@ -173,7 +175,7 @@ class CellIndex:
 
         return self.RERANK if self.dtype == torch.bfloat16 else 0
 
-    def _rerank(self, Q, values, candidates: np.ndarray, k1: int):
+    def _rerank(self, Q: Any, values: Any, candidates: np.ndarray, k1: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k1`` best of each query's ``candidates`` (indices into ``X``; ``values`` their scan scores,
         -inf where there was none) by float32 products of the queries ``Q`` with the rows as the index holds
         them (:meth:`_rows`): ``(similarity, indices)``, -inf and -1 where fewer than ``k1``."""
@@ -189,7 +191,7 @@ class CellIndex:
         return v, np.where(np.isfinite(v), np.take_along_axis(candidates, at.numpy(), 1), -1)
 
     @classmethod
-    def _kmeans(cls, T, cells: int, rng: np.random.Generator, dtype, iterations: int = 6):
+    def _kmeans(cls, T: Any, cells: int, rng: np.random.Generator, dtype: Any, iterations: int = 6) -> Any:
         """The ``cells`` centres of a spherical k-means of the unit rows ``T`` (float32), started from
         random rows. The cells need not be fine: the recall is measured and the scan widened."""
         import torch
@@ -204,14 +206,15 @@ class CellIndex:
         return centres
 
     @staticmethod
-    def _nearest_cell(rows, centres):
+    def _nearest_cell(rows: Any, centres: Any) -> Any:
         """The cell of each row (in blocks of :data:`ASSIGN_ROWS` rows)."""
         import torch
 
         centres = centres.to(rows.dtype).T
         return torch.cat([(rows[span] @ centres).float().argmax(dim=1) for span in blocks(len(rows), ASSIGN_ROWS)])
 
-    def sample_search(self, rows: np.ndarray, k1: int, levels: list[int]) -> tuple[tuple, dict]:
+    def sample_search(self, rows: np.ndarray, k1: int, levels: list[int]
+                      ) -> tuple[tuple[np.ndarray, np.ndarray], dict[int, tuple[np.ndarray, np.ndarray]]]:
         """For a few ``rows``: their exact ``k1`` most similar rows, and for each ``nprobe`` in ``levels``
         what :meth:`search` finds for them (the most similar among the rows of their own ``nprobe`` nearest
         cells, scanned and re-ranked as it does), in one pass over ``X`` (``{nprobe: (similarity,
@@ -246,13 +249,14 @@ class CellIndex:
                 best[key] = _merge(values, indices, v, at[i], width)
         release_freed_memory()
         exact_v, exact_i = best.pop(None)
-        found = {}
-        for key, (values, indices) in best.items():
+        found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for nprobe in levels:
+            values, indices = best[nprobe]
             if self.keep:
-                found[key] = self._rerank(held, values, indices.numpy(), k1)
+                found[nprobe] = self._rerank(held, values, indices.numpy(), k1)
             else:
                 v = values.numpy()
-                found[key] = (v, np.where(np.isfinite(v), indices.numpy(), -1))
+                found[nprobe] = (v, np.where(np.isfinite(v), indices.numpy(), -1))
         return (exact_v.numpy(), exact_i.numpy()), found
 
     def search(self, rows: np.ndarray, k1: int, nprobe: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -115,7 +115,7 @@ def knn_graph(
     return indices, similarity
 
 
-def _faiss():
+def _faiss() -> Any:
     from .._errors import require
 
     return require("faiss", extra="faiss", purpose="k-NN with faiss", package="faiss-cpu")
@@ -142,7 +142,7 @@ def _without_self(found: np.ndarray, squared: np.ndarray, rows: np.ndarray, k: i
     return found[keep].reshape(len(rows), k), similarity.astype(np.float32)
 
 
-def _search_dtype():
+def _search_dtype() -> Any:
     """The dtype of the k-means that makes the cells: bfloat16 where the CPU multiplies it natively (AMX,
     AVX512-BF16), else float32."""
     import torch

@@ -9,6 +9,8 @@ n x n distance matrix. Functions that need more than k-NN lists
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,24 +40,21 @@ logger = logging.getLogger(__name__)
 TORCH_PROBE_FROM = 5_000
 
 
-def _as_xy(X: np.ndarray, labels: np.ndarray | list | None, func: str) -> tuple[np.ndarray, np.ndarray | None]:
+def _as_xy(X: np.ndarray, labels: np.ndarray | list, func: str) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2:
         raise ValueError(f"{func}: expected a 2-D array of vectors, got shape {X.shape}")
     return X, _labels_of(len(X), labels, func)
 
 
-def _as_vectors(X: np.ndarray | Vectors, labels: np.ndarray | list | None,
-                func: str) -> tuple[Vectors, np.ndarray | None]:
+def _as_vectors(X: np.ndarray | Vectors, labels: np.ndarray | list, func: str) -> tuple[Vectors, np.ndarray]:
     """:func:`_as_xy` for the measures that read their vectors part by part."""
     X = as_vectors(X, func)
     return X, _labels_of(len(X), labels, func)
 
 
-def _labels_of(n: int, labels: np.ndarray | list | None, func: str) -> np.ndarray | None:
-    """``labels`` as an array, one per vector (``n``), or None."""
-    if labels is None:
-        return None
+def _labels_of(n: int, labels: np.ndarray | list, func: str) -> np.ndarray:
+    """``labels`` as an array, one per vector (``n``)."""
     labels = np.asarray(labels)
     if n != len(labels):
         raise ValueError(f"{func}: {n} vectors but {len(labels)} labels")
@@ -149,7 +148,7 @@ def silhouette_per_class(
     return out
 
 
-def _probe(seed: int):
+def _probe(seed: int) -> Any:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -157,7 +156,7 @@ def _probe(seed: int):
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
 
 
-def _blas_threads(n_rows: int):
+def _blas_threads(n_rows: int) -> AbstractContextManager[Any]:
     """One BLAS thread for small probes: their matrix products are too small to share, and on a
     busy machine extra BLAS threads spin (measured: 0.2 s single-threaded vs 9.7 s with 2 threads
     for a 600 x 384 probe on a loaded 2-core host). Large probes keep the default."""

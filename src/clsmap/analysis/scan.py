@@ -164,7 +164,7 @@ def outline(mask: np.ndarray, grid: Grid) -> np.ndarray:
     following: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for s, t in zip(map(tuple, start.tolist()), map(tuple, end.tolist()), strict=True):
         following.setdefault(s, []).append(t)
-    rings = []
+    rings: list[np.ndarray] = []
     while following:
         first = min(following)
         ring, here = [first], first
@@ -179,10 +179,10 @@ def outline(mask: np.ndarray, grid: Grid) -> np.ndarray:
             if here not in following:
                 break
         rings.append(np.asarray(ring, dtype=np.float64))
-    ring = max(rings, key=len)
-    turn = np.roll(ring, -1, axis=0) - ring
-    back = ring - np.roll(ring, 1, axis=0)
+    boundary = max(rings, key=len)
+    turn = np.roll(boundary, -1, axis=0) - boundary
+    back = boundary - np.roll(boundary, 1, axis=0)
     corner = (turn[:, 0] * back[:, 1] - turn[:, 1] * back[:, 0]) != 0
-    ring = ring[corner] if corner.sum() >= 3 else ring
-    coords = grid.origin + ring * grid.size
+    boundary = boundary[corner] if corner.sum() >= 3 else boundary
+    coords = grid.origin + boundary * grid.size
     return np.vstack([coords, coords[:1]])

@@ -45,7 +45,8 @@ _NEAR, _MID, _FAR = 0, 1, 2
 
 
 @numba.njit(nogil=True, cache=True)
-def _add_pairs(g, Y, pairs, lo, hi, weight, kind):
+def _add_pairs(g: np.ndarray, Y: np.ndarray, pairs: np.ndarray, lo: int, hi: int, weight: np.float32,
+               kind: int) -> np.float32:
     """Add the gradient of the pairs ``lo:hi`` of one kind to ``g``; return their loss (PaCMAP's terms)."""
     dim = Y.shape[1]
     y_ij = np.empty(dim, dtype=np.float32)
@@ -73,7 +74,8 @@ def _add_pairs(g, Y, pairs, lo, hi, weight, kind):
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
-def _grad(Y, pair_neighbors, pair_MN, pair_FP, w_neighbors, w_MN, w_FP, chunks):
+def _grad(Y: np.ndarray, pair_neighbors: np.ndarray, pair_MN: np.ndarray, pair_FP: np.ndarray, w_neighbors: np.float32,
+          w_MN: np.float32, w_FP: np.float32, chunks: int) -> np.ndarray:
     n, dim = Y.shape
     parts = np.zeros((chunks, n, dim), dtype=np.float32)
     losses = np.zeros((chunks, 3), dtype=np.float32)
@@ -101,7 +103,7 @@ def _grad(Y, pair_neighbors, pair_MN, pair_FP, w_neighbors, w_MN, w_FP, chunks):
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
-def _mn_pairs(X, n_MN, random_state, option):
+def _mn_pairs(X: np.ndarray, n_MN: np.int32, random_state: np.int32, option: np.int32) -> np.ndarray:
     n = X.shape[0]
     pair_MN = np.empty((n * n_MN, 2), dtype=np.int32)
     for i in numba.prange(n):

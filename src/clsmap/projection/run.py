@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def project(
             # the vectors are read part by part, twice: the sample to fit, then the other rows to place
             logger.info("%s: fitting %s on %d of %d rows and placing the rest by their nearest neighbours",
                         name, method, max_fit, n)
-            xy, sampled = fit_on_parts(reducer, n, lambda name=name: opened.iter_vectors(name), max_fit=max_fit,
+            xy, sampled = fit_on_parts(reducer, n, partial(opened.iter_vectors, name), max_fit=max_fit,
                                        seed=seed)
         else:
             vectors = opened.vectors_of(name)

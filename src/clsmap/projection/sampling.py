@@ -107,6 +107,8 @@ def fit_on_parts(reducer: Reducer, n: int, parts: Callable[[], Iterable[tuple[np
         if sample is None:
             sample = np.empty((len(sampled), vectors.shape[1]), dtype=np.float32)
         sample[np.searchsorted(sampled, positions[inside])] = vectors[inside]
+    if sample is None:
+        raise ValueError(f"fit_on_parts: parts() yielded no vectors (expected {n} rows)")
     xy = np.empty((n, 2), dtype=np.float32)
     xy[sampled] = reducer.fit_transform(sample)
     if len(sampled) == n:

@@ -27,7 +27,7 @@ from ..analysis.comparison import Comparison
 from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
 from .fonts import web_font
-from .map import MapExtras, map_page, map_parts, page_csp
+from .map import MapExtras, Theme, map_page, map_parts, page_csp
 from .model import COLOURS, RenderModel, render_model, shared_models, title_of
 from .palette import viridis
 from .blocks import section as _section
@@ -132,7 +132,7 @@ def compare_sections(comparison: Comparison, model: RenderModel, *, names: tuple
     return sections
 
 
-def compare_html(comparison: Comparison, *, max_text_chars: int | None = 200, theme: str = "auto",
+def compare_html(comparison: Comparison, *, max_text_chars: int | None = 200, theme: Theme = "auto",
                  top: int = 50) -> str:
     """The compare page of ``comparison`` as one self-contained HTML document (a string)."""
     sa, sb = open_store(comparison.path_a), open_store(comparison.path_b)
@@ -163,7 +163,7 @@ def compare_html(comparison: Comparison, *, max_text_chars: int | None = 200, th
 
 
 def write_compare(comparison: Comparison, out: str | Path, *, max_text_chars: int | None = 200,
-                  theme: str = "auto", top: int = 50) -> Path:
+                  theme: Theme = "auto", top: int = 50) -> Path:
     """Write the compare page to ``out`` (``.html``) and every number to ``compare.json`` beside it (the
     same name with ``.json``); return the page's path."""
     path = Path(out)

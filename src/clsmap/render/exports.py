@@ -109,7 +109,9 @@ def _write_parquet(fh: BinaryIO, batches: Iterator[Any], meta: dict[str, Any]) -
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    writer, pending, rows, size = None, [], 0, 0
+    writer: Any = None  # a pyarrow.parquet.ParquetWriter, opened with the first batch's schema
+    pending: list[Any] = []  # the tables of the next row group
+    rows, size = 0, 0
 
     def flush() -> None:
         nonlocal pending, rows, size

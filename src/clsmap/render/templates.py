@@ -40,4 +40,4 @@ def render(template: str, **values: Any) -> str:
 @lru_cache(maxsize=4)
 def asset(name: str) -> str:
     """A file of ``clsmap/render/assets`` (the viewer's bundled script) as text."""
-    return resources.files("clsmap.render").joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files("clsmap.render").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
