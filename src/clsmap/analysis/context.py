@@ -74,7 +74,7 @@ class AnalysisContext:
     labels: Labels
     vectors: Vectors
     k: int
-    backend: str
+    backend: Backend
     preds: np.ndarray | None = None
     xy: np.ndarray | None = None
     results: dict[type, Any] = field(default_factory=dict)
@@ -101,6 +101,12 @@ class AnalysisContext:
         if kind not in self.results:  # pragma: no cover - a step listed before the one that gives it
             raise RuntimeError(f"analyze: a step needs {kind.__name__}, which no earlier step gave")
         return self.results[kind]
+
+    def need_map(self) -> np.ndarray:
+        """The stored map (``xy``), which a step that runs only with a map can count on."""
+        if self.xy is None:  # pragma: no cover - a map step listed without its condition
+            raise RuntimeError(f"analyze: a step needs the map of {self.column}, which the store lacks")
+        return self.xy
 
     def summary(self) -> dict[str, Any]:
         """What the analysis is of: rows, classes, column, ``k`` and where the labels come from."""

@@ -74,7 +74,7 @@ def tokenize(text: str) -> list[str]:
     stop words; Hangul words without their particles (kept whole when that would leave one
     syllable), Korean stop words dropped; Chinese and Japanese runs as character bigrams."""
     stop = _english_stop_words()
-    out = []
+    out: list[str] = []
     for word in _WORD.findall(str(text).lower()):
         if _HAN_KANA.search(word):
             for run in _HAN_KANA.findall(word):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Protocol
+
+import pandas as pd
 
 from .context import AnalysisContext, AnalysisOptions, ProbSource, analysis_context
 from .files import write_analysis
@@ -25,8 +27,16 @@ from .steps import run_steps
 
 __all__ = ["analyze", "assemble"]
 
+
+class _PerClass(Protocol):
+    """A result with a per-class table (``label`` and its measures), or None."""
+
+    @property
+    def per_class(self) -> pd.DataFrame | None: ...
+
+
 #: the results whose per-class columns join ``Analysis.per_class``, in column order (the k-NN graph's first)
-_PER_CLASS = (Silhouette, MapNeighbours, Classification)
+_PER_CLASS: tuple[type[_PerClass], ...] = (Silhouette, MapNeighbours, Classification)
 
 
 def analyze(

@@ -122,7 +122,7 @@ def probe(ctx: AnalysisContext) -> Probe:
 
 def map_neighbours(ctx: AnalysisContext) -> MapNeighbours:
     """The map's k-NN: its purity, and how many of the vector space's neighbours it keeps."""
-    found = knn_indices(ctx.xy, k=ctx.k, metric="euclidean")
+    found = knn_indices(ctx.need_map(), k=ctx.k, metric="euclidean")
     labels = ctx.labels.names
     agreement = neighbour_agreement(found, labels)
     per_class = (pd.DataFrame({"label": labels, "m": agreement}).groupby("label")
@@ -133,18 +133,19 @@ def map_neighbours(ctx: AnalysisContext) -> MapNeighbours:
 
 def trust(ctx: AnalysisContext) -> Trust:
     sample = ctx.options.trust_sample
-    return Trust(value=trustworthiness(ctx.vectors, ctx.xy, k=ctx.k, sample=sample, seed=ctx.options.seed),
+    xy = ctx.need_map()
+    return Trust(value=trustworthiness(ctx.vectors, xy, k=ctx.k, sample=sample, seed=ctx.options.seed),
                  sample=min(ctx.n, sample or ctx.n))
 
 
 def regions(ctx: AnalysisContext) -> Regions:
     """The confusion regions of the map, and how much of the errors (or mixed neighbourhoods) they hold."""
-    graph = ctx.need(KnnGraph)
+    graph, xy = ctx.need(KnnGraph), ctx.need_map()
     labels = ctx.labels.names
-    found = confusion_regions(ctx.xy, labels, neighbours=graph.indices, texts=ctx.frame["text"].tolist(),
+    found = confusion_regions(xy, labels, neighbours=graph.indices, texts=ctx.frame["text"].tolist(),
                               seed=ctx.options.seed, preds=ctx.preds)
     wrong = (ctx.preds != labels) if ctx.preds is not None else graph.agreement < 0.5
-    return replace(found, coverage=region_coverage(ctx.xy, wrong, found))
+    return replace(found, coverage=region_coverage(xy, wrong, found))
 
 
 def keywords(ctx: AnalysisContext) -> Keywords:
@@ -154,7 +155,8 @@ def keywords(ctx: AnalysisContext) -> Keywords:
     found = ctx.get(Regions)
     in_regions = None
     if found is not None and len(found):
-        in_regions = class_keywords(texts, region_membership(ctx.xy, found), ignore=[0], seed=ctx.options.seed).frame
+        in_regions = class_keywords(texts, region_membership(ctx.need_map(), found), ignore=[0],
+                                    seed=ctx.options.seed).frame
         in_regions["group"] = in_regions["group"].astype(int)
     parts = [part.assign(kind=kind) for kind, part in (("class", classes.frame), ("region", in_regions))
              if part is not None and len(part)]

@@ -12,6 +12,7 @@ are drawn with a CJK font (:mod:`clsmap.render.fonts`), never as empty boxes.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,11 +61,12 @@ def _cross(ax: Any, xy: np.ndarray, wrong: np.ndarray, sizes: PointSizes, colour
                    linewidths=0.7, alpha=0.85, rasterized=int(wrong.sum()) > RASTER_ABOVE)
 
 
-def _available_panels(store: Store) -> list[str]:
+def _available_panels(store: Store) -> list[Panel]:
     frame = store.frame
     has_labels, has_preds = store.has_labels, store.has_predictions
-    return [p for p, ok in (("label", has_labels), ("pred", has_preds),
-                            ("correct", has_labels and frame["correct"].notna().any())) if ok]
+    panels: tuple[tuple[Panel, bool], ...] = (("label", has_labels), ("pred", has_preds),
+                                               ("correct", has_labels and frame["correct"].notna().any()))
+    return [p for p, ok in panels if ok]
 
 
 def map_figure(store: str | Path | Store, *, column: str | None = None, panels: tuple[Panel, ...] | None = None,
@@ -260,7 +262,7 @@ def _save(fig: Any, base: Path, formats: tuple[str, ...], dpi: int) -> list[Path
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         for fmt in formats:
             path = base.with_name(base.name + "." + fmt)
-            write_atomic(path, lambda fh, f=fmt: fig.savefig(fh, format=f, dpi=dpi))
+            write_atomic(path, partial(fig.savefig, format=fmt, dpi=dpi))
             written.append(path)
     return written
 

@@ -190,9 +190,9 @@ def map_parts(
         "regions": regions,
         "keywords": model.keywords.get("classes", {}) if own else {},
         # nb0, nb1, ...: byte planes of the neighbours' rows; nb_sim: their similarities
-        "neighbours": None if not near else {"k": near_k, "stored": int(model.neighbours[0].shape[1]),
-                                             "planes": len(near) - 1, "metric": "cosine",
-                                             "levels": SIMILARITY_LEVELS},
+        "neighbours": None if not near or model.neighbours is None else {
+            "k": near_k, "stored": int(model.neighbours[0].shape[1]), "planes": len(near) - 1, "metric": "cosine",
+            "levels": SIMILARITY_LEVELS},
     }
     page_title = title or f"clsmap · {model.title.model} · {len(frame):,} points"
     return page_parts(meta, rows.packed, page_title=page_title, warnings=list(model.warnings), blobs=rows.blobs)
@@ -201,7 +201,11 @@ def map_parts(
 def _rows(store: Store, column: str, extras: MapExtras) -> tuple[pd.DataFrame, np.ndarray]:
     """The rows drawn (in ``extras.order`` when given) and their coordinates."""
     proj = store.projection_of(column)
-    if proj is None and extras.xy is None:
+    if extras.xy is not None:
+        coordinates = extras.xy
+    elif proj is not None:
+        coordinates = proj[["x", "y"]].to_numpy()
+    else:
         raise ClsmapError(
             f"store {store.path} has no 2-D projection of {column!r}; run: clsmap project {store.path}"
             + (f" --column {column}" if column != store.default_vector else "")
@@ -209,7 +213,7 @@ def _rows(store: Store, column: str, extras: MapExtras) -> tuple[pd.DataFrame, n
     frame = store.frame
     if extras.order is not None:
         frame = frame.iloc[extras.order].reset_index(drop=True)
-    return frame, (extras.xy if extras.xy is not None else proj[["x", "y"]].to_numpy())
+    return frame, coordinates
 
 
 @dataclass

@@ -266,8 +266,8 @@ def render_model(store: Store, column: str | None = None, *, neighbours: bool = 
                         present=[c for c in classes if c in present], title=title_of(store, column),
                         sizes=point_sizes(len(frame)), warnings=store_warnings(store), splits=store.splits)
     words = keywords if keywords is not None else read_keywords(store, column)
-    model.keywords = {name: {} if words is None else words.terms(kind)
-                      for name, kind in (("classes", "class"), ("regions", "region"))}
+    model.keywords = {"classes": {} if words is None else words.terms("class"),
+                      "regions": {} if words is None else words.terms("region")}
     if neighbours:
         model.neighbours = store.neighbours_of(column)
     wrong = (frame["correct"] == False).to_numpy(dtype=bool)  # noqa: E712  (nullable column)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..analysis.comparison import Comparison
-from ..analysis.results import Analysis, Regions
+from ..analysis.results import Analysis, LabelFlags, Regions, SplitMetrics
 from ..analysis.run import analyze
 from ..store.files import write_text_atomic
 from ..store.reader import Store, open_store
@@ -120,11 +120,11 @@ def _p_value(p: float) -> str:
     return f"{p:.3f}" if p >= 0.001 else f"{p:.0e}"
 
 
-def _issues_section(analysis: Analysis, *, top: int) -> dict[str, Any]:
-    """Flagged rows first (they are the top ranks), under a line that states how trustworthy the
-    probabilities behind them are, or why nothing is flagged."""
+def _issues_section(analysis: Analysis, flags: LabelFlags, *, top: int) -> dict[str, Any]:
+    """Flagged rows first (they are the top ranks; ``flags``: the analysis's label issues), under a line that
+    states how trustworthy the probabilities behind them are, or why nothing is flagged."""
     summary = analysis.summary
-    issues = analysis.label_issues.frame.sort_values("rank").head(top)
+    issues = flags.frame.sort_values("rank").head(top)
     keep = ["rank", "id", "label", "suggested_label", "pred", "p_given", "knn_given", "score", "flagged", "text"]
     source = ("a linear probe cross-validated on the vectors" if summary.get("probs_source") == "probe"
               else "the model's own probabilities (valid for held-out rows only)")
@@ -147,9 +147,9 @@ def _issues_section(analysis: Analysis, *, top: int) -> dict[str, Any]:
                     _table(issues[keep], text_columns=("text",)))
 
 
-def _splits_section(analysis: Analysis) -> dict[str, Any]:
+def _splits_section(splits: SplitMetrics) -> dict[str, Any]:
     """Every measure per split, and whether the held-out errors fall where the reference split's do."""
-    table, reference = analysis.splits.frame, analysis.splits.reference
+    table, reference = splits.frame, splits.reference
     how = ("Each split's rows measured apart: purity counts a row's neighbours among all rows, the probe's "
            "accuracy is out of sample (cross-validated over all rows), the silhouette is within the split. "
            f"errors_in_reference_regions: the share of the split's misclassified rows inside the confusion "
@@ -167,7 +167,7 @@ def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int,
     sections = [_section("Run", "run", _table(_meta_rows(store))), _metrics_section(analysis),
                 _per_class_section(analysis, model)]
     if analysis.splits is not None:
-        sections.append(_splits_section(analysis))
+        sections.append(_splits_section(analysis.splits))
     if comparison is not None:
         names = side_names(comparison)
         for part in compare_sections(comparison, model, names=names, top=min(top, 30)):
@@ -184,9 +184,9 @@ def _sections(store: Store, analysis: Analysis, model: RenderModel, *, top: int,
     if analysis.layers is not None:
         sections.append(_layers_section(store, analysis, model, curves))
     if analysis.regions is not None:
-        sections.append(_regions_section(analysis, examples))
+        sections.append(_regions_section(analysis, analysis.regions, examples))
     if analysis.label_issues is not None:
-        sections.append(_issues_section(analysis, top=top))
+        sections.append(_issues_section(analysis, analysis.label_issues, top=top))
     return sections
 
 
@@ -227,17 +227,18 @@ def _layers_section(store: Store, analysis: Analysis, model: RenderModel,
     return _section("Per layer", "layers", *blocks)
 
 
-def _regions_section(analysis: Analysis, examples: int) -> dict[str, Any]:
-    """What the regions hold (or that the errors are diffuse), how they are found, and their table."""
+def _regions_section(analysis: Analysis, regions: Regions, examples: int) -> dict[str, Any]:
+    """What the regions hold (or that the errors are diffuse), how they are found, and their table
+    (``regions``: the analysis's)."""
     summary = analysis.summary
     note = str(summary.get("regions_note") or "No confusion region found") + "."
     heading = _text(note[:1].upper() + note[1:])
-    if not len(analysis.regions):
+    if not len(regions):
         return _section("Confusion regions", "regions", heading, _text(_REGIONS_METHOD, muted=True))
     share = (f"The regions hold {_num(summary.get('regions_share_errors'))} of the misclassified rows "
              f"and cover {_num(summary.get('regions_share_area'))} of the map's area.")
     return _section("Confusion regions", "regions", heading, _text(share), _text(_REGIONS_METHOD, muted=True),
-                    _regions_table(analysis.regions, _keywords_of(analysis, "region"), examples))
+                    _regions_table(regions, _keywords_of(analysis, "region"), examples))
 
 
 def report(

@@ -33,7 +33,8 @@ traitlets = require("traitlets", extra="notebook", purpose="clsmap.show as a not
 __all__ = ["MapWidget"]
 
 
-class MapWidget(anywidget.AnyWidget):
+# require() loads anywidget at run time: mypy sees a ModuleType there, not the AnyWidget class
+class MapWidget(anywidget.AnyWidget):  # type: ignore[name-defined]
     """The interactive map of a store in a notebook, with its selection synced to Python.
 
     ``selected_ids`` (a list of ids) is what the user selected on the map, in row order; assigning
