@@ -13,17 +13,18 @@ to map; ``demo`` and ``cli`` sit on top. This module is the public API.
 from ._errors import ClsmapError, MissingExtraError
 from ._version import __version__
 from .analysis import Analysis, Comparison, analyze, compare
-from .extraction import LoadedModel, capture, extract, load_model
+from .extraction import ExtractOptions, LoadedModel, capture, extract, load_model
 from .io import LabeledTexts, read_dataset
 from .projection import Reducer, project
 from .render import MapView, RenderModel, export, plot, report, show, write_compare, write_map
 from .store import Store, open_store
-from .training import TrainResult, train
+from .training import TrainOptions, TrainResult, train
 
 __all__ = [
     "Analysis",
     "ClsmapError",
     "Comparison",
+    "ExtractOptions",
     "LabeledTexts",
     "LoadedModel",
     "MapView",
@@ -31,6 +32,7 @@ __all__ = [
     "Reducer",
     "RenderModel",
     "Store",
+    "TrainOptions",
     "TrainResult",
     "__version__",
     "analyze",

@@ -39,6 +39,8 @@ PUBLIC = {
     "compare",
     "write_compare",
     "Comparison",
+    "ExtractOptions",
+    "TrainOptions",
 }
 
 
