@@ -102,6 +102,7 @@ def run_demo(
 def _demo_texts(train_rows: int | None, *, seed: int) -> tuple[LabeledTexts, LabeledTexts, LabeledTexts]:
     """The training texts, the held-out ones, and both in one input with a split each."""
     data = read_dataset(demo_data_path())
+    assert data.labels is not None, "the bundled demo data has a label column"
     held_out_fraction = 0.2
 
     # the held-out split is fixed by the seed; training may use a subset of the rest
@@ -188,7 +189,7 @@ def _summary(out: Path, stores: dict[str, Store], analyses: dict[str, Analysis],
              train_seconds: float, started: float) -> dict[str, Any]:
     """The numbers and files of the demo, as ``summary.json`` holds them."""
     comparison = pages.comparison
-    before, after = (analyses[name].splits.frame.set_index("split").loc["held-out"] for name in ("before", "after"))
+    before, after = (_split_measures(analyses[name]).loc["held-out"] for name in ("before", "after"))
     return {
         "figure": [str(p) for p in pages.figure],
         "interactive_maps": [str(out / name / "map.html") for name in stores],
@@ -197,7 +198,7 @@ def _summary(out: Path, stores: dict[str, Store], analyses: dict[str, Analysis],
         "train_rows": len(train_data),
         "epochs": epochs,
         "held_out_accuracy_after": float(after["accuracy"]),
-        "train_accuracy_after": float(analyses["after"].splits.frame.set_index("split").loc["train", "accuracy"]),
+        "train_accuracy_after": float(_split_measures(analyses["after"]).loc["train", "accuracy"]),
         "knn10_purity_before": float(before["knn_purity"]),
         "knn10_purity_after": float(after["knn_purity"]),
         "linear_probe_accuracy_before": float(before["linear_probe_accuracy"]),
@@ -206,7 +207,7 @@ def _summary(out: Path, stores: dict[str, Store], analyses: dict[str, Analysis],
         "changed_per_class": comparison.to_dict()["per_class"],
         "changes": {k: v for k, v in comparison.summary.items() if k.startswith("n_")},
         "alignment": comparison.alignment,
-        "layers": {name: analyses[name].layers.round(4).to_dict("list") for name in ("before", "after")},
+        "layers": {name: _layer_curves(analyses[name]).round(4).to_dict("list") for name in ("before", "after")},
         "regions_after": {k: analyses["after"].summary.get(k)
                           for k in ("n_regions", "regions_share_errors", "regions_share_area")},
         "report": {name: str(path) for name, path in pages.reports.items()},
@@ -217,3 +218,15 @@ def _summary(out: Path, stores: dict[str, Store], analyses: dict[str, Analysis],
         "total_seconds": round(time.perf_counter() - started, 1),
         "output": str(out),
     }
+
+
+def _split_measures(analysis: Analysis) -> Any:
+    """The measures of each split (a frame indexed by split): the demo's stores name every row's split."""
+    assert analysis.splits is not None, "the demo's stores name the split of every row"
+    return analysis.splits.frame.set_index("split")
+
+
+def _layer_curves(analysis: Analysis) -> Any:
+    """The per-layer curves: the demo's stores hold every layer."""
+    assert analysis.layers is not None, "the demo's stores hold every layer (layer='all')"
+    return analysis.layers

@@ -48,4 +48,4 @@ def backend_option_names() -> set[str]:
 
 
 def _option_names(name: str) -> set[str]:
-    return {p for p in inspect.signature(BACKENDS[name].__init__).parameters if p not in ("self", "args", "kwargs")}
+    return {p for p in inspect.signature(BACKENDS[name]).parameters if p not in ("self", "args", "kwargs")}

@@ -25,13 +25,13 @@ def plan_batches(lengths: Sequence[int], *, token_budget: int, max_batch_size: i
     (rows x longest row) stays within ``token_budget``; a row longer than the budget gets a
     batch of its own. Every index appears in exactly one batch.
     """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    order = np.argsort(-lengths, kind="stable")
+    row_lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-row_lengths, kind="stable")
     batches: list[np.ndarray] = []
     start = 0
     n = len(order)
     while start < n:
-        longest = max(int(lengths[order[start]]), 1)
+        longest = max(int(row_lengths[order[start]]), 1)
         size = max(1, min(max_batch_size, token_budget // longest, n - start))
         batches.append(order[start:start + size])
         start += size

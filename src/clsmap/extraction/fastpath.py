@@ -47,13 +47,14 @@ def bert_layers(model: Any) -> list[Any]:
     layers = list(getattr(getattr(base, "encoder", None), "layer", None) or [])
     for layer in layers:
         attention = getattr(layer, "attention", None)
+        self_attention = getattr(attention, "self", None)
         needed = (
-            getattr(attention, "self", None), getattr(attention, "output", None),
+            self_attention, getattr(attention, "output", None),
             getattr(layer, "intermediate", None), getattr(layer, "output", None),
         )
         if any(part is None for part in needed):
             return []
-        if not all(hasattr(attention.self, name) for name in ("query", "key", "value", "num_attention_heads")):
+        if not all(hasattr(self_attention, name) for name in ("query", "key", "value", "num_attention_heads")):
             return []
     return layers
 

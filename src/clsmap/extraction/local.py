@@ -55,11 +55,11 @@ class LocalBackend:
             with ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool_exec:
                 hooked = stack.enter_context(runner.session())
                 bar = stack.enter_context(progress_bar(writer, todo, progress=progress, desc="extract"))
-                upcoming = pool_exec.submit(tokenize, todo[0]) if todo else None
+                upcoming = [pool_exec.submit(tokenize, todo[0])] if todo else []  # the next chunk's tokens
                 for position, k in enumerate(todo):
-                    encoded = upcoming.result()
+                    encoded = upcoming.pop().result()
                     if position + 1 < len(todo):
-                        upcoming = pool_exec.submit(tokenize, todo[position + 1])
+                        upcoming.append(pool_exec.submit(tokenize, todo[position + 1]))
                     table = extract_chunk(runner, chunk(k), encoded=encoded, hooked=hooked, bar=bar, in_session=True)
                     writer.write_part(k, table)
                     del table, encoded

@@ -68,7 +68,7 @@ class Options:
 
     layer: int | str | None = None
     module: str | None = None
-    pooling: str = "cls"
+    pooling: Pooling = "cls"
     max_length: int | None = None
     batch_tokens: int = 4096
     dtype: str = "auto"
@@ -82,7 +82,7 @@ class Target:
     columns: list[str]
     layers: list[int] | None  # hidden-state indices, or None for a module hook
     module: str | None
-    pooling: str
+    pooling: Pooling
     description: dict[str, Any]
 
 
@@ -94,7 +94,7 @@ def num_hidden_states(model: Any) -> int:
     return int(layers) + 1
 
 
-def resolve_target(model: Any, *, layer: int | str | None, module: str | None, pooling: str) -> Target:
+def resolve_target(model: Any, *, layer: int | str | None, module: str | None, pooling: Pooling) -> Target:
     if module is not None:
         if layer is not None:
             raise ClsmapError("pass either --layer or --module, not both")
@@ -225,13 +225,12 @@ def extract_chunk(runner: Runner, inputs: Any, *, encoded: Any = None, hooked: A
             return extract_chunk(runner, inputs, encoded=encoded, hooked=session_hooked, bar=bar, in_session=True)
     if encoded is None:
         encoded = runner.tokenize(inputs.column("text").to_pylist())
-    outputs = _run_part(runner, encoded, hooked, bar=bar)
+    logits, vectors = _run_part(runner, encoded, hooked, bar=bar)
     label_index = None
     labels = inputs.column("label")
     if runner.label_lookup is not None and labels.null_count < len(labels):
         label_index = np.array([runner.label_lookup.get(label, -1) for label in labels.to_pylist()], dtype=np.int64)
-    logits = outputs.pop("logits")
-    return part_table(inputs, outputs, logits=logits, classes=runner.classes, label_index=label_index)
+    return part_table(inputs, vectors, logits=logits, classes=runner.classes, label_index=label_index)
 
 
 def _only_first_row_of_last_layer(net: Any, target: Target) -> bool:
@@ -260,7 +259,9 @@ def _max_length(net: Any, tokenizer: Any, requested: int | None) -> int:
     return requested
 
 
-def _run_part(runner: Runner, encoded: Any, hooked: Any, *, bar: Any) -> dict[str, np.ndarray | None]:
+def _run_part(runner: Runner, encoded: Any, hooked: Any, *,
+              bar: Any) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """The logits (``None`` for a model without them) and the pooled vectors of each target column."""
     target = runner.target
     n = len(encoded["input_ids"])
     vectors: dict[str, np.ndarray | None] = {c: None for c in target.columns}
@@ -277,6 +278,8 @@ def _run_part(runner: Runner, encoded: Any, hooked: Any, *, bar: Any) -> dict[st
                 raise ClsmapError(f"--module {target.module!r} did not run during the forward pass")
             pooled = [pool(hooked.output, mask, target.pooling)]
         else:
+            # no hook: neither --module nor --pooling pooler, so resolve_target chose hidden states
+            assert target.layers is not None
             states = out.hidden_states
             pooled = [pool(states[i], mask, target.pooling) for i in target.layers]
         for column, tensor in zip(target.columns, pooled, strict=True):
@@ -286,7 +289,10 @@ def _run_part(runner: Runner, encoded: Any, hooked: Any, *, bar: Any) -> dict[st
             logits_out = _into(logits_out, batch, logits, n)
         if bar is not None:
             bar.update(len(batch))
-    return {"logits": logits_out, **vectors}
+    filled = {c: v for c, v in vectors.items() if v is not None}
+    if len(filled) < len(vectors):
+        raise ValueError("an empty chunk of rows: every chunk holds at least one row")
+    return logits_out, filled
 
 
 def _into(rows: np.ndarray | None, batch: np.ndarray, tensor: Any, n: int) -> np.ndarray:

@@ -163,9 +163,10 @@ def check_unique_ids(blocks: Sequence[Block], column: str, id_at: Callable[[Bloc
     hashed = [b for b in blocks if b.id_hash is not None]
     if len(hashed) < 2:
         return
-    every = np.concatenate([b.id_hash for b in hashed])
-    owner = np.concatenate([np.full(len(b.id_hash), k) for k, b in enumerate(hashed)])
-    local = np.concatenate([np.arange(len(b.id_hash)) for b in hashed])
+    hashes = [b.id_hash for b in blocks if b.id_hash is not None]
+    every = np.concatenate(hashes)
+    owner = np.concatenate([np.full(len(h), k) for k, h in enumerate(hashes)])
+    local = np.concatenate([np.arange(len(h)) for h in hashes])
     order = np.argsort(every, kind="stable")  # equal hashes side by side, in input order
     repeats = []
     for i in np.flatnonzero(every[order][1:] == every[order][:-1]):

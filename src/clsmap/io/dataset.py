@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -90,7 +90,7 @@ class LabeledTexts:
             return sorted(distinct, key=int)
         return sorted(distinct)
 
-    def subset(self, indices: Sequence[int]) -> LabeledTexts:
+    def subset(self, indices: Sequence[int] | np.ndarray) -> LabeledTexts:
         """The rows at ``indices`` (in that order, numbered again from 0), fingerprinted as a derived dataset."""
         import pyarrow as pa
 
@@ -104,7 +104,7 @@ class LabeledTexts:
                             id_column=self.id_column, labels_are_integers=self.labels_are_integers)
 
 
-Data = str | Path | pd.DataFrame
+Data: TypeAlias = str | Path | pd.DataFrame
 
 
 def read_dataset(
@@ -177,6 +177,7 @@ def read_dataset(
 
 def _named_inputs(data: Any) -> list[tuple[str | None, Any]]:
     """``(split, input)`` pairs: one unnamed input, or several named after their files (or by a dict)."""
+    pairs: list[tuple[str | None, Any]]
     if isinstance(data, Mapping):
         pairs = [(str(k), v) for k, v in data.items()]
     elif isinstance(data, (list, tuple)):
@@ -187,7 +188,7 @@ def _named_inputs(data: Any) -> list[tuple[str | None, Any]]:
         return [(None, data)]
     if not pairs:
         raise ClsmapError("no input given: pass a data file (or several, one per split)")
-    seen: dict[str, Any] = {}
+    seen: dict[str | None, Any] = {}
     for split, item in pairs:
         if split in seen:
             raise ClsmapError(f"two inputs name the split {split!r} ({seen[split]} and {item}); "

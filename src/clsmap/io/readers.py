@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from typing import Any
 
 import pandas as pd
@@ -96,8 +97,7 @@ def _read_csv(source: Source, file: str, name: str, sep: str) -> pd.DataFrame:
         raise ClsmapError(f"{name}: not a readable {source.format.upper()} file: {one_line(exc)}") from None
     # pandas renames a repeated column ``x`` to ``x.1``; a repeated name is an error instead
     header = next(csv.reader(io.StringIO(head.decode(enc, errors="replace"), newline=""), delimiter=sep), [])
-    seen: set[str] = set()
-    repeated = sorted({h for h in header if h in seen or seen.add(h)})
+    repeated = sorted(h for h, count in Counter(header).items() if count > 1)
     if repeated:
         raise ClsmapError(
             f"{name}: the column name(s) {', '.join(map(repr, repeated))} appear more than once in the header; "

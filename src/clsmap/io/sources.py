@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -62,7 +63,7 @@ class Source:
             if file != self.root:
                 digest.update(str(PurePosixPath(file).relative_to(self.root)).encode())
             with self.open(file) as stream:
-                for block in iter(lambda s=stream: s.read(1 << 20), b""):
+                for block in iter(partial(stream.read, 1 << 20), b""):
                     digest.update(block)
         return digest.hexdigest()
 
@@ -135,13 +136,13 @@ def open_source(data: str | Path, *, format: Format = "auto", encoding: str | No
     files = _data_files(fs, root, name)
     if format == "auto":
         suffixes = sorted({PurePosixPath(f).suffix.lower() for f in files})
-        formats = {SUFFIXES.get(s) for s in suffixes}
-        if None in formats:
-            odd = [s or "(none)" for s in suffixes if s not in SUFFIXES]
+        odd = [s or "(none)" for s in suffixes if s not in SUFFIXES]
+        if odd:
             raise ClsmapError(
                 f"{name}: a folder with files that are not CSV, TSV, JSONL or Parquet (suffix {', '.join(odd)}); "
                 "pass a folder of data files of one format, or a folder saved by datasets' save_to_disk"
             )
+        formats = {SUFFIXES[s] for s in suffixes}
         if len(formats) > 1:
             raise ClsmapError(f"{name}: a folder with files of several formats ({', '.join(sorted(formats))}); "
                               "put one format in a folder")

@@ -54,7 +54,7 @@ def bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Genera
     """Shuffled batches of similar length: shuffle, sort within windows of 50 batches, shuffle batches."""
     order = rng.permutation(len(lengths))
     window = batch_size * 50
-    batches = []
+    batches: list[np.ndarray] = []
     for part in blocks(len(order), window):
         chunk = order[part]
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")]

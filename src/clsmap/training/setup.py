@@ -125,10 +125,12 @@ def _with_head(loader: Any, source: str, classes: list[str], *, trust_remote_cod
 
 def encode(texts: LabeledTexts, tokenizer: Any, options: TrainOptions) -> TrainingSet:
     """Class codes, the stratified split (:func:`split_indices`) and the texts tokenized without padding."""
+    labels = texts.labels
+    assert labels is not None, "read_training_texts takes labeled texts only"
     classes = texts.classes
     label2id = {name: i for i, name in enumerate(classes)}
-    y = np.array([label2id[label] for label in texts.labels], dtype=np.int64)
-    train_idx, val_idx = split_indices(texts.labels, options.validation, options.seed)
+    y = np.array([label2id[label] for label in labels], dtype=np.int64)
+    train_idx, val_idx = split_indices(labels, options.validation, options.seed)
     encoded = tokenizer(texts.texts, truncation=True, max_length=options.max_length, padding=False)
     lengths = np.array([len(x) for x in encoded["input_ids"]])
     return TrainingSet(texts=texts, classes=classes, y=y, train_idx=train_idx, val_idx=val_idx, encoded=encoded,
