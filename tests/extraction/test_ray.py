@@ -18,7 +18,7 @@ from support import gates
 from support.gates import PART_GATE
 
 import clsmap
-from clsmap.extraction.ray.collect import collect
+from clsmap.extraction.ray.collect import collect_parts
 from clsmap.store import VECTORS, StoreWriter, schema
 
 # Ray Data's own deprecation notices (its context copies deprecated fields), not clsmap's
@@ -212,7 +212,7 @@ def test_parts_are_written_once_whatever_order_rows_arrive_in(tmp_path):
         def iter_batches(self, **_):
             yield from (batch(lo, hi) for lo, hi in spans)
 
-    collect(Arrivals(), writer, [0, 1, 2], bar=None)
+    collect_parts(Arrivals(), writer, [0, 1, 2], bar=None)
     parts = sorted((tmp_path / "store" / VECTORS).glob("part-*.parquet"))
     assert [pq.read_metadata(p).num_rows for p in parts] == [256, 256, 188]
     rows = np.concatenate([pq.read_table(p).column("row").to_numpy() for p in parts])
@@ -233,7 +233,7 @@ def test_missing_rows_are_reported_not_written(tmp_path):
             yield pa.table({"row": rows})
 
     with pytest.raises(clsmap.ClsmapError, match="1 part"):
-        collect(Arrivals(), writer, [0, 1], bar=None)
+        collect_parts(Arrivals(), writer, [0, 1], bar=None)
     assert [p.name for p in (tmp_path / "store" / VECTORS).glob("*.parquet")] == ["part-000000.parquet"]
 
 

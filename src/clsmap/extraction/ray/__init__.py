@@ -14,7 +14,7 @@ How a run goes:
    the function the local backend calls. An actor that dies is restarted and its batch retried.
 4. The driver receives the rows in whatever order the actors finish, groups them by part, drops any
    row it already holds (a retried batch can deliver rows twice), and writes each part when all its
-   rows are there, through the store's atomic writer (:func:`~.collect.collect`). So the store holds
+   rows are there, through the store's atomic writer (:func:`~.collect.collect_parts`). So the store holds
    every row exactly once, in the layout of the local backend.
 
 The vectors travel from the actors to the driver, which writes the store on its own disk: the
@@ -33,7 +33,7 @@ from ..driver import class_names, label_lookup, make_manifest, open_writer, prog
 from ..models import LoadedModel, load_model
 from ..runner import Options, prepare
 from .cluster import connect, default_workers, quiet_data_context, user_error, worker_dtype
-from .collect import collect
+from .collect import collect_parts
 from .reading import read_blocks, split_blocks, without_done
 from .tasks import map_actors
 
@@ -157,4 +157,4 @@ class RayBackend:
             num_gpus=self.gpus_per_worker or None,
         ))
         with progress_bar(writer, todo, progress=progress, desc="extract (ray)") as bar:
-            collect(results, writer, todo, bar=bar)
+            collect_parts(results, writer, todo, bar=bar)

@@ -9,10 +9,10 @@ import numpy as np
 from ..._errors import ClsmapError
 from ...store.writer import StoreWriter
 
-__all__ = ["collect"]
+__all__ = ["collect_parts"]
 
 
-def collect(results: Any, writer: StoreWriter, todo: list[int], *, bar: Any) -> None:
+def collect_parts(results: Any, writer: StoreWriter, todo: list[int], *, bar: Any) -> None:
     """Write each part of ``todo`` once all its rows have arrived, keeping each row once (a retried
     batch can deliver rows twice)."""
     import pyarrow as pa
