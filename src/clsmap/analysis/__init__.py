@@ -2,8 +2,10 @@
 
 - :mod:`~clsmap.analysis.knn`: the k-NN graph (exact, or approximate with its recall measured: the
   inverted file of :mod:`~clsmap.analysis.ivf`);
-- :mod:`~clsmap.analysis.metrics`: k-NN purity, silhouette, linear probe, trustworthiness, k-NN
-  preservation, per-class precision/recall/F1, confusion table;
+- :mod:`~clsmap.analysis.metrics`: k-NN purity, silhouette, linear probe (:mod:`~clsmap.analysis.probe`),
+  per-class precision/recall/F1, confusion table;
+- :mod:`~clsmap.analysis.faithfulness`: how faithful a map is to the vector space (trustworthiness, k-NN
+  preservation);
 - :mod:`~clsmap.analysis.regions`: confusion regions in the map (``analysis/regions.json``);
 - :mod:`~clsmap.analysis.label_issues`: likely-mislabeled rows;
 - :mod:`~clsmap.analysis.keywords`: the distinguishing terms of each class and region (c-TF-IDF);
