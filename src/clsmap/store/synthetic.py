@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._blocks import blocks
 from .reader import Store, open_store
 from .schema import Manifest, input_table, part_rows_for, part_table, snapshot_table
 from .writer import StoreWriter, write_projection
@@ -52,8 +53,7 @@ def synthetic_store(
         dataset={"source": "synthetic", "sha256": str(n)}, classes=classes,
     )
     writer = StoreWriter(folder, manifest, overwrite=True)
-    for part, start in enumerate(range(0, n, part_rows)):
-        sl = slice(start, min(n, start + part_rows))
+    for part, sl in enumerate(blocks(n, part_rows)):
         inputs = input_table(np.arange(sl.start, sl.stop), ids[sl], list(texts[sl]),
                              None if labels is None else list(labels[sl]),
                              None if splits is None else list(splits[sl]))
