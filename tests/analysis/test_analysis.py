@@ -11,7 +11,8 @@ from sklearn.manifold import trustworthiness as sk_trustworthiness
 from clsmap.analysis import knn_purity, linear_probe_accuracy, silhouette_per_class, trustworthiness
 from clsmap.analysis.knn import knn_indices
 from clsmap.analysis.layers import aligned_layer_maps, degenerate_maps, procrustes_align
-from clsmap.analysis.metrics import classification_metrics, confusion_frame, knn_preservation, knn_purity_per_class
+from clsmap.analysis.faithfulness import knn_preservation
+from clsmap.analysis.metrics import classification_metrics, confusion_frame, knn_purity_per_class
 from clsmap.projection.reducers import is_constant, make_reducer
 
 

@@ -151,7 +151,7 @@ def test_shared_neighbour_counts_is_the_overlap_of_the_two_sets(n, k, k2, seed):
     """The one overlap of two neighbour lists (k-NN preservation, neighbour change, alignment, recall) is
     the size of the intersection of each row's two sets, whatever the widths."""
     from clsmap.analysis.knn import shared_neighbour_counts
-    from clsmap.analysis.metrics import shared_neighbours
+    from clsmap.analysis.faithfulness import shared_neighbours
 
     rng = np.random.default_rng(seed)
     pool = max(k, k2) + 3

@@ -29,7 +29,8 @@ from .keywords import class_keywords
 from .knn import knn_graph
 from .label_issues import label_issue_scores
 from .layers import layer_curves
-from .metrics import knn_purity, linear_probe_accuracy, out_of_sample_probs, silhouette_per_class, trustworthiness
+from .faithfulness import trustworthiness
+from .metrics import knn_purity, linear_probe_accuracy, out_of_sample_probs, silhouette_per_class
 from .regions import RegionOptions, confusion_regions, region_membership
 from .results import Analysis, Keywords, LabelFlags, RegionCoverage, Regions, SplitMetrics
 from .run import analyze

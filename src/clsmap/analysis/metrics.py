@@ -1,5 +1,5 @@
-"""Measures of how well classes separate (pure functions over arrays), and those of how faithful a 2-D map is
-(:mod:`~clsmap.analysis.faithfulness`: trustworthiness, k-NN preservation).
+"""Measures of how well classes separate (pure functions over arrays); how faithful a 2-D map is
+(trustworthiness, k-NN preservation) is :mod:`~clsmap.analysis.faithfulness`'s.
 
 Memory stays O(n * k): neighbours come from k-NN queries (:mod:`clsmap.analysis.knn`), never from an
 n x n distance matrix. Functions that need more than k-NN lists
@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from ..store.vectors import Vectors, as_vectors
-from .faithfulness import knn_preservation, shared_neighbours, trustworthiness
 from .knn import Backend, Metric, knn_indices
 
 __all__ = [
@@ -26,9 +25,6 @@ __all__ = [
     "silhouette_per_class",
     "linear_probe_accuracy",
     "out_of_sample_probs",
-    "trustworthiness",
-    "knn_preservation",
-    "shared_neighbours",
     "classification_metrics",
     "confusion_frame",
 ]

@@ -38,6 +38,7 @@ from .._errors import ClsmapError
 from .._memory import release_freed_memory
 from ..projection.reducers import is_constant, make_reducer
 from .context import AnalysisContext
+from .faithfulness import shared_neighbours, trustworthiness
 from .keywords import class_keywords
 from .knn import approximate_knn_graph, knn_graph, knn_indices
 from .label_issues import label_issue_scores
@@ -47,9 +48,7 @@ from .metrics import (
     confusion_frame,
     neighbour_agreement,
     out_of_sample_probs,
-    shared_neighbours,
     silhouette_per_class,
-    trustworthiness,
 )
 from .regions import confusion_regions, region_coverage, region_membership
 from .results import (

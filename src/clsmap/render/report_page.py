@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from .._validation import reject_unknown
 from .._version import __version__
 from ..analysis.comparison import Comparison
 from ..analysis.results import Analysis, LabelFlags, Regions, SplitMetrics
@@ -267,8 +268,8 @@ def report(
     opened = open_store(store)
     if analysis is None:
         analysis = analyze(opened, column=column, **analyze_options)
-    elif analyze_options:
-        raise TypeError(f"report got unexpected keyword argument(s): {', '.join(sorted(analyze_options))}")
+    else:
+        reject_unknown(analyze_options, func="report")
     path = Path(out) if out is not None else opened.path / "report.html"
     json_path = path.with_suffix(".json")
     model = render_model(opened, analysis.column, keywords=analysis.keywords)
