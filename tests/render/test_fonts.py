@@ -271,3 +271,43 @@ def test_hangul_renders_in_the_report_with_the_embedded_face(browser, korean_pag
         _tofu_without_the_face(page, cell)
     assert errors == []
     page.close()
+
+
+def test_a_korean_region_keyword_is_drawn_with_the_embedded_face(browser, tmp_path):
+    """The regions' captions are drawn on a canvas: with the page's font stack (the embedded face first),
+    so that a Hangul keyword is not a missing-glyph box where the system has no Korean font."""
+    import pandas as pd
+
+    from clsmap.analysis.files import write_keywords, write_regions
+    from clsmap.analysis.results import Keywords, Regions
+
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(200, 2))
+    labels = ["식물" if i % 2 else "동물" for i in range(200)]
+    store = synthetic_store(tmp_path / "store", xy, [f"꽃과 나무 {i}" for i in range(200)], labels=labels,
+                            preds=labels)
+    square = [[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5]]
+    region = {"region_id": 1, "polygon": square, "n": 40, "n_errors": 20, "error_rate": 0.5, "rate": 0.5,
+              "enrichment": 5.0, "p_value": 0.01, "purity": 0.5, "true_label": "식물", "pred_label": "동물",
+              "examples": ["꽃과 나무 1"]}
+    write_regions(store.path, Regions(frame=pd.DataFrame([region]), measure="error", overall_rate=0.1, alpha=0.05),
+                  column="vector")
+    words = pd.DataFrame({"kind": ["region"], "group": ["1"], "rank": [1], "term": ["꽃과"], "score": [1.0],
+                          "share": [0.5]})
+    write_keywords(store.path, Keywords(frame=words, n_texts=200), column="vector")
+    path = write_map(store, tmp_path / "map.html")
+    page = browser.new_page()
+    page.add_init_script("""(() => {
+      const fill = CanvasRenderingContext2D.prototype.fillText;
+      window.drawnTexts = [];
+      CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+        window.drawnTexts.push([String(text), this.font]);
+        return fill.call(this, text, ...rest);
+      };
+    })()""")
+    page.goto(path.resolve().as_uri())
+    page.wait_for_function("() => window.clsmap && window.clsmap.ready")
+    page.wait_for_function("() => window.drawnTexts.some(([text]) => text.includes('꽃과'))")
+    fonts_used = {font for text, font in page.evaluate("() => window.drawnTexts") if "꽃과" in text}
+    assert fonts_used and all(fonts.WEB_FAMILY in font for font in fonts_used), fonts_used
+    page.close()

@@ -8,11 +8,14 @@ const labelPainter = (regions, { meta, state }, shown) => (ctx, toScreen) => {
   ctx.textAlign = 'center';
   ctx.textBaseline = 'middle';
   const dark = state.theme === 'dark';
+  // the page's own font stack (with the embedded CJK face first when the page carries one), so that a
+  // Hangul or CJK keyword is drawn with the glyphs the page embedded, not as a missing-glyph box
+  const family = getComputedStyle(ctx.canvas).fontFamily || 'system-ui, sans-serif';
   for (const region of regions) {
     const [sx, sy] = toScreen(region.cx, region.cy);
-    const lines = [[`#${region.region_id}`, 'bold 12px system-ui, sans-serif']];
+    const lines = [[`#${region.region_id}`, `bold 12px ${family}`]];
     if (region.keywords && region.keywords.length) {
-      lines.push([region.keywords.slice(0, 3).join(' · '), '600 11px system-ui, sans-serif']);
+      lines.push([region.keywords.slice(0, 3).join(' · '), `600 11px ${family}`]);
     }
     const widths = lines.map(([text, font]) => {
       ctx.font = font;
